@@ -1,0 +1,94 @@
+"""Engine, sessions and the tenant filter.
+
+Transactions belong to the edges (an HTTP request, a dispatcher job, a graph run): code below
+them receives a `Session` and never commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
+
+from nudge.models import TenantScoped
+
+TENANT_KEY = "business_id"
+
+
+def create_db_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take control.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the "begin" listener issues BEGIN itself
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def is_sqlite(engine: sa.Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
+    factory = sessionmaker(engine, expire_on_commit=False)
+    event.listen(factory, "do_orm_execute", _apply_tenant_filter)
+    return factory
+
+
+def _apply_tenant_filter(state: ORMExecuteState) -> None:
+    """Every ORM select on a tenant-scoped model is limited to the session's business."""
+    business_id = state.session.info.get(TENANT_KEY)
+    if business_id is None or not state.is_select or state.is_column_load or state.is_relationship_load:
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.business_id == business_id,
+            include_aliases=True,
+        )
+    )
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session], *, business_id: str | None = None) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error.
+
+    With `business_id`, ORM queries through this session only see that business's rows.
+    """
+    session = factory()
+    if business_id is not None:
+        session.info[TENANT_KEY] = business_id
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -1,0 +1,236 @@
+"""ORM models: the tables Nudge keeps.
+
+Every row that belongs to a business carries `business_id` (the `TenantScoped` mixin); the
+session-level tenant filter in `nudge.db` uses it so that a query made on behalf of one business
+can never see another's rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from nudge.ids import new_id
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC; always hands back aware UTC (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+class TenantScoped:
+    """Marker for rows owned by one business."""
+
+    business_id: Mapped[str]
+
+
+class Agency(Base):
+    __tablename__ = "agencies"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("ag"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime]
+
+
+class Business(Base):
+    __tablename__ = "businesses"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("biz"))
+    agency_id: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    default_locale: Mapped[str] = mapped_column(sa.String(8), default="en")
+    languages: Mapped[list[Any]] = mapped_column(default=lambda: ["en"])
+    whatsapp_from: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    sms_from: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
+    email_from: Mapped[str | None] = mapped_column(sa.String(320))
+    quiet_hours_start: Mapped[str] = mapped_column(sa.String(5), default="20:00")
+    quiet_hours_end: Mapped[str] = mapped_column(sa.String(5), default="09:00")
+    send_on_weekends: Mapped[bool] = mapped_column(default=True)
+    handoff_sla_seconds: Mapped[int] = mapped_column(default=300)
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    whatsapp_templates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    sequence: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("key"))
+    prefix: Mapped[str] = mapped_column(sa.String(24), unique=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(128))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # agency | business | rep
+    agency_id: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
+    business_id: Mapped[str | None] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    label: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class Lead(TenantScoped, Base):
+    __tablename__ = "leads"
+    __table_args__ = (
+        sa.UniqueConstraint("business_id", "phone", name="uq_leads_business_phone"),
+        sa.UniqueConstraint("business_id", "email", name="uq_leads_business_email"),
+        sa.UniqueConstraint("business_id", "external_id", name="uq_leads_business_external_id"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("lead"))
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    external_id: Mapped[str | None] = mapped_column(sa.String(200))
+    source: Mapped[str] = mapped_column(sa.String(64), default="form")
+    industry: Mapped[str | None] = mapped_column(sa.String(64))
+    timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    locale: Mapped[str | None] = mapped_column(sa.String(8))
+    consent: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    stage: Mapped[str] = mapped_column(sa.String(32), default="new", index=True)
+    score: Mapped[int] = mapped_column(default=0)
+    first_message: Mapped[str] = mapped_column(sa.Text, default="")
+    first_channel: Mapped[str] = mapped_column(sa.String(16), default="form")
+    extra: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
+    # Sequence bookkeeping, mirrored from the graph state after every committed run.
+    last_inbound_at: Mapped[datetime | None]
+    whatsapp_inbound_at: Mapped[datetime | None]  # opens the 24-hour customer-service window
+    last_contact_at: Mapped[datetime | None]
+    last_touch: Mapped[int] = mapped_column(default=0)
+    next_touch: Mapped[int | None]
+    next_channel: Mapped[str | None] = mapped_column(sa.String(16))
+    next_due_at: Mapped[datetime | None]
+    # The checkpoint the last committed run ended on; a run always starts from here, so a
+    # checkpoint written by a run that crashed before its commit is never built upon.
+    checkpoint_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # Lease: one run per lead at a time across threads and processes; fence orders the owners.
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
+    lease_until: Mapped[datetime | None]
+    fence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OptOut(TenantScoped, Base):
+    """Suppression: a channel name, or `all` for every channel."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (sa.UniqueConstraint("lead_id", "channel", name="uq_opt_outs_lead_channel"),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("opt"))
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime]
+
+
+class Message(TenantScoped, Base):
+    """One line of a lead's transcript, inbound or outbound."""
+
+    __tablename__ = "messages"
+    __table_args__ = (sa.Index("ix_messages_lead_created", "lead_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("msg"))
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(sa.String(8))  # in | out
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    touch: Mapped[int | None]
+    author: Mapped[str] = mapped_column(sa.String(16))  # lead | agent | rep
+    composer: Mapped[str] = mapped_column(sa.String(16), default="")  # template | llm | human
+    body: Mapped[str] = mapped_column(sa.Text, default="")
+    subject: Mapped[str | None] = mapped_column(sa.String(300))
+    template_sid: Mapped[str | None] = mapped_column(sa.String(64))
+    template_variables: Mapped[dict[str, Any] | None]
+    provider_id: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    status_history: Mapped[list[Any]] = mapped_column(default=list)
+    error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    info: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class LeadEvent(TenantScoped, Base):
+    """The lead mailbox: every input to a lead's graph, and its follow-up timers.
+
+    A timer is an event whose `available_at` lies in the future. `dedupe_key` is unique, so a
+    webhook retried by the provider lands once.
+    """
+
+    __tablename__ = "lead_events"
+    __table_args__ = (
+        sa.Index(
+            "ix_lead_events_due",
+            "available_at",
+            sqlite_where=sa.text("processed_at IS NULL"),
+            postgresql_where=sa.text("processed_at IS NULL"),
+        ),
+        sa.Index("ix_lead_events_lead_pending", "lead_id", "processed_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("evt"))
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    available_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    processed_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(sa.String(32))  # done | cancelled | stale
+
+
+class Outbox(TenantScoped, Base):
+    """Delivery job for one outbound message: written before the provider call (at most once)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        sa.Index(
+            "ix_outbox_ready",
+            "available_at",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("out"))
+    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[str] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+TENANT_MODELS: tuple[type[Base], ...] = (Lead, OptOut, Message, LeadEvent, Outbox)

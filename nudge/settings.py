@@ -1,0 +1,94 @@
+"""Runtime configuration, read from the environment and an optional `.env` file.
+
+Names follow ../shared/API.md. Settings are built explicitly (`Settings()` or `load_settings()`)
+and passed down; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ChannelMode = Literal["sandbox", "live"]
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says what to set."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default="", validation_alias="NUDGE_DATABASE_URL")
+    data_dir: Path = Field(default=Path(".nudge"), validation_alias="NUDGE_DATA_DIR")
+    chroma_path: str = Field(default="", validation_alias="NUDGE_CHROMA_PATH")
+    chroma_url: str = Field(default="", validation_alias="NUDGE_CHROMA_URL")
+    public_url: str = Field(default="http://localhost:8000", validation_alias="NUDGE_PUBLIC_URL")
+    trust_forwarded_headers: bool = Field(default=False, validation_alias="NUDGE_TRUST_FORWARDED_HEADERS")
+
+    twilio_account_sid: str = Field(default="", validation_alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str = Field(default="", validation_alias="TWILIO_AUTH_TOKEN")
+    twilio_api_url: str = Field(default="", validation_alias="NUDGE_TWILIO_API_URL")
+
+    openai_api_key: str = Field(default="", validation_alias="OPENAI_API_KEY")
+    openai_base_url: str = Field(default="", validation_alias="OPENAI_BASE_URL")
+    llm_model: str = Field(default="", validation_alias="NUDGE_LLM_MODEL")
+
+    smtp_url: str = Field(default="", validation_alias="NUDGE_SMTP_URL")
+    channels: ChannelMode = Field(default="sandbox", validation_alias="NUDGE_CHANNELS")
+
+    # Largest request body the API accepts; Twilio webhooks are a few KB, case-study uploads more.
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, validation_alias="NUDGE_MAX_BODY_BYTES")
+    dispatcher_threads: int = Field(default=4, ge=1, le=64, validation_alias="NUDGE_DISPATCHER_THREADS")
+    tick_seconds: float = Field(default=1.0, gt=0, validation_alias="NUDGE_TICK_SECONDS")
+    lease_seconds: float = Field(default=60.0, gt=0, validation_alias="NUDGE_LEASE_SECONDS")
+    log_level: str = Field(default="INFO", validation_alias="NUDGE_LOG_LEVEL")
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'nudge.db').as_posix()}"
+
+    @property
+    def resolved_chroma_path(self) -> str:
+        return self.chroma_path or (self.data_dir / "chroma").as_posix()
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_base_url or self.openai_api_key) and bool(self.llm_model)
+
+    def check_live_channels(self) -> None:
+        """Refuse live mode without the credentials each live channel needs."""
+        if self.channels != "live":
+            return
+        missing = [
+            name
+            for name, value in (
+                ("TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                ("TWILIO_AUTH_TOKEN", self.twilio_auth_token),
+                ("NUDGE_SMTP_URL", self.smtp_url),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigError(
+                "NUDGE_CHANNELS=live sends real WhatsApp/SMS through Twilio and email through SMTP, "
+                f"but {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not set. "
+                "Set them (environment or .env), or use NUDGE_CHANNELS=sandbox to record messages "
+                "without sending."
+            )
+
+
+def load_settings(**overrides: object) -> Settings:
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.check_live_channels()
+    return settings
