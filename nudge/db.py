@@ -6,7 +6,7 @@ them receives a `Session` and never commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_c
 from nudge.models import TenantScoped
 
 TENANT_KEY = "business_id"
+AFTER_COMMIT_KEY = "after_commit"
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
@@ -91,4 +92,13 @@ def transaction(factory: sessionmaker[Session], *, business_id: str | None = Non
         session.rollback()
         raise
     finally:
+        callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
         session.close()
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` once the surrounding `transaction()` has committed (e.g. wake a worker
+    for a row it must be able to see). Dropped if the transaction rolls back."""
+    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)

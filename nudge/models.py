@@ -8,7 +8,7 @@ can never see another's rows.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -38,13 +38,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
 
 
 class TenantScoped:
-    """Marker for rows owned by one business."""
+    """Rows owned by one business. The column lives on the mixin so the session's tenant filter
+    can name it once for every model; each table declares the foreign key in its table args."""
 
-    business_id: Mapped[str]
+    business_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+
+
+def _owned_by_business() -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(["business_id"], ["businesses.id"])
 
 
 class Agency(Base):
@@ -96,13 +101,13 @@ class ApiKey(Base):
 class Lead(TenantScoped, Base):
     __tablename__ = "leads"
     __table_args__ = (
+        _owned_by_business(),
         sa.UniqueConstraint("business_id", "phone", name="uq_leads_business_phone"),
         sa.UniqueConstraint("business_id", "email", name="uq_leads_business_email"),
         sa.UniqueConstraint("business_id", "external_id", name="uq_leads_business_external_id"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("lead"))
-    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     email: Mapped[str | None] = mapped_column(sa.String(320))
@@ -140,10 +145,12 @@ class OptOut(TenantScoped, Base):
     """Suppression: a channel name, or `all` for every channel."""
 
     __tablename__ = "opt_outs"
-    __table_args__ = (sa.UniqueConstraint("lead_id", "channel", name="uq_opt_outs_lead_channel"),)
+    __table_args__ = (
+        _owned_by_business(),
+        sa.UniqueConstraint("lead_id", "channel", name="uq_opt_outs_lead_channel"),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("opt"))
-    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
     lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(sa.String(16))
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -154,10 +161,12 @@ class Message(TenantScoped, Base):
     """One line of a lead's transcript, inbound or outbound."""
 
     __tablename__ = "messages"
-    __table_args__ = (sa.Index("ix_messages_lead_created", "lead_id", "created_at"),)
+    __table_args__ = (
+        _owned_by_business(),
+        sa.Index("ix_messages_lead_created", "lead_id", "created_at"),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("msg"))
-    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
     lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
     direction: Mapped[str] = mapped_column(sa.String(8))  # in | out
     channel: Mapped[str] = mapped_column(sa.String(16))
@@ -186,6 +195,7 @@ class LeadEvent(TenantScoped, Base):
 
     __tablename__ = "lead_events"
     __table_args__ = (
+        _owned_by_business(),
         sa.Index(
             "ix_lead_events_due",
             "available_at",
@@ -196,7 +206,6 @@ class LeadEvent(TenantScoped, Base):
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("evt"))
-    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
     lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(sa.String(32))
     dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
@@ -212,6 +221,7 @@ class Outbox(TenantScoped, Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
+        _owned_by_business(),
         sa.Index(
             "ix_outbox_ready",
             "available_at",
@@ -221,7 +231,6 @@ class Outbox(TenantScoped, Base):
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("out"))
-    business_id: Mapped[str] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
     lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[str] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
     channel: Mapped[str] = mapped_column(sa.String(16))
@@ -233,4 +242,37 @@ class Outbox(TenantScoped, Base):
     updated_at: Mapped[datetime]
 
 
-TENANT_MODELS: tuple[type[Base], ...] = (Lead, OptOut, Message, LeadEvent, Outbox)
+class LeadActivity(TenantScoped, Base):
+    """What the agent decided for a lead and why: sent, held, skipped, stage changes."""
+
+    __tablename__ = "lead_activity"
+    __table_args__ = (
+        _owned_by_business(),
+        sa.Index("ix_lead_activity_lead_at", "lead_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("act"))
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    touch: Mapped[int | None]
+    channel: Mapped[str | None] = mapped_column(sa.String(16))
+    detail: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class TrackedLink(TenantScoped, Base):
+    """A link in a message: `/r/{token}` records the click, then redirects to `url`."""
+
+    __tablename__ = "tracked_links"
+    __table_args__ = (_owned_by_business(),)
+
+    token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    touch: Mapped[int | None]
+    url: Mapped[str] = mapped_column(sa.Text)
+    clicks: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime]
+    first_clicked_at: Mapped[datetime | None]
+
+
+TENANT_MODELS: tuple[type[Base], ...] = (Lead, OptOut, Message, LeadEvent, Outbox, LeadActivity, TrackedLink)

@@ -1,0 +1,16 @@
+"""Writing messages: template phrasings offline, an LLM when one is configured."""
+
+from agent.composer.base import CHANNEL_LIMITS, Composer, ComposeRequest, Draft, MessageKind
+from agent.composer.phrasebook import Phrasebook, load_phrasebook
+from agent.composer.template import TemplateComposer
+
+__all__ = [
+    "CHANNEL_LIMITS",
+    "ComposeRequest",
+    "Composer",
+    "Draft",
+    "MessageKind",
+    "Phrasebook",
+    "TemplateComposer",
+    "load_phrasebook",
+]

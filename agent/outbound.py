@@ -1,0 +1,191 @@
+"""Choosing the channel for a message and queueing it (transcript row + outbox row).
+
+Nothing here talks to a provider: the dispatcher delivers outbox rows after the run commits,
+so a run that fails leaves no message half-sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent.policies import whatsapp_window_open
+from nudge.models import Business, Lead, Message, OptOut, Outbox
+
+
+@dataclass(frozen=True)
+class WhatsAppTemplate:
+    content_sid: str
+    variables: tuple[str, ...]  # placeholder names filling {{1}}, {{2}}, …
+    body: str  # the approved text with {{n}} markers, kept for the transcript
+
+    def render(self, values: Mapping[str, str]) -> tuple[dict[str, str], str]:
+        filled = {str(i): values.get(name, "") for i, name in enumerate(self.variables, start=1)}
+        text = self.body
+        for key, value in filled.items():
+            text = text.replace("{{" + key + "}}", value)
+        return filled, text
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    channel: str
+    to: str
+    sender: str
+    template: WhatsAppTemplate | None = None  # set when WhatsApp is outside the 24-hour window
+
+
+@dataclass(frozen=True)
+class ChannelDecision:
+    choice: ChannelChoice | None
+    passed_over: tuple[str, ...] = field(default=())  # "whatsapp: outside the 24h window, no template"
+
+
+def whatsapp_template(business: Business, purpose: str, language: str) -> WhatsAppTemplate | None:
+    by_language: Any = (business.whatsapp_templates or {}).get(purpose) or {}
+    entry = by_language.get(language) or by_language.get(business.default_locale)
+    if not isinstance(entry, dict) or not entry.get("content_sid"):
+        return None
+    return WhatsAppTemplate(
+        content_sid=str(entry["content_sid"]),
+        variables=tuple(str(v) for v in entry.get("variables", [])),
+        body=str(entry.get("body", "")),
+    )
+
+
+def opted_out_channels(session: Session, lead_id: str) -> set[str]:
+    return set(session.scalars(select(OptOut.channel).where(OptOut.lead_id == lead_id)))
+
+
+def choose_channel(
+    *,
+    order: Sequence[str],
+    lead: Lead,
+    business: Business,
+    opted_out: set[str],
+    now: datetime,
+    purpose: str,
+    language: str,
+    exclude: Iterable[str] = (),
+    unreachable: Iterable[str] = (),
+) -> ChannelDecision:
+    """The first channel in `order` this lead can be reached on right now, and why others were not."""
+    passed: list[str] = []
+    excluded, dead = set(exclude), set(unreachable)
+    if "all" in opted_out:
+        return ChannelDecision(None, ("all channels: the lead opted out",))
+    for channel in order:
+        reason = _why_not(channel, lead, business, opted_out, excluded, dead)
+        if reason:
+            passed.append(f"{channel}: {reason}")
+            continue
+        if channel == "email":
+            assert lead.email and business.email_from
+            return ChannelDecision(ChannelChoice("email", lead.email, business.email_from), tuple(passed))
+        assert lead.phone
+        sender = business.whatsapp_from if channel == "whatsapp" else business.sms_from
+        assert sender
+        if channel == "whatsapp" and not whatsapp_window_open(now, lead.whatsapp_inbound_at):
+            template = whatsapp_template(business, purpose, language)
+            if template is None:
+                passed.append("whatsapp: outside the 24-hour window and no approved template for this touch")
+                continue
+            return ChannelDecision(ChannelChoice(channel, lead.phone, sender, template), tuple(passed))
+        return ChannelDecision(ChannelChoice(channel, lead.phone, sender), tuple(passed))
+    return ChannelDecision(None, tuple(passed))
+
+
+def _why_not(
+    channel: str, lead: Lead, business: Business, opted_out: set[str], excluded: set[str], dead: set[str]
+) -> str | None:
+    if channel in excluded:
+        return "already failed for this touch"
+    if channel in dead:
+        return "the lead cannot be reached on it"
+    if channel in opted_out:
+        return "the lead opted out of it"
+    consent = lead.consent or {}
+    if consent.get(channel) is False:
+        return "no consent"
+    if channel == "email":
+        if not lead.email:
+            return "no email address"
+        if not business.email_from:
+            return "the business has no sender address"
+        return None
+    if not lead.phone:
+        return "no phone number"
+    if channel == "whatsapp" and not business.whatsapp_from:
+        return "the business has no WhatsApp number"
+    if channel == "sms" and not business.sms_from:
+        return "the business has no SMS number"
+    return None
+
+
+def queue_message(
+    session: Session,
+    *,
+    lead: Lead,
+    choice: ChannelChoice,
+    body: str,
+    now: datetime,
+    touch: int | None,
+    author: str,
+    composer: str,
+    subject: str | None = None,
+    template_sid: str | None = None,
+    template_variables: Mapping[str, str] | None = None,
+    info: Mapping[str, Any] | None = None,
+) -> Message:
+    message = Message(
+        business_id=lead.business_id,
+        lead_id=lead.id,
+        direction="out",
+        channel=choice.channel,
+        touch=touch,
+        author=author,
+        composer=composer,
+        body=body,
+        subject=subject,
+        template_sid=template_sid,
+        template_variables=dict(template_variables) if template_variables else None,
+        status="queued",
+        status_history=[{"status": "queued", "at": now.isoformat()}],
+        info=dict(info or {}),
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    session.add(
+        Outbox(
+            business_id=lead.business_id,
+            lead_id=lead.id,
+            message_id=message.id,
+            channel=choice.channel,
+            available_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return message
+
+
+def outbound_bodies(session: Session, lead_id: str) -> list[str]:
+    """Everything automated or human already sent to the lead, oldest first (no-repeat rule)."""
+    return list(
+        session.scalars(
+            select(Message.body)
+            .where(Message.lead_id == lead_id, Message.direction == "out")
+            .order_by(Message.created_at)
+        )
+    )
+
+
+def used_variants(session: Session, lead_id: str) -> frozenset[str]:
+    infos = session.scalars(select(Message.info).where(Message.lead_id == lead_id, Message.direction == "out"))
+    return frozenset(str(info["variant"]) for info in infos if info and info.get("variant"))

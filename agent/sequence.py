@@ -1,0 +1,147 @@
+"""The follow-up sequence: which touches exist, when, why, on which channels.
+
+A business may replace the default with its own (API `PUT /v1/sequence` or a YAML/JSON file).
+Each touch's `delay` is measured from the lead's last contact (their arrival or their last
+message), so a conversation pushes the rest of the sequence back instead of talking over it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ChannelName = Literal["whatsapp", "sms", "email"]
+Purpose = Literal[
+    "instant_reply", "qualification", "soft_reminder", "social_proof", "value_offer", "breakup", "reengagement"
+]
+# What a touch must carry to be worth sending (the value rule).
+Asset = Literal["answer", "question", "resource", "case_study", "offer", "content"]
+
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str | int | float) -> timedelta:
+    """'45s', '3m', '24h', '3d', '2w' or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration is a number of seconds or text like '3d'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        found = _DURATION.match(value)
+        if not found:
+            raise ValueError(f"'{value}' is not a duration; use e.g. '90s', '5m', '24h', '3d' or '2w'")
+        seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    if seconds < 0:
+        raise ValueError("a delay cannot be negative")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        size = _UNIT_SECONDS[unit]
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+class Touch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    number: Annotated[int, Field(ge=1, le=20)]
+    purpose: Purpose
+    delay: timedelta = Field(description="time after the lead's last contact; e.g. '24h', '3d'")
+    channels: Annotated[list[ChannelName], Field(min_length=1)]
+    asset: Asset
+    # Touches 1-2 answer a lead who is writing right now; the rest are unsolicited follow-ups,
+    # bound by quiet hours and the one-touch-a-day cap.
+    follow_up: bool = True
+    retarget: bool = False
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _parse_delay(cls, value: Any) -> timedelta:
+        if isinstance(value, timedelta):
+            if value < timedelta(0):
+                raise ValueError("a delay cannot be negative")
+            return value
+        return parse_duration(value)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, value: list[ChannelName]) -> list[ChannelName]:
+        if len(set(value)) != len(value):
+            raise ValueError("a channel is listed twice")
+        return value
+
+
+class Sequence(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = "default"
+    touches: Annotated[list[Touch], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Sequence:
+        for index, touch in enumerate(self.touches, start=1):
+            if touch.number != index:
+                raise ValueError(f"touches must be numbered 1, 2, 3… in order; touch #{index} says {touch.number}")
+        for before, after in zip(self.touches, self.touches[1:], strict=False):
+            if after.delay < before.delay:
+                raise ValueError(
+                    f"touch {after.number} ({format_duration(after.delay)}) comes before touch "
+                    f"{before.number} ({format_duration(before.delay)}); delays must not decrease"
+                )
+        return self
+
+    def touch(self, number: int) -> Touch | None:
+        if 1 <= number <= len(self.touches):
+            return self.touches[number - 1]
+        return None
+
+    def by_purpose(self, purpose: Purpose) -> Touch | None:
+        return next((t for t in self.touches if t.purpose == purpose), None)
+
+    @property
+    def last(self) -> int:
+        return len(self.touches)
+
+    def to_public(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        for item, touch in zip(data["touches"], self.touches, strict=True):
+            item["delay"] = format_duration(touch.delay)
+        return data
+
+
+def default_sequence() -> Sequence:
+    """The 7 touches of DESIGN.md."""
+    return Sequence(
+        name="default",
+        touches=[
+            Touch(
+                number=1,
+                purpose="instant_reply",
+                delay="0s",
+                channels=["whatsapp", "sms", "email"],
+                asset="answer",
+                follow_up=False,
+            ),
+            Touch(
+                number=2,
+                purpose="qualification",
+                delay="3m",
+                channels=["whatsapp", "sms", "email"],
+                asset="question",
+                follow_up=False,
+            ),
+            Touch(number=3, purpose="soft_reminder", delay="24h", channels=["email", "whatsapp"], asset="resource"),
+            Touch(number=4, purpose="social_proof", delay="3d", channels=["whatsapp", "email"], asset="case_study"),
+            Touch(number=5, purpose="value_offer", delay="7d", channels=["email", "sms"], asset="offer", retarget=True),
+            Touch(number=6, purpose="breakup", delay="14d", channels=["whatsapp", "sms"], asset="question"),
+            Touch(number=7, purpose="reengagement", delay="60d", channels=["email"], asset="content"),
+        ],
+    )

@@ -1,0 +1,46 @@
+"""The FastAPI application: built by `create_app`, never at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
+from api.routes import business, health, leads, links, twilio
+from nudge.runtime import Runtime, open_runtime
+from nudge.settings import Settings
+from scheduler.service import running_workers
+
+DESCRIPTION = """Nudge answers inbound sales leads within seconds, qualifies them, hands hot leads to a
+human rep and nurtures the rest through a 7-touch, multi-channel sequence.
+
+Authenticate with `Authorization: Bearer <api key>`. Errors are
+`{"error": {"code": "...", "message": "..."}}`."""
+
+
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, run_workers: bool = True
+) -> FastAPI:
+    """`runtime` lets tests and the CLI share one; otherwise the app opens its own on startup."""
+    settings = runtime.settings if runtime is not None else (settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with ExitStack() as stack:
+            active = runtime if runtime is not None else stack.enter_context(open_runtime(settings))
+            app.state.runtime = active
+            if run_workers:
+                stack.enter_context(running_workers(active.dispatcher, active.settings.tick_seconds))
+            yield
+
+    app = FastAPI(title="Nudge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    if runtime is not None:
+        app.state.runtime = runtime  # usable even when the server runs without lifespan events
+    install_error_handlers(app)
+    for module in (health, leads, business, twilio, links):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

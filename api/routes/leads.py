@@ -1,0 +1,136 @@
+"""Leads: intake from forms/CRMs, state, transcript, outside signals."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from sqlalchemy import select
+
+from agent.intake import NewLead
+from api.deps import BusinessDep, RuntimeDep, SessionDep
+from api.errors import ERROR_RESPONSES, not_found
+from api.schemas import AcceptedOut, LeadEventIn, LeadIn, LeadOut, MessageOut, MessagesOut, NextTouch
+from nudge.db import after_commit
+from nudge.ids import new_id
+from nudge.models import Lead, Message, OptOut
+from scheduler.dispatcher import sequence_for
+from scheduler.inputs import receive_lead, record_signal
+
+router = APIRouter(prefix="/v1/leads", tags=["leads"], responses=ERROR_RESPONSES)
+
+
+def lead_out(session: SessionDep, lead: Lead, business: BusinessDep) -> LeadOut:
+    next_touch = None
+    if lead.next_touch:
+        spec = sequence_for(business).touch(lead.next_touch)
+        next_touch = NextTouch(
+            number=lead.next_touch,
+            purpose=spec.purpose if spec else "",
+            channel=lead.next_channel,
+            due_at=lead.next_due_at,
+        )
+    opt_outs = sorted(session.scalars(select(OptOut.channel).where(OptOut.lead_id == lead.id)))
+    return LeadOut(
+        id=lead.id,
+        name=lead.name,
+        phone=lead.phone,
+        email=lead.email,
+        external_id=lead.external_id,
+        source=lead.source,
+        stage=lead.stage,
+        score=lead.score,
+        industry=lead.industry,
+        locale=lead.locale,
+        timezone=lead.timezone,
+        consent=lead.consent,
+        opt_outs=opt_outs,
+        last_touch=lead.last_touch,
+        next_touch=next_touch,
+        metadata=lead.extra,
+        created_at=lead.created_at,
+        updated_at=lead.updated_at,
+    )
+
+
+def get_lead(session: SessionDep, lead_id: str) -> Lead:
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise not_found("lead")
+    return lead
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=LeadOut,
+    responses={200: {"model": LeadOut, "description": "the lead was already known"}},
+)
+def create(
+    body: LeadIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep, response: Response
+) -> LeadOut:
+    now = runtime.clock.now()
+    data = NewLead(
+        name=body.name,
+        phone=body.phone,
+        email=body.email,
+        external_id=body.external_id,
+        source=body.source,
+        message=body.message,
+        industry=body.industry,
+        timezone=body.timezone,
+        locale=body.locale,
+        consent={k: v for k, v in body.consent.model_dump().items() if v is not None},
+        metadata=body.metadata,
+    )
+    lead, created = receive_lead(session, business, data, now)
+    if not created:
+        response.status_code = 200
+    else:
+        after_commit(session, lambda: runtime.dispatcher.wake(lead.id))
+    return lead_out(session, lead, business)
+
+
+@router.get("/{lead_id}", response_model=LeadOut)
+def read(lead_id: str, session: SessionDep, business: BusinessDep) -> LeadOut:
+    return lead_out(session, get_lead(session, lead_id), business)
+
+
+@router.get("/{lead_id}/messages", response_model=MessagesOut)
+def messages(lead_id: str, session: SessionDep, business: BusinessDep) -> MessagesOut:
+    lead = get_lead(session, lead_id)
+    rows = session.scalars(select(Message).where(Message.lead_id == lead.id).order_by(Message.created_at, Message.id))
+    return MessagesOut(
+        lead_id=lead.id,
+        messages=[
+            MessageOut(
+                id=m.id,
+                direction=m.direction,
+                channel=m.channel,
+                touch=m.touch,
+                author=m.author,
+                composer=m.composer,
+                text=m.body,
+                subject=m.subject,
+                template_sid=m.template_sid,
+                status=m.status,
+                status_history=m.status_history,
+                error_code=m.error_code,
+                note=(m.info or {}).get("channel_reason"),
+                created_at=m.created_at,
+                sent_at=m.sent_at,
+            )
+            for m in rows
+        ],
+    )
+
+
+@router.post("/{lead_id}/events", status_code=202, response_model=AcceptedOut)
+def outside_event(
+    lead_id: str, body: LeadEventIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
+) -> AcceptedOut:
+    lead = get_lead(session, lead_id)
+    now = runtime.clock.now()
+    key = f"signal:{lead.id}:{body.external_id}" if body.external_id else f"signal:{new_id('sig')}"
+    stored = record_signal(session, lead, body.model_dump(mode="json"), now, key)
+    if stored:
+        after_commit(session, lambda: runtime.dispatcher.wake(lead.id))
+    return AcceptedOut(accepted=True, duplicate=not stored)

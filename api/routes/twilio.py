@@ -1,0 +1,135 @@
+"""Twilio webhooks: inbound WhatsApp/SMS messages and delivery status callbacks.
+
+Both answer Twilio at once; the agent's work happens in the dispatcher, outside the request.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from agent.contacts import ContactError, normalise_phone
+from api.deps import RuntimeDep
+from api.errors import ApiError
+from api.twilio_auth import signature_valid
+from nudge.db import after_commit, transaction
+from nudge.models import Lead, Message
+from scheduler import mailbox
+from scheduler.delivery import apply_status
+from scheduler.inputs import business_for_number, receive_message
+
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+_FORM = "application/x-www-form-urlencoded"
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/xml": {}}, "description": "empty TwiML: Twilio needs nothing more"},
+    400: {"description": "missing or malformed fields"},
+    403: {"description": "the X-Twilio-Signature does not match"},
+    404: {"description": "no business owns the To number"},
+    415: {"description": "not form-encoded"},
+}
+
+
+def twiml() -> Response:
+    return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+async def signed_form(request: Request, runtime: RuntimeDep) -> dict[str, str]:
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(_FORM):
+        raise ApiError(415, "unsupported_media_type", f"Twilio webhooks are {_FORM}, not '{content_type}'")
+    form = await request.form()
+    params = {key: value for key, value in form.items() if isinstance(value, str)}
+    if not signature_valid(request, params, runtime.settings):
+        raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
+    return params
+
+
+def _channel_and_number(address: str) -> tuple[str, str]:
+    if address.startswith("whatsapp:"):
+        return "whatsapp", normalise_phone(address)
+    return "sms", normalise_phone(address)
+
+
+@router.post("/inbound", responses=_RESPONSES, response_class=Response)
+async def inbound(
+    request: Request, runtime: RuntimeDep, x_twilio_signature: Annotated[str | None, Header()] = None
+) -> Response:
+    params = await signed_form(request, runtime)
+    missing = [name for name in ("MessageSid", "From", "To") if not params.get(name)]
+    if missing:
+        raise ApiError(400, "missing_fields", f"missing {', '.join(missing)}")
+    try:
+        channel, sender = _channel_and_number(params["From"])
+        _, receiver = _channel_and_number(params["To"])
+    except ContactError as exc:
+        raise ApiError(400, "bad_number", str(exc)) from exc
+    body = params.get("Body", "")
+    if not body.strip() and params.get("NumMedia", "0") != "0":
+        body = "[media]"
+    sid = params["MessageSid"]
+
+    def store() -> None:
+        with transaction(runtime.sessions) as session:
+            business = business_for_number(session, channel, receiver)
+            if business is None:
+                raise ApiError(404, "unknown_number", f"no business uses {receiver} for {channel}")
+            lead_id = receive_message(
+                session,
+                business,
+                channel=channel,
+                phone=sender,
+                body=body,
+                provider_id=sid,
+                now=runtime.clock.now(),
+                profile_name=params.get("ProfileName", ""),
+            )
+            if lead_id is not None:
+                runtime.metrics.inbound.labels(channel).inc()
+                after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
+
+    with suppress(IntegrityError):  # the same MessageSid raced in twice: the first one stored it
+        await run_in_threadpool(store)
+    return twiml()
+
+
+@router.post("/status", responses=_RESPONSES, response_class=Response)
+async def status(
+    request: Request, runtime: RuntimeDep, x_twilio_signature: Annotated[str | None, Header()] = None
+) -> Response:
+    params = await signed_form(request, runtime)
+    sid, new_status = params.get("MessageSid"), params.get("MessageStatus", "").lower()
+    if not sid or not new_status:
+        raise ApiError(400, "missing_fields", "MessageSid and MessageStatus are required")
+
+    def apply() -> None:
+        with transaction(runtime.sessions) as session:
+            message = session.scalars(select(Message).where(Message.provider_id == sid)).first()
+            if message is None:
+                return  # not ours (or already erased): nothing to update, and Twilio must not retry
+            now = runtime.clock.now()
+            changed = apply_status(message, new_status, now)
+            if new_status in ("failed", "undelivered") and changed:
+                message.error_code = params.get("ErrorCode") or message.error_code
+                lead = session.get(Lead, message.lead_id)
+                if lead is not None and message.touch is not None:
+                    mailbox.enqueue(
+                        session,
+                        lead=lead,
+                        kind="delivery_failed",
+                        dedupe_key=f"failed:{message.id}",
+                        now=now,
+                        payload={"message_id": message.id, "code": message.error_code or ""},
+                    )
+                    lead_id = lead.id
+                    after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
+
+    await run_in_threadpool(apply)
+    return twiml()

@@ -1,0 +1,236 @@
+"""Request and response bodies of the public API (they document themselves in /openapi.json)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agent.contacts import ContactError, normalise_email, normalise_phone
+from agent.policies import is_valid_timezone
+
+Language = Literal["en", "es", "pt"]
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Consent(Strict):
+    whatsapp: bool | None = None
+    sms: bool | None = None
+    email: bool | None = None
+
+
+def _timezone(value: str | None) -> str | None:
+    if value is not None and not is_valid_timezone(value):
+        raise ValueError(f"'{value}' is not an IANA timezone such as 'America/Sao_Paulo'")
+    return value
+
+
+class LeadIn(Strict):
+    name: Annotated[str, Field(max_length=200)] = ""
+    phone: Annotated[str | None, Field(max_length=40)] = None
+    email: Annotated[str | None, Field(max_length=320)] = None
+    source: Annotated[str, Field(min_length=1, max_length=64)] = "form"
+    message: Annotated[str, Field(max_length=4000)] = ""
+    industry: Annotated[str | None, Field(max_length=64)] = None
+    timezone: str | None = None
+    locale: Language | None = None
+    consent: Consent = Consent()
+    external_id: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalise_phone(value)
+        except ContactError as exc:
+            raise ValueError(f"{exc}; use international format like +5511987654321") from exc
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return normalise_email(value)
+        except ContactError as exc:
+            raise ValueError(str(exc)) from exc
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _timezone(v)))
+
+    @field_validator("metadata")
+    @classmethod
+    def _small_metadata(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(repr(value)) > 10_000:
+            raise ValueError("metadata is limited to 10 KB")
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> LeadIn:
+        if not self.phone and not self.email:
+            raise ValueError("a lead needs a phone or an email to be followed up")
+        return self
+
+
+class NextTouch(BaseModel):
+    number: int
+    purpose: str
+    channel: str | None
+    due_at: datetime | None
+
+
+class LeadOut(BaseModel):
+    id: str
+    name: str
+    phone: str | None
+    email: str | None
+    external_id: str | None
+    source: str
+    stage: str
+    score: int
+    industry: str | None
+    locale: str | None
+    timezone: str | None
+    consent: dict[str, Any]
+    opt_outs: list[str]
+    last_touch: int
+    next_touch: NextTouch | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class MessageOut(BaseModel):
+    id: str
+    direction: str
+    channel: str
+    touch: int | None
+    author: str
+    composer: str
+    text: str
+    subject: str | None
+    template_sid: str | None
+    status: str
+    status_history: list[dict[str, Any]]
+    error_code: str | None
+    note: str | None = Field(description="why this channel was chosen, when others were passed over")
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class MessagesOut(BaseModel):
+    lead_id: str
+    messages: list[MessageOut]
+
+
+class LeadEventIn(Strict):
+    type: Literal["converted", "won", "booked", "lost", "meeting_held", "proposal_sent", "replied_elsewhere"]
+    value: Annotated[float | None, Field(ge=0)] = None
+    currency: Annotated[str | None, Field(pattern=r"^[A-Z]{3}$")] = None
+    note: Annotated[str, Field(max_length=1000)] = ""
+    external_id: Annotated[str | None, Field(max_length=200)] = None
+
+
+class AcceptedOut(BaseModel):
+    accepted: bool
+    event_id: str | None = None
+    duplicate: bool = False
+
+
+class QuietHoursIn(Strict):
+    start: str = "20:00"
+    end: str = "09:00"
+    weekends: bool = True
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"'{value}' is not a time like 20:00")
+        return value
+
+
+class BusinessPatch(Strict):
+    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    timezone: str | None = None
+    default_locale: Language | None = None
+    languages: Annotated[list[Language] | None, Field(min_length=1)] = None
+    whatsapp_from: str | None = None
+    sms_from: str | None = None
+    email_from: Annotated[str | None, Field(max_length=320)] = None
+    quiet_hours: QuietHoursIn | None = None
+    handoff_sla_seconds: Annotated[int | None, Field(ge=30, le=7 * 86400)] = None
+    profile: dict[str, Any] | None = None
+    whatsapp_templates: dict[str, dict[str, dict[str, Any]]] | None = None
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _timezone(v)))
+
+    @field_validator("whatsapp_from", "sms_from")
+    @classmethod
+    def _number(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        try:
+            return normalise_phone(value)
+        except ContactError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("email_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        address = value.rsplit("<", 1)[-1].rstrip(">").strip()
+        try:
+            normalise_email(address)
+        except ContactError as exc:
+            raise ValueError(str(exc)) from exc
+        return value.strip()
+
+    @field_validator("whatsapp_templates")
+    @classmethod
+    def _templates(cls, value: dict[str, dict[str, dict[str, Any]]] | None) -> Any:
+        for purpose, by_language in (value or {}).items():
+            for language, entry in by_language.items():
+                if not str(entry.get("content_sid", "")).startswith("HX"):
+                    raise ValueError(f"{purpose}.{language}: content_sid must be a Twilio Content SID (HX…)")
+                if not isinstance(entry.get("variables", []), list):
+                    raise ValueError(f"{purpose}.{language}: variables must be a list of placeholder names")
+        return value
+
+
+class BusinessCreate(BusinessPatch):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class BusinessOut(BaseModel):
+    id: str
+    name: str
+    agency_id: str | None
+    timezone: str
+    default_locale: str
+    languages: list[str]
+    whatsapp_from: str | None
+    sms_from: str | None
+    email_from: str | None
+    quiet_hours: QuietHoursIn
+    handoff_sla_seconds: int
+    profile: dict[str, Any]
+    whatsapp_templates: dict[str, Any]
+    created_at: datetime
+
+
+class BusinessCreated(BusinessOut):
+    api_key: str = Field(description="shown once; store it now")
+
+
+class BusinessList(BaseModel):
+    businesses: list[BusinessOut]

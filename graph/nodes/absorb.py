@@ -1,0 +1,59 @@
+"""First node of every run: read the drained mailbox events and decide where the run goes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent import activity, stages
+from graph.context import RunContext
+from graph.state import LeadState
+from graph.timeutil import to_iso
+from nudge.models import Message
+
+OUTSIDE_SIGNALS = {"converted": stages.WON, "won": stages.WON, "lost": stages.LOST}
+
+
+def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    now = ctx.clock.now()
+    update: dict[str, Any] = {
+        "lead_id": ctx.lead.id,
+        "runs": state.get("runs", 0) + 1,
+        "route": "idle",
+        "due_touch": None,
+        "reply_ids": [],
+        "failed_message_id": None,
+    }
+    stage = state.get("stage", stages.NEW)
+    if "anchor_at" not in state:
+        update["anchor_at"] = to_iso(ctx.lead.created_at)
+    replies: list[str] = []
+    due: int | None = None
+    for item in state.get("inbox", []):
+        kind, payload = item["kind"], item["payload"]
+        if kind == "inbound":
+            replies.append(str(payload["message_id"]))
+        elif kind == "lead_created" and state.get("last_touch", 0) == 0:
+            due = 1
+        elif kind == "touch_due" and payload.get("touch") == state.get("next_touch"):
+            due = int(payload["touch"])
+        elif kind == "delivery_failed":
+            message = ctx.session.get(Message, str(payload["message_id"]))
+            if message is not None and message.touch is not None:
+                due, update["failed_message_id"] = message.touch, message.id
+        elif kind == "signal":
+            new_stage = OUTSIDE_SIGNALS.get(str(payload.get("type")))
+            if new_stage and stage not in (stages.OPTED_OUT, new_stage):
+                stage = new_stage
+                activity.record(ctx.session, ctx.lead, now, "stage", f"{payload.get('type')} (outside signal)")
+    update["stage"] = stage
+
+    if replies:
+        update["reply_ids"] = replies
+        update["route"] = "converse"
+    elif due is not None and stage not in stages.NO_AUTOMATION:
+        update["due_touch"] = due
+        update["route"] = "touch"
+    return update

@@ -1,0 +1,144 @@
+"""The lead wrote: the cadence pauses and the agent converses.
+
+One run answers every message drained from the mailbox at once, so a burst of quick messages
+gets one answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from sqlalchemy import delete, select
+
+from agent import activity, stages
+from agent.assets import matching_fact
+from agent.composer import MessageKind
+from agent.outbound import ChannelChoice
+from agent.qualifier import is_auto_reply, is_opt_in, parse_breakup_answer, qualify
+from graph.context import RunContext
+from graph.speak import say
+from graph.state import LeadState
+from graph.timeutil import to_iso
+from nudge.models import Message, OptOut
+
+MAX_CLARIFY = 2
+
+
+def _reply_choice(ctx: RunContext, inbound: Message) -> ChannelChoice | None:
+    """Answer on the channel the lead used (the WhatsApp window is open: they just wrote)."""
+    lead, business = ctx.lead, ctx.business
+    if inbound.channel == "whatsapp" and lead.phone and business.whatsapp_from:
+        return ChannelChoice("whatsapp", lead.phone, business.whatsapp_from)
+    if inbound.channel == "sms" and lead.phone and business.sms_from:
+        return ChannelChoice("sms", lead.phone, business.sms_from)
+    if inbound.channel == "email" and lead.email and business.email_from:
+        return ChannelChoice("email", lead.email, business.email_from)
+    return None
+
+
+def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    session, lead, now = ctx.session, ctx.lead, ctx.clock.now()
+    ids = state.get("reply_ids", [])
+    messages = list(session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.created_at)))
+    human = [m for m in messages if not is_auto_reply(m.body)]
+    for skipped in (m for m in messages if m not in human):
+        activity.record(
+            session, lead, now, "auto_reply", "an automatic reply is not a human answer", channel=skipped.channel
+        )
+    if not human:
+        return {"route": "plan"}
+
+    text = "\n".join(m.body for m in human)
+    default_language = lead.locale or ctx.business.default_locale
+    result = qualify(text, default_language=default_language)
+    lead.locale = result.language  # short replies fall back to the locale we already had
+    lead.score = max(lead.score, result.score) if state.get("last_touch", 0) else result.score
+    update: dict[str, Any] = {"anchor_at": to_iso(now), "route": "plan"}
+    stage = state.get("stage", stages.NEW)
+    activity.record(
+        session, lead, now, "qualified", f"{result.intent} · score {result.score} · " + "; ".join(result.reasons)
+    )
+
+    if result.intent == "opt_out":
+        update["route"] = "opt_out"
+        return update
+    if stage == stages.OPTED_OUT and not is_opt_in(text):
+        return {"route": "plan"}  # nothing automated reaches an opted-out lead
+
+    choice = _reply_choice(ctx, human[-1])
+    if choice is None:
+        activity.record(session, lead, now, "reply_skipped", "no way to answer on the lead's channel")
+        return update
+
+    def reply(kind: MessageKind, extra: dict[str, str] | None = None, touch: int | None = None) -> bool:
+        spoken = say(
+            ctx,
+            kind=kind,
+            choice=choice,
+            language=result.language,
+            touch=touch,
+            extra=extra,
+            required=tuple(extra or {}),
+        )
+        if spoken.message is None:
+            activity.record(session, lead, now, "reply_skipped", spoken.reason, channel=choice.channel)
+        return spoken.message is not None
+
+    if stage == stages.OPTED_OUT:  # and the lead asked to come back
+        session.execute(delete(OptOut).where(OptOut.lead_id == lead.id))
+        reply("optin_confirm")
+        update["stage"] = stages.CONVERSING
+        return update
+
+    if state.get("last_touch", 0) == 0:
+        # The lead's first message: touch 1 answers it; a hot lead then goes to a person.
+        update.update(route="touch", due_touch=1, hot=result.intent == "hot")
+        return update
+
+    if stage not in (stages.WON, stages.LOST):
+        update["stage"] = stages.CONVERSING  # a closed or completed lead who writes is back in play
+    breakup = ctx.sequence.by_purpose("breakup")
+    if breakup is not None and state.get("last_touch") == breakup.number:
+        answer = parse_breakup_answer(text)
+        if answer == "close":
+            reply("breakup_close")
+            update["stage"] = stages.CLOSED
+            return update
+        if answer == "not_now":
+            reply("breakup_not_now")
+            update["stage"] = stages.CLOSED
+            return update
+        if answer == "keep_open":
+            reply("breakup_keep_open")
+            return update
+
+    if result.intent == "hot":
+        update["route"] = "escalate"
+        return update
+    if result.intent == "not_interested":
+        reply("not_interested_close")
+        update["stage"] = stages.CLOSED
+        return update
+
+    qualification = ctx.sequence.by_purpose("qualification")
+    asked = qualification is not None and state.get("last_touch", 0) >= qualification.number
+    if result.intent == "question":
+        fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
+        if reply("answer", {"fact": fact}) and not asked and qualification is not None:
+            # Every answer ends with an open question about the need: that is touch 2's job done.
+            update.update(last_touch=qualification.number, stage=stages.QUALIFYING)
+    elif result.is_vague and state.get("clarify_turns", 0) < MAX_CLARIFY and asked:
+        if reply("clarify"):
+            update["clarify_turns"] = state.get("clarify_turns", 0) + 1
+    elif not asked and qualification is not None:
+        if reply("qualification", touch=qualification.number):
+            update["last_touch"] = qualification.number
+            update["stage"] = stages.QUALIFYING
+    elif stage in (stages.CLOSED, stages.NURTURE_COMPLETE):
+        reply("welcome_back")
+    else:
+        fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
+        reply("answer", {"fact": fact})
+    return update

@@ -1,0 +1,46 @@
+"""The lead asked to hear nothing more: confirm once, suppress every channel, stop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+from sqlalchemy import select
+
+from agent import activity, stages
+from agent.outbound import ChannelChoice
+from agent.suppression import suppress
+from graph.context import RunContext
+from graph.speak import say
+from graph.state import LeadState
+from nudge.models import Message
+
+
+def opt_out(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    session, lead, now = ctx.session, ctx.lead, ctx.clock.now()
+    already = state.get("stage") == stages.OPTED_OUT
+    inbound = session.scalars(
+        select(Message).where(Message.id.in_(state.get("reply_ids", []))).order_by(Message.created_at.desc())
+    ).first()
+    if not already and inbound is not None:
+        # The confirmation goes out before the suppression so it is the last thing they get.
+        to = lead.email if inbound.channel == "email" else lead.phone
+        sender = {
+            "whatsapp": ctx.business.whatsapp_from,
+            "sms": ctx.business.sms_from,
+            "email": ctx.business.email_from,
+        }.get(inbound.channel)
+        if to and sender:
+            say(
+                ctx,
+                kind="optout_confirm",
+                choice=ChannelChoice(inbound.channel, to, sender),
+                language=lead.locale or ctx.business.default_locale,
+                touch=None,
+            )
+    suppress(session, lead, "all", "the lead asked to stop", now)
+    activity.record(
+        session, lead, now, "opted_out", "natural-language opt-out", channel=inbound.channel if inbound else None
+    )
+    return {"stage": stages.OPTED_OUT, "route": "plan"}

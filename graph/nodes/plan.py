@@ -1,0 +1,62 @@
+"""Last node of every run: what comes next for this lead, mirrored onto the lead row."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agent import activity, stages
+from agent.policies import next_after_daily_cap
+from graph.context import RunContext
+from graph.state import LeadState
+from graph.timeutil import from_iso, to_iso
+
+
+def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime | None]:
+    stage = state.get("stage", stages.NEW)
+    if stage in stages.NO_AUTOMATION:
+        return None, None
+    if state.get("route") == "hold":  # the touch waits for quiet hours / the daily cap
+        return state.get("next_touch"), from_iso(state.get("next_due_at"))
+    last = state.get("last_touch", 0)
+    if stage == stages.CLOSED:
+        # Not interested or asked to close the file: only the no-pitch re-engagement remains.
+        reengagement = ctx.sequence.by_purpose("reengagement")
+        number = reengagement.number if reengagement and reengagement.number > last else None
+    else:
+        number = last + 1 if last < ctx.sequence.last else None
+    if number is None:
+        return None, None
+    spec = ctx.sequence.touches[number - 1]
+    anchor = from_iso(state.get("anchor_at")) or ctx.lead.created_at
+    due = anchor + spec.delay
+    last_follow_up = from_iso(state.get("last_follow_up_at"))
+    if spec.follow_up:
+        due = next_after_daily_cap(due, last_follow_up)
+    return number, due
+
+
+def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    lead, now = ctx.lead, ctx.clock.now()
+    number, due = _next_touch(state, ctx)
+    stage = state.get("stage", stages.NEW)
+    sequence_done = number is None and state.get("last_touch", 0) >= ctx.sequence.last
+    if sequence_done and stage not in stages.NO_AUTOMATION and stage != stages.CONVERSING:
+        stage = stages.NURTURE_COMPLETE
+        activity.record(ctx.session, lead, now, "stage", "every touch of the sequence is done")
+    if stage != lead.stage:
+        activity.record(ctx.session, lead, now, "stage", f"{lead.stage} → {stage}")
+    lead.stage = stage
+    lead.last_touch = state.get("last_touch", 0)
+    lead.next_touch = number
+    lead.next_due_at = due
+    spec = ctx.sequence.touch(number) if number else None
+    lead.next_channel = spec.channels[0] if spec else None
+    anchor = from_iso(state.get("anchor_at"))
+    if anchor is not None:
+        lead.last_contact_at = anchor
+    lead.updated_at = now
+    return {"stage": stage, "next_touch": number, "next_due_at": to_iso(due), "inbox": []}

@@ -1,0 +1,167 @@
+"""Sending touch N of the sequence, after every send-time policy has had its say."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from langgraph.runtime import Runtime
+from sqlalchemy import select
+
+from agent import activity, stages
+from agent.assets import Asset, case_study_asset, content_asset, offer_asset, resource_asset
+from agent.outbound import choose_channel, opted_out_channels
+from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time, zone
+from agent.sequence import Touch
+from graph.context import RunContext
+from graph.speak import say
+from graph.state import LeadState
+from graph.timeutil import from_iso, to_iso
+from nudge.models import Message
+
+STAGE_AFTER = {"instant_reply": stages.CONTACTED, "qualification": stages.QUALIFYING}
+
+
+def _latest_due(ctx: RunContext, number: int, anchor: datetime, now: datetime) -> int:
+    """After downtime several touches may be overdue: only the latest of them is sent."""
+    latest = number
+    for touch in ctx.sequence.touches[number:]:
+        if touch.follow_up and anchor + touch.delay <= now:
+            latest = touch.number
+    return latest
+
+
+def _used_assets(ctx: RunContext) -> frozenset[str]:
+    infos = ctx.session.scalars(select(Message.info).where(Message.lead_id == ctx.lead.id, Message.direction == "out"))
+    return frozenset(str(i["asset"]) for i in infos if i and i.get("asset"))
+
+
+# The touch's value is the message itself (an answer, a question): nothing to look up.
+SELF_VALUE = Asset(kind="self", key="", values={}, urls={})
+
+
+def find_asset(ctx: RunContext, touch: Touch, language: str) -> Asset | None:
+    profile = ctx.business.profile or {}
+    used = _used_assets(ctx)
+    industry = ctx.lead.industry
+    if touch.asset in ("answer", "question"):
+        return SELF_VALUE
+    if touch.asset == "resource":
+        return resource_asset(profile, industry=industry, language=language, used=used)
+    if touch.asset == "content":
+        return content_asset(profile, industry=industry, language=language, used=used)
+    if touch.asset == "offer":
+        return offer_asset(profile, language=language, default_language=ctx.business.default_locale, used=used)
+    if touch.asset == "case_study" and ctx.find_case_study is not None:
+        seen = frozenset(key.split(":", 1)[1] for key in used if key.startswith("case_study:"))
+        match = ctx.find_case_study(ctx.business, ctx.lead, language, seen)
+        if match is not None:
+            return case_study_asset(match.id, match.title, match.summary, match.url)
+    return None
+
+
+def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    ctx = runtime.context
+    session, lead, business, now = ctx.session, ctx.lead, ctx.business, ctx.clock.now()
+    number = int(state.get("due_touch") or 0)
+    anchor = from_iso(state.get("anchor_at")) or lead.created_at
+    spec = ctx.sequence.touch(number)
+    if spec is None:
+        return {"route": "plan"}
+
+    latest = _latest_due(ctx, number, anchor, now)
+    if latest != number:
+        activity.record(
+            session,
+            lead,
+            now,
+            "touch_skipped",
+            f"touches {number}–{latest - 1} came due while Nudge was down; only the latest is sent",
+            touch=number,
+        )
+        number, spec = latest, ctx.sequence.touches[latest - 1]
+
+    update: dict[str, Any] = {"route": "plan"}
+    if spec.follow_up:
+        tz_name = lead_timezone(lead.timezone, lead.phone, business.timezone)
+        quiet = QuietHours.parse(business.quiet_hours_start, business.quiet_hours_end, business.send_on_weekends)
+        capped = next_after_daily_cap(now, from_iso(state.get("last_follow_up_at")))
+        allowed = next_send_time(capped, tz_name, quiet)
+        if allowed > now:
+            why = "one follow-up a day" if capped > now else "quiet hours"
+            local = allowed.astimezone(zone(tz_name)).strftime("%a %H:%M")
+            activity.record(session, lead, now, "touch_held", f"{why}: waits until {local} ({tz_name})", touch=number)
+            update.update(next_touch=number, next_due_at=to_iso(allowed), route="hold")
+            return update
+
+    language = lead.locale or business.default_locale
+    asset = find_asset(ctx, spec, language)
+    if asset is None:
+        activity.record(
+            session,
+            lead,
+            now,
+            "touch_skipped",
+            f"value rule: no {spec.asset.replace('_', ' ')} to offer this lead",
+            touch=number,
+        )
+        update["last_touch"] = number
+        return update
+
+    failed = [
+        m.channel
+        for m in session.scalars(
+            select(Message).where(Message.lead_id == lead.id, Message.touch == number, Message.status == "failed")
+        )
+    ]
+    decision = choose_channel(
+        order=spec.channels,
+        lead=lead,
+        business=business,
+        opted_out=opted_out_channels(session, lead.id),
+        now=now,
+        purpose=spec.purpose,
+        language=language,
+        exclude=failed,
+        unreachable=(lead.extra or {}).get("unreachable", []),
+    )
+    if decision.choice is None:
+        activity.record(
+            session, lead, now, "touch_skipped", "no channel: " + "; ".join(decision.passed_over), touch=number
+        )
+        update["last_touch"] = number
+        return update
+    spoken = say(
+        ctx,
+        kind=spec.purpose,
+        choice=decision.choice,
+        language=language,
+        touch=number,
+        asset=asset if asset.key else None,
+        template_purpose=spec.purpose,
+    )
+    if spoken.message is None:
+        activity.record(
+            session, lead, now, "touch_skipped", spoken.reason, touch=number, channel=decision.choice.channel
+        )
+        update["last_touch"] = number
+        return update
+    if decision.passed_over:
+        spoken.message.info = {**spoken.message.info, "channel_reason": "; ".join(decision.passed_over)}
+    activity.record(
+        session,
+        lead,
+        now,
+        "touch_sent",
+        f"{spec.purpose} on {decision.choice.channel}"
+        + (f" (passed over {'; '.join(decision.passed_over)})" if decision.passed_over else ""),
+        touch=number,
+        channel=decision.choice.channel,
+    )
+    update["last_touch"] = number
+    if spec.follow_up:
+        update["last_follow_up_at"] = to_iso(now)
+    stage = state.get("stage", stages.NEW)
+    if stage not in stages.NO_AUTOMATION and stage != stages.CLOSED:
+        update["stage"] = STAGE_AFTER.get(spec.purpose, stages.NURTURING)
+    return update

@@ -1,0 +1,123 @@
+"""Writing one message to the lead inside a graph run: compose, check, track links, queue."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from agent import activity
+from agent.assets import Asset
+from agent.composer import ComposeRequest, MessageKind
+from agent.contacts import first_name
+from agent.outbound import ChannelChoice, outbound_bodies, queue_message, used_variants
+from agent.policies import repeats_earlier
+from agent.topics import extract_topic
+from graph.context import RunContext
+from nudge.models import Message, TrackedLink
+
+
+@dataclass(frozen=True)
+class Spoken:
+    message: Message | None
+    reason: str  # why nothing was queued, when message is None
+
+
+def lead_values(ctx: RunContext) -> dict[str, str]:
+    lead, business = ctx.lead, ctx.business
+    return {
+        "first_name": first_name(lead.name),
+        "business": business.name,
+        "topic": extract_topic(lead.first_message),
+        "industry_label": (lead.industry or "").replace("_", " "),
+    }
+
+
+def say(
+    ctx: RunContext,
+    *,
+    kind: MessageKind,
+    choice: ChannelChoice,
+    language: str,
+    touch: int | None,
+    extra: Mapping[str, str] | None = None,
+    asset: Asset | None = None,
+    template_purpose: str | None = None,
+    required: tuple[str, ...] = (),
+) -> Spoken:
+    now = ctx.clock.now()
+    values = lead_values(ctx)
+    values.update(extra or {})
+    pending_links: dict[str, tuple[str, str]] = {}
+    if asset is not None:
+        values.update(asset.values)
+        for name, url in asset.urls.items():
+            token = secrets.token_urlsafe(16)
+            pending_links[name] = (token, url)
+            values[name] = f"{ctx.public_url}/r/{token}"
+
+    info: dict[str, object] = {"kind": kind, "language": language}
+    if asset is not None:
+        info["asset"] = asset.key
+    if choice.template is not None:
+        if asset is not None and not set(asset.values) | set(asset.urls) & set(choice.template.variables):
+            return Spoken(
+                None,
+                f"the approved template {choice.template.content_sid} does not carry the "
+                f"{asset.kind.replace('_', ' ')}",
+            )
+        variables, body = choice.template.render(values)
+        info["variant"] = f"template:{choice.template.content_sid}"
+        message = queue_message(
+            ctx.session,
+            lead=ctx.lead,
+            choice=choice,
+            body=body,
+            now=now,
+            touch=touch,
+            author="agent",
+            composer="template",
+            template_sid=choice.template.content_sid,
+            template_variables=variables,
+            info={**info, "template_purpose": template_purpose or kind},
+        )
+    else:
+        earlier = outbound_bodies(ctx.session, ctx.lead.id)
+        draft = ctx.composer.compose(
+            ComposeRequest(
+                kind=kind,
+                language=language,
+                channel=choice.channel,
+                lead_key=ctx.lead.id,
+                values=values,
+                used_variants=used_variants(ctx.session, ctx.lead.id),
+                previous_bodies=tuple(earlier),
+                required=frozenset(required),
+            )
+        )
+        if draft is None:
+            return Spoken(None, f"no unused {language} phrasing for '{kind}' fits the {choice.channel} channel")
+        repeated = repeats_earlier(draft.body, earlier)
+        if repeated:
+            return Spoken(None, repeated)
+        info["variant"] = draft.variant
+        message = queue_message(
+            ctx.session,
+            lead=ctx.lead,
+            choice=choice,
+            body=draft.body,
+            now=now,
+            touch=touch,
+            author="agent",
+            composer=draft.composer,
+            subject=draft.subject,
+            info=info,
+        )
+    for token, url in pending_links.values():
+        ctx.session.add(
+            TrackedLink(
+                token=token, business_id=ctx.lead.business_id, lead_id=ctx.lead.id, touch=touch, url=url, created_at=now
+            )
+        )
+    activity.record(ctx.session, ctx.lead, now, "message_queued", kind, touch=touch, channel=choice.channel)
+    return Spoken(message, "")

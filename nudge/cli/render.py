@@ -1,0 +1,87 @@
+"""Printing conversations and summaries for people."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from nudge.sim.audit import Violation
+from nudge.sim.report import Summary
+
+CHANNEL_LABEL = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "Email"}
+
+
+def _when(at: str, start: datetime) -> str:
+    moment = datetime.fromisoformat(at)
+    delta = moment - start
+    return f"day {delta.days:>2} {moment:%H:%M}"
+
+
+def print_conversation(console: Console, timeline: dict[str, Any], start: datetime) -> None:
+    console.rule(
+        f"[bold]{timeline['name'] or timeline['lead_id']}[/]  ·  {timeline['language']}  ·  "
+        f"{timeline['source']}  ·  ends [bold]{timeline['stage']}[/] (score {timeline['score']})"
+    )
+    items = [("m", m["at"], m) for m in timeline["messages"]] + [("d", d["at"], d) for d in timeline["decisions"]]
+    for kind, at, item in sorted(items, key=lambda x: (x[1], x[0] == "d")):
+        when = _when(at, start)
+        if kind == "d":
+            touch = f"touch {item['touch']} " if item["touch"] else ""
+            console.print(f"  [dim]{when}  · {touch}{item['kind'].replace('_', ' ')}: {item['detail']}[/]")
+            continue
+        channel = CHANNEL_LABEL.get(item["channel"], item["channel"])
+        text = item["text"].replace("\n", " ")
+        if item["direction"] == "in":
+            console.print(f"  {when}  [cyan]← lead ({channel})[/]  {text}")
+            continue
+        tags = [f"touch {item['touch']}" if item["touch"] else "reply", item["composer"]]
+        if item["author"] == "rep":
+            tags = ["rep"]
+        note = f"  [dim](passed over {item['channel_note']})[/]" if item.get("channel_note") else ""
+        console.print(f"  {when}  [green]→ {channel}[/] [dim]\\[{' · '.join(tags)}][/]  {text}{note}")
+
+
+def print_summary(console: Console, summary: Summary, violations: Sequence[Violation]) -> None:
+    table = Table(title="Touches sent", show_lines=False)
+    table.add_column("touch", justify="right")
+    channels = sorted({c for _, c in summary.touches})
+    for channel in channels:
+        table.add_column(CHANNEL_LABEL.get(channel, channel), justify="right")
+    table.add_column("total", justify="right")
+    for touch in sorted({t for t, _ in summary.touches}):
+        row = [summary.touches.get((touch, c), 0) for c in channels]
+        table.add_row(str(touch), *[str(n) for n in row], str(sum(row)))
+    console.print(table)
+    outcome = Table(title="Outcomes")
+    outcome.add_column("measure")
+    outcome.add_column("value", justify="right")
+    for label, value in (
+        ("leads", summary.leads),
+        ("replied", summary.replied),
+        ("escalated to a rep", summary.escalated),
+        ("opted out", summary.opted_out),
+        ("converted", summary.converted),
+        ("went cold", summary.went_cold),
+        ("recovered after going cold", summary.recovered),
+        ("recovery rate", f"{summary.recovery_rate:.1%}"),
+        ("touches held (quiet hours / daily cap)", summary.held),
+    ):
+        outcome.add_row(label, str(value))
+    for reason, count in summary.skipped.most_common():
+        outcome.add_row(f"skipped: {reason}", str(count))
+    console.print(outcome)
+    stages = ", ".join(f"{stage} {count}" for stage, count in summary.stages.most_common())
+    console.print(f"Final stages: {stages}")
+    if violations:
+        console.print(f"[bold red]Policy audit: {len(violations)} violation(s)[/]")
+        for violation in violations[:20]:
+            console.print(f"  {violation.rule}: lead {violation.lead_id}: {violation.detail}")
+    else:
+        console.print(
+            "[bold green]Policy audit: 0 violations[/] (no repeats, no quiet-hour sends, "
+            "nothing after opt-out, no two follow-ups in a day)"
+        )

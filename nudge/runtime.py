@@ -1,0 +1,114 @@
+"""The composition root: builds every long-lived part from Settings, once per process.
+
+API, worker, CLI commands, the simulator and the tests all start Nudge through `open_runtime`,
+so they run the same graph, mailbox, policies and channels.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.channels import Channel
+from agent.channels.registry import build_channels
+from agent.composer import Composer, TemplateComposer, load_phrasebook
+from graph.builder import LeadGraph, build_graph
+from graph.checkpointer import open_checkpointer
+from nudge import migrate
+from nudge.clock import Clock, SystemClock
+from nudge.db import create_db_engine, make_session_factory
+from nudge.metrics import Metrics
+from nudge.settings import Settings
+from scheduler.delivery import Deliverer
+from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: sa.Engine
+    sessions: sessionmaker[Session]
+    clock: Clock
+    channels: Mapping[str, Channel]
+    composer: Composer
+    checkpointer: BaseCheckpointSaver[Any]
+    graph: LeadGraph
+    deliverer: Deliverer
+    dispatcher: Dispatcher
+    metrics: Metrics
+
+
+@contextmanager
+def open_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    composer: Composer | None = None,
+    migrate_schema: bool = True,
+    seed: int | None = None,
+) -> Iterator[Runtime]:
+    settings.check_live_channels()
+    clock = clock or SystemClock()
+    engine = create_db_engine(settings.resolved_database_url, pool_size=settings.dispatcher_threads + 8)
+    try:
+        if migrate_schema:
+            migrate.upgrade(engine)
+        sessions = make_session_factory(engine)
+        channel_set = channels if channels is not None else build_channels(settings)
+        metrics = Metrics()
+        metrics.watch_mailbox(lambda: pending_by_kind(sessions))
+        with open_checkpointer(settings.resolved_database_url) as checkpointer:
+            graph = build_graph(checkpointer)
+            deliverer = Deliverer(
+                session_factory=sessions,
+                channels=channel_set,
+                clock=clock,
+                public_url=settings.public_url,
+                seed=seed,
+                metrics=metrics,
+            )
+            runner = LeadRunner(
+                graph=graph,
+                checkpointer=checkpointer,
+                composer=composer or TemplateComposer(load_phrasebook()),
+                public_url=settings.public_url,
+            )
+            dispatcher = Dispatcher(
+                session_factory=sessions,
+                runner=runner,
+                deliverer=deliverer,
+                clock=clock,
+                lease=timedelta(seconds=settings.lease_seconds),
+                threads=settings.dispatcher_threads,
+                metrics=metrics,
+            )
+            runtime = Runtime(
+                settings=settings,
+                engine=engine,
+                sessions=sessions,
+                clock=clock,
+                channels=channel_set,
+                composer=runner.composer,
+                checkpointer=checkpointer,
+                graph=graph,
+                deliverer=deliverer,
+                dispatcher=dispatcher,
+                metrics=metrics,
+            )
+            try:
+                yield runtime
+            finally:
+                dispatcher.stop()
+    finally:
+        engine.dispose()

@@ -1,0 +1,106 @@
+"""Summary figures of a simulated (or real) run, read back from the database."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from agent import stages
+from nudge.models import Lead, LeadActivity, LeadEvent, Message
+
+COLD_AFTER = timedelta(days=1)
+
+
+@dataclass
+class Summary:
+    leads: int = 0
+    touches: Counter[tuple[int, str]] = field(default_factory=Counter)  # (touch, channel) → sent
+    skipped: Counter[str] = field(default_factory=Counter)  # reason → count
+    held: int = 0
+    replied: int = 0
+    escalated: int = 0
+    opted_out: int = 0
+    converted: int = 0
+    stages: Counter[str] = field(default_factory=Counter)
+    went_cold: int = 0
+    recovered: int = 0
+    messages_out: int = 0
+    messages_in: int = 0
+
+    @property
+    def recovery_rate(self) -> float:
+        return self.recovered / self.went_cold if self.went_cold else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "leads": self.leads,
+            "touches": [{"touch": t, "channel": c, "sent": n} for (t, c), n in sorted(self.touches.items())],
+            "skipped": dict(self.skipped),
+            "held": self.held,
+            "replied": self.replied,
+            "escalated": self.escalated,
+            "opted_out": self.opted_out,
+            "converted": self.converted,
+            "stages": dict(self.stages),
+            "went_cold": self.went_cold,
+            "recovered": self.recovered,
+            "recovery_rate": round(self.recovery_rate, 4),
+            "messages_out": self.messages_out,
+            "messages_in": self.messages_in,
+        }
+
+
+def summarise(session: Session) -> Summary:
+    summary = Summary()
+    leads = list(session.scalars(sa.select(Lead)))
+    summary.leads = len(leads)
+    summary.stages = Counter(lead.stage for lead in leads)
+    summary.escalated = summary.stages.get(stages.ESCALATED, 0)
+    summary.opted_out = summary.stages.get(stages.OPTED_OUT, 0)
+    summary.converted = int(
+        session.scalar(
+            sa.select(sa.func.count(sa.distinct(LeadEvent.lead_id))).where(
+                LeadEvent.kind == "signal", LeadEvent.payload["type"].as_string().in_(("converted", "won"))
+            )
+        )
+        or 0
+    )
+    by_lead: dict[str, list[Message]] = defaultdict(list)
+    for message in session.scalars(sa.select(Message).order_by(Message.created_at, Message.id)):
+        by_lead[message.lead_id].append(message)
+        if message.direction == "out":
+            summary.messages_out += 1
+            if message.touch is not None and message.author == "agent":
+                summary.touches[(message.touch, message.channel)] += 1
+        else:
+            summary.messages_in += 1
+    for activity in session.scalars(
+        sa.select(LeadActivity).where(LeadActivity.kind.in_(("touch_skipped", "touch_held")))
+    ):
+        if activity.kind == "touch_held":
+            summary.held += 1
+        else:
+            summary.skipped[activity.detail.split(":")[0]] += 1
+    for messages in by_lead.values():
+        inbound = [m for m in messages if m.direction == "in"]
+        first_out = next((m.created_at for m in messages if m.direction == "out"), None)
+        if first_out is not None and any(m.created_at > first_out for m in inbound):
+            summary.replied += 1
+        # Cold: a follow-up touch (3+) went out and the lead had been silent for a day; recovered: they wrote.
+        cold_since = None
+        for message in messages:
+            if message.direction == "out" and (message.touch or 0) >= 3 and cold_since is None:
+                last_in = max((m.created_at for m in inbound if m.created_at <= message.created_at), default=None)
+                if last_in is None or message.created_at - last_in >= COLD_AFTER:
+                    cold_since = message.created_at
+            if message.direction == "in" and cold_since is not None and message.created_at > cold_since:
+                summary.recovered += 1
+                break
+        if cold_since is not None:
+            summary.went_cold += 1
+    return summary

@@ -1,0 +1,71 @@
+"""Creating businesses (tenants) and agencies with their keys; shared by the CLI and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from nudge.keys import generate_key
+from nudge.models import Agency, ApiKey, Business
+
+
+@dataclass(frozen=True)
+class CreatedTenant:
+    business: Business
+    api_key: str
+
+
+def create_business(
+    session: Session,
+    *,
+    name: str,
+    now: datetime,
+    agency_id: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+) -> CreatedTenant:
+    business = Business(name=name, agency_id=agency_id, created_at=now, updated_at=now, **dict(fields or {}))
+    session.add(business)
+    session.flush()
+    key = generate_key("business")
+    session.add(
+        ApiKey(
+            prefix=key.prefix,
+            key_hash=key.key_hash,
+            kind="business",
+            business_id=business.id,
+            agency_id=agency_id,
+            label="default",
+            created_at=now,
+        )
+    )
+    session.flush()
+    return CreatedTenant(business=business, api_key=key.plaintext)
+
+
+@dataclass(frozen=True)
+class CreatedAgency:
+    agency: Agency
+    api_key: str
+
+
+def create_agency(session: Session, *, name: str, now: datetime) -> CreatedAgency:
+    agency = Agency(name=name, created_at=now)
+    session.add(agency)
+    session.flush()
+    key = generate_key("agency")
+    session.add(
+        ApiKey(
+            prefix=key.prefix,
+            key_hash=key.key_hash,
+            kind="agency",
+            agency_id=agency.id,
+            label="default",
+            created_at=now,
+        )
+    )
+    session.flush()
+    return CreatedAgency(agency=agency, api_key=key.plaintext)

@@ -1,0 +1,223 @@
+"""Delivering outbox rows to providers, at most once.
+
+A row goes pending → sending (committed) → provider call → sent/failed (committed). A crash
+between the two commits leaves `sending`: recovery asks the provider whether the message
+arrived before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent import activity
+from agent.channels import Channel, ChannelError, OutboundMessage
+from agent.suppression import suppress
+from nudge.clock import Clock
+from nudge.db import transaction
+from nudge.metrics import Metrics
+from nudge.models import Business, Lead, Message, Outbox
+from scheduler import mailbox
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 6
+STALE_SENDING = timedelta(minutes=2)
+STATUS_ORDER = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
+
+
+def backoff(attempt: int, rng: random.Random) -> timedelta:
+    """Exponential with full jitter: 2, 4, 8… seconds, capped at 5 minutes."""
+    ceiling = min(300.0, 2.0**attempt)
+    return timedelta(seconds=ceiling / 2 + rng.random() * ceiling / 2)
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    leads_to_wake: list[str] = field(default_factory=list)  # failures became mailbox events
+
+
+def outbound_for(message: Message, lead: Lead, business: Business, public_url: str) -> OutboundMessage:
+    sender = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
+    to = lead.email if message.channel == "email" else lead.phone
+    return OutboundMessage(
+        message_id=message.id,
+        channel=message.channel,  # type: ignore[arg-type]
+        to=to or "",
+        sender=sender.get(message.channel) or "",
+        body=message.body,
+        subject=message.subject,
+        content_sid=message.template_sid,
+        content_variables=message.template_variables or {},
+        status_callback=f"{public_url}/webhooks/twilio/status" if message.channel != "email" else None,
+    )
+
+
+class Deliverer:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        public_url: str,
+        seed: int | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._factory = session_factory
+        self._channels = channels
+        self._clock = clock
+        self._public_url = public_url
+        self._rng = random.Random(seed)
+        self._metrics = metrics
+
+    def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
+        report = DeliveryReport()
+        for outbox_id in self._claim(lead_id, limit):
+            self._deliver_one(outbox_id, report)
+        return report
+
+    def _claim(self, lead_id: str | None, limit: int) -> list[str]:
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            query = sa.select(Outbox).where(Outbox.status == "pending", Outbox.available_at <= now)
+            if lead_id is not None:
+                query = query.where(Outbox.lead_id == lead_id)
+            query = query.order_by(Outbox.available_at).limit(limit)
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = list(session.scalars(query))
+            for row in rows:
+                row.status, row.attempts, row.updated_at = "sending", row.attempts + 1, now
+            return [row.id for row in rows]
+
+    def _deliver_one(self, outbox_id: str, report: DeliveryReport) -> None:
+        with transaction(self._factory) as session:
+            row = session.get(Outbox, outbox_id)
+            assert row is not None
+            message = session.get(Message, row.message_id)
+            lead = session.get(Lead, row.lead_id)
+            business = session.get(Business, row.business_id)
+            assert message is not None and lead is not None and business is not None
+            outbound = outbound_for(message, lead, business, self._public_url)
+        channel = self._channels[row.channel]
+        try:
+            result = channel.send(outbound)
+        except ChannelError as exc:
+            if self._metrics is not None:
+                self._metrics.delivery_failures.labels(row.channel, exc.code).inc()
+            self._record_failure(outbox_id, exc, report)
+            return
+        except Exception as exc:  # a bug or an unexpected library error must not lose the row
+            log.exception("delivery of %s crashed", outbox_id)
+            self._record_failure(outbox_id, ChannelError(str(exc), code="internal", action="retry"), report)
+            return
+        self._record_sent(outbox_id, result.provider_id, result.status)
+        report.sent += 1
+        if self._metrics is not None:
+            self._metrics.messages_sent.labels(row.channel).inc()
+
+    def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            row = session.get(Outbox, outbox_id)
+            assert row is not None
+            message = session.get(Message, row.message_id)
+            assert message is not None
+            row.status, row.updated_at = "sent", now
+            message.provider_id = message.provider_id or provider_id
+            message.sent_at = now
+            apply_status(message, "sent", now)
+            if status != "sent":
+                apply_status(message, status, now)
+
+    def _record_failure(self, outbox_id: str, error: ChannelError, report: DeliveryReport) -> None:
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            row = session.get(Outbox, outbox_id)
+            assert row is not None
+            message = session.get(Message, row.message_id)
+            lead = session.get(Lead, row.lead_id)
+            assert message is not None and lead is not None
+            row.last_error, row.updated_at = str(error)[:500], now
+            if error.action == "retry" and row.attempts < MAX_ATTEMPTS:
+                row.status, row.available_at = "pending", now + backoff(row.attempts, self._rng)
+                report.retried += 1
+                return
+            row.status = "failed"
+            message.error_code = error.code
+            apply_status(message, "failed", now)
+            report.failed += 1
+            activity.record(
+                session, lead, now, "delivery_failed", str(error), touch=message.touch, channel=message.channel
+            )
+            if error.action == "suppress":
+                suppress(session, lead, message.channel, f"provider error {error.code}", now)
+            if error.action in ("next_channel", "suppress", "retry") and message.touch is not None:
+                if error.action == "next_channel":
+                    extra = dict(lead.extra or {})
+                    dead = set(extra.get("unreachable", [])) | {message.channel}
+                    lead.extra = {**extra, "unreachable": sorted(dead)} if error.code != "63016" else extra
+                mailbox.enqueue(
+                    session,
+                    lead=lead,
+                    kind="delivery_failed",
+                    dedupe_key=f"failed:{message.id}",
+                    now=now,
+                    payload={"message_id": message.id, "code": error.code},
+                )
+                report.leads_to_wake.append(lead.id)
+
+    def recover_interrupted(self) -> int:
+        """Rows stuck in `sending` after a crash: confirm with the provider, never resend blindly."""
+        now = self._clock.now()
+        recovered = 0
+        with transaction(self._factory) as session:
+            rows = list(
+                session.scalars(
+                    sa.select(Outbox).where(Outbox.status == "sending", Outbox.updated_at < now - STALE_SENDING)
+                )
+            )
+            for row in rows:
+                message = session.get(Message, row.message_id)
+                lead = session.get(Lead, row.lead_id)
+                business = session.get(Business, row.business_id)
+                assert message is not None and lead is not None and business is not None
+                outbound = outbound_for(message, lead, business, self._public_url)
+                try:
+                    found = self._channels[row.channel].find_sent(outbound, row.updated_at)
+                except ChannelError as exc:
+                    row.status, row.last_error, row.updated_at = "failed", f"interrupted: {exc}", now
+                    apply_status(message, "failed", now)
+                    continue
+                if found is None:
+                    row.status, row.available_at, row.updated_at = "pending", now, now
+                else:
+                    row.status, row.updated_at = "sent", now
+                    message.provider_id = message.provider_id or found.provider_id
+                    message.sent_at = message.sent_at or now
+                    apply_status(message, "sent", now)
+                recovered += 1
+        return recovered
+
+
+def apply_status(message: Message, status: str, at: datetime) -> bool:
+    """Move the message's status forward only (queued < sent < delivered < read; failures are
+    final), so duplicate or out-of-order callbacks cannot move it back. True when it changed."""
+    current = message.status
+    if current in ("failed", "undelivered") or status == current:
+        return False
+    if status not in ("failed", "undelivered") and STATUS_ORDER.get(status, -1) <= STATUS_ORDER.get(current, -1):
+        return False
+    message.status = status
+    message.status_history = [*message.status_history, {"status": status, "at": at.isoformat()}]
+    return True

@@ -1,0 +1,221 @@
+"""Runs leads: claims a lead's lease, drains its mailbox into one graph run, delivers the outbox.
+
+Threaded in production (`start()`; `wake()` from webhooks so inbound never waits for the tick)
+and synchronous in the simulator (`run_due()` on a virtual clock). Either way the same
+`process()` does the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.composer import Composer
+from agent.sequence import Sequence, default_sequence
+from graph.builder import LeadGraph
+from graph.context import CaseStudyFinder, RunContext
+from graph.state import InboxItem, LeadState
+from graph.timeutil import from_iso
+from nudge.clock import Clock
+from nudge.db import transaction
+from nudge.ids import new_id
+from nudge.metrics import Metrics
+from nudge.models import Business, Lead
+from scheduler import mailbox
+from scheduler.delivery import Deliverer
+
+log = logging.getLogger(__name__)
+
+MAX_RUNS_PER_CLAIM = 5  # events arriving during a run are drained by the next one, up to this
+
+
+@dataclass(frozen=True)
+class LeadRunner:
+    """Everything a graph run needs that is not in the database."""
+
+    graph: LeadGraph
+    checkpointer: BaseCheckpointSaver[Any]
+    composer: Composer
+    public_url: str
+    find_case_study: CaseStudyFinder | None = None
+
+
+def sequence_for(business: Business) -> Sequence:
+    if business.sequence:
+        return Sequence.model_validate(business.sequence)
+    return default_sequence()
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        runner: LeadRunner,
+        deliverer: Deliverer,
+        clock: Clock,
+        lease: timedelta = timedelta(seconds=60),
+        threads: int = 4,
+        owner: str | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._factory = session_factory
+        self._runner = runner
+        self._deliverer = deliverer
+        self._clock = clock
+        self._lease = lease
+        self._threads = threads
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+        self._executor: ThreadPoolExecutor | None = None
+        self._in_flight: set[str] = set()
+        self._again: set[str] = set()
+        self._lock = threading.Lock()
+        self._metrics = metrics
+
+    # -- threaded mode ---------------------------------------------------------------------
+    def start(self) -> None:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="nudge-lead")
+
+    def stop(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def wake(self, lead_id: str) -> None:
+        """Run this lead now (an inbound message, a rep action): no waiting for the tick."""
+        if self._executor is None:
+            return
+        with self._lock:
+            if lead_id in self._in_flight:
+                self._again.add(lead_id)  # picked up again when the current run finishes
+                return
+            self._in_flight.add(lead_id)
+        self._executor.submit(self._guarded, lead_id)
+
+    def tick(self) -> None:
+        """The scheduler job: claim due leads, retry deliveries, recover interrupted sends."""
+        try:
+            with transaction(self._factory) as session:
+                due = mailbox.due_lead_ids(session, self._clock.now(), limit=self._threads * 50)
+            for lead_id in due:
+                self.wake(lead_id)
+            self._deliver()
+            self._deliverer.recover_interrupted()
+        except Exception:  # the tick must survive a bad moment (database restart, …)
+            log.exception("scheduler tick failed")
+
+    def _guarded(self, lead_id: str) -> None:
+        try:
+            while True:
+                self.process(lead_id)
+                with self._lock:
+                    if lead_id not in self._again:
+                        self._in_flight.discard(lead_id)
+                        return
+                    self._again.discard(lead_id)
+        except Exception:
+            log.exception("run of lead %s failed; its events stay in the mailbox", lead_id)
+            with self._lock:
+                self._in_flight.discard(lead_id)
+                self._again.discard(lead_id)
+
+    # -- synchronous mode (simulator, tests, benchmarks) -----------------------------------
+    def run_due(self, limit: int = 10_000) -> int:
+        """Process every lead with due events now, then deliver. Returns runs made."""
+        runs = 0
+        while runs < limit:
+            with transaction(self._factory) as session:
+                due = mailbox.due_lead_ids(session, self._clock.now(), limit=500)
+            if not due:
+                break
+            for lead_id in due:
+                runs += self.process(lead_id)
+        return runs
+
+    # -- the work ---------------------------------------------------------------------------
+    def process(self, lead_id: str) -> int:
+        """Claim the lead, run its graph until its mailbox is empty, deliver. Returns runs."""
+        with transaction(self._factory) as session:
+            fence = mailbox.claim(session, lead_id, self.owner, self._clock.now(), self._lease)
+        if fence is None:
+            return 0  # another worker has it
+        runs = 0
+        try:
+            while runs < MAX_RUNS_PER_CLAIM and self._run_once(lead_id, fence):
+                runs += 1
+        finally:
+            try:
+                with transaction(self._factory) as session:
+                    mailbox.release(session, lead_id, fence)
+            except mailbox.LeaseLost:
+                log.warning("lead %s: lease lost before release", lead_id)
+        self._deliver(lead_id)
+        return runs
+
+    def _deliver(self, lead_id: str | None = None) -> None:
+        report = self._deliverer.deliver(lead_id=lead_id)
+        for woken in report.leads_to_wake:
+            self.wake(woken)  # a failed send falls back to the next channel without waiting
+
+    def _run_once(self, lead_id: str, fence: int) -> bool:
+        runner = self._runner
+        with transaction(self._factory) as session:
+            now = self._clock.now()
+            events = mailbox.pending(session, lead_id, now)
+            if not events:
+                return False
+            lead = session.get(Lead, lead_id)
+            assert lead is not None
+            business = session.get(Business, lead.business_id)
+            assert business is not None
+            context = RunContext(
+                session=session,
+                clock=self._clock,
+                business=business,
+                lead=lead,
+                sequence=sequence_for(business),
+                composer=runner.composer,
+                public_url=runner.public_url,
+                find_case_study=runner.find_case_study,
+            )
+            configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
+            if lead.checkpoint_id:
+                # Start from the checkpoint our last commit recorded, never from one a crashed
+                # run may have left after it.
+                configurable["checkpoint_id"] = lead.checkpoint_id
+            config: RunnableConfig = {"configurable": configurable}
+            inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": dict(e.payload)} for e in events]
+            paused = bool(lead.checkpoint_id) and bool(runner.graph.get_state(config).interrupts)
+            graph_input: LeadState | Command[Any] = Command(resume={"inbox": inbox}) if paused else {"inbox": inbox}
+            started = time.perf_counter()
+            final = runner.graph.invoke(graph_input, config, context=context, durability="exit")
+            if self._metrics is not None:
+                self._metrics.graph_runs.inc()
+                self._metrics.graph_run_seconds.observe(time.perf_counter() - started)
+            latest = runner.checkpointer.get_tuple({"configurable": {"thread_id": lead_id, "checkpoint_ns": ""}})
+            assert latest is not None
+            lead.checkpoint_id = latest.config["configurable"]["checkpoint_id"]
+            mailbox.mark_processed(session, events, now)
+            mailbox.set_timer(session, lead, final.get("next_touch"), from_iso(final.get("next_due_at")), now)
+            mailbox.check_fence(session, lead_id, fence)
+        runner.checkpointer.prune([lead_id], strategy="keep_latest")
+        return True
+
+
+def pending_by_kind(factory: sessionmaker[Session]) -> dict[str, int]:
+    """Mailbox backlog for /metrics."""
+    with transaction(factory) as session:
+        return mailbox.pending_counts(session)

@@ -1,0 +1,98 @@
+"""Turning outside inputs into mailbox events (webhooks, the simulator and `nudge chat` share these).
+
+Each function works inside the caller's transaction and returns the lead to wake, or None when
+there is nothing new (a duplicate delivery).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent.intake import NewLead, create_lead, find_existing, record_inbound
+from nudge.db import TENANT_KEY
+from nudge.models import Business, Lead, Message, TrackedLink
+from scheduler import mailbox
+
+
+def business_for_number(session: Session, channel: str, number: str) -> Business | None:
+    column = Business.whatsapp_from if channel == "whatsapp" else Business.sms_from
+    return session.scalars(select(Business).where(column == number)).first()
+
+
+def receive_message(
+    session: Session,
+    business: Business,
+    *,
+    channel: str,
+    phone: str | None,
+    body: str,
+    provider_id: str,
+    now: datetime,
+    email: str | None = None,
+    profile_name: str = "",
+) -> str | None:
+    if session.scalar(select(Message.id).where(Message.provider_id == provider_id)) is not None:
+        return None  # the provider retried a delivery we already have
+    session.info[TENANT_KEY] = business.id
+    received = record_inbound(
+        session,
+        business,
+        channel=channel,
+        phone=phone,
+        email=email,
+        body=body,
+        provider_id=provider_id,
+        now=now,
+        profile_name=profile_name,
+    )
+    mailbox.enqueue(
+        session,
+        lead=received.lead,
+        kind="inbound",
+        dedupe_key=f"inbound:{provider_id}",
+        now=now,
+        payload={"message_id": received.message.id},
+    )
+    return received.lead.id
+
+
+def record_click(session: Session, token: str, now: datetime) -> tuple[str | None, str | None]:
+    """(url to redirect to, lead to wake). Only the first click of a link is a new signal."""
+    link = session.scalars(select(TrackedLink).where(TrackedLink.token == token)).first()
+    if link is None:
+        return None, None
+    link.clicks += 1
+    if link.first_clicked_at is not None:
+        return link.url, None
+    link.first_clicked_at = now
+    lead = session.get(Lead, link.lead_id)
+    if lead is None:
+        return link.url, None
+    mailbox.enqueue(
+        session,
+        lead=lead,
+        kind="click",
+        dedupe_key=f"click:{token}",
+        now=now,
+        payload={"touch": link.touch, "url": link.url},
+    )
+    return link.url, lead.id
+
+
+def receive_lead(session: Session, business: Business, data: NewLead, now: datetime) -> tuple[Lead, bool]:
+    """A form/CRM lead: (lead, created). A known phone/email/external id returns the existing lead."""
+    session.info[TENANT_KEY] = business.id
+    existing = find_existing(session, business.id, data)
+    if existing is not None:
+        return existing, False
+    lead = create_lead(session, business, data, now, first_channel="form")
+    mailbox.enqueue(session, lead=lead, kind="lead_created", dedupe_key=f"lead_created:{lead.id}", now=now)
+    return lead, True
+
+
+def record_signal(session: Session, lead: Lead, payload: dict[str, object], now: datetime, dedupe_key: str) -> bool:
+    """An outside signal (converted, booked, lost…) for the lead's graph."""
+    return mailbox.enqueue(session, lead=lead, kind="signal", dedupe_key=dedupe_key, now=now, payload=payload)

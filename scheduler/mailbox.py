@@ -1,0 +1,177 @@
+"""The lead mailbox: events, durable timers and per-lead leases, all rows in the database.
+
+Every input to a lead (a message, a callback, a click, a rep action, a due follow-up) is a
+`LeadEvent` with a unique dedupe key. A follow-up timer is an event whose `available_at` lies
+ahead. A worker claims a lead by taking its lease (fence + expiry) and drains every pending
+event of that lead into one graph run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from nudge.ids import new_id
+from nudge.models import Lead, LeadEvent
+
+TOUCH_DUE = "touch_due"
+
+
+class LeaseLost(RuntimeError):
+    """Another worker took this lead's lease (ours expired): the run must not commit."""
+
+
+def enqueue(
+    session: Session,
+    *,
+    lead: Lead,
+    kind: str,
+    dedupe_key: str,
+    now: datetime,
+    payload: Mapping[str, Any] | None = None,
+    available_at: datetime | None = None,
+) -> bool:
+    """Store an event once. False when an event with this dedupe key already exists."""
+    values = {
+        "id": new_id("evt"),
+        "business_id": lead.business_id,
+        "lead_id": lead.id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "payload": dict(payload or {}),
+        "available_at": available_at or now,
+        "created_at": now,
+    }
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(LeadEvent).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def pending(session: Session, lead_id: str, now: datetime) -> list[LeadEvent]:
+    return list(
+        session.scalars(
+            sa.select(LeadEvent)
+            .where(LeadEvent.lead_id == lead_id, LeadEvent.processed_at.is_(None), LeadEvent.available_at <= now)
+            .order_by(LeadEvent.available_at, LeadEvent.created_at, LeadEvent.id)
+        )
+    )
+
+
+def mark_processed(session: Session, events: Sequence[LeadEvent], now: datetime, outcome: str = "done") -> None:
+    for event in events:
+        event.processed_at = now
+        event.outcome = outcome
+
+
+def set_timer(session: Session, lead: Lead, touch: int | None, due: datetime | None, now: datetime) -> None:
+    """Make the lead's only pending follow-up timer be `touch` at `due` (or none)."""
+    open_timers = list(
+        session.scalars(
+            sa.select(LeadEvent).where(
+                LeadEvent.lead_id == lead.id, LeadEvent.kind == TOUCH_DUE, LeadEvent.processed_at.is_(None)
+            )
+        )
+    )
+    keep = None
+    for timer in open_timers:
+        if (
+            touch is not None
+            and due is not None
+            and timer.payload.get("touch") == touch
+            and timer.available_at == due
+            and keep is None
+        ):
+            keep = timer
+            continue
+        timer.processed_at, timer.outcome = now, "cancelled"
+    if keep is None and touch is not None and due is not None:
+        enqueue(
+            session,
+            lead=lead,
+            kind=TOUCH_DUE,
+            dedupe_key=f"{TOUCH_DUE}:{lead.id}:{touch}:{due.isoformat()}",
+            now=now,
+            payload={"touch": touch},
+            available_at=due,
+        )
+
+
+def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:
+    """Leads with due events and a free lease, oldest due first."""
+    due = (
+        sa.select(LeadEvent.lead_id, sa.func.min(LeadEvent.available_at).label("first_due"))
+        .where(LeadEvent.processed_at.is_(None), LeadEvent.available_at <= now)
+        .group_by(LeadEvent.lead_id)
+        .subquery()
+    )
+    query = (
+        sa.select(Lead.id)
+        .join(due, due.c.lead_id == Lead.id)
+        .where(sa.or_(Lead.lease_until.is_(None), Lead.lease_until < now))
+        .order_by(due.c.first_due)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Lead, skip_locked=True)
+    return list(session.scalars(query))
+
+
+def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: timedelta) -> int | None:
+    """Take the lead's lease; the returned fence proves ownership at commit time."""
+    result = session.execute(
+        sa.update(Lead)
+        .where(Lead.id == lead_id, sa.or_(Lead.lease_until.is_(None), Lead.lease_until < now))
+        .values(lease_owner=owner, lease_until=now + lease, fence=Lead.fence + 1)
+        .returning(Lead.fence)
+    )
+    row = result.first()
+    return int(row[0]) if row else None
+
+
+def claim_due(session: Session, owner: str, now: datetime, lease: timedelta, limit: int) -> list[tuple[str, int]]:
+    """Claim up to `limit` due leads at once (SKIP LOCKED on PostgreSQL)."""
+    claimed = []
+    for lead_id in due_lead_ids(session, now, limit):
+        fence = claim(session, lead_id, owner, now, lease)
+        if fence is not None:
+            claimed.append((lead_id, fence))
+    return claimed
+
+
+def release(session: Session, lead_id: str, fence: int) -> None:
+    """Give the lease back; raises LeaseLost when someone else holds it now."""
+    result = session.execute(
+        sa.update(Lead).where(Lead.id == lead_id, Lead.fence == fence).values(lease_owner=None, lease_until=None)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(f"lead {lead_id}: lease fence {fence} is no longer ours")
+
+
+def check_fence(session: Session, lead_id: str, fence: int) -> None:
+    """Before a run commits: is the lease still ours? (Row-locks the lead on PostgreSQL.)"""
+    result = session.execute(sa.update(Lead).where(Lead.id == lead_id, Lead.fence == fence).values(fence=fence))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(f"lead {lead_id}: lease fence {fence} is no longer ours")
+
+
+def has_due(session: Session, lead_id: str, now: datetime) -> bool:
+    first = session.scalar(
+        sa.select(LeadEvent.id)
+        .where(LeadEvent.lead_id == lead_id, LeadEvent.processed_at.is_(None), LeadEvent.available_at <= now)
+        .limit(1)
+    )
+    return first is not None
+
+
+def pending_counts(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        sa.select(LeadEvent.kind, sa.func.count()).where(LeadEvent.processed_at.is_(None)).group_by(LeadEvent.kind)
+    )
+    return {str(kind): int(count) for kind, count in rows}
