@@ -118,4 +118,5 @@ def matching_fact(profile: Mapping[str, Any], text: str, language: str, default_
         hits = sum(1 for k in keywords if k and k in lowered)
         if hits > best_hits:
             best, best_hits = _localised(fact.get("text"), language, default_language), hits
-    return best
+    best = best.strip()
+    return best if not best or best[-1] in ".!?" else best + "."

@@ -30,6 +30,7 @@ def extract_topic(text: str) -> str:
     stripped = _LEAD_IN.sub("", stripped, count=1)
     stripped = re.sub(r"^to\s+(?=\w)", "", stripped, count=1, flags=re.IGNORECASE)
     first = _SENTENCE_END.split(stripped, maxsplit=1)[0].strip(" ,;:-¿¡\"'")
+    first = re.sub(r"[\"“”«»]", "", first)
     words = first.split()
     if len(words) < 2:
         return ""

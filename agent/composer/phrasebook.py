@@ -41,7 +41,9 @@ class Phrasebook:
         self._phrases = phrases
 
     def get(self, kind: str, language: str) -> tuple[Phrase, ...]:
-        return self._phrases.get((kind, language)) or self._phrases.get((kind, "en"), ())
+        """Phrases for the language ('pt-BR' → 'pt'); English only when the language has none."""
+        base = language.lower().replace("_", "-").split("-")[0]
+        return self._phrases.get((kind, base)) or self._phrases.get((kind, "en"), ())
 
     def kinds(self, language: str) -> set[str]:
         return {kind for kind, lang in self._phrases if lang == language}
@@ -62,6 +64,14 @@ def _parse_language(language: str, data: Any, source: str) -> dict[tuple[str, st
         for item in items:
             if not isinstance(item, dict) or "id" not in item or "text" not in item:
                 raise PhrasebookError(f"{source}: each phrase of '{kind}' needs an id and a text")
+            unknown = set(item) - {"id", "text", "subject", "channels"}
+            if unknown:
+                raise PhrasebookError(f"{source}: phrase {kind}.{item['id']} has unknown keys {sorted(unknown)}")
+            channels_value = item.get("channels")
+            if channels_value is not None and (
+                not isinstance(channels_value, list) or not set(channels_value) <= {"whatsapp", "sms", "email"}
+            ):
+                raise PhrasebookError(f"{source}: {kind}.{item['id']}: channels must be a list of whatsapp/sms/email")
             phrase_id = f"{language}.{kind}.{item['id']}"
             if phrase_id in seen_ids:
                 raise PhrasebookError(f"{source}: duplicate phrase id {item['id']} in '{kind}'")

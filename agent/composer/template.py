@@ -12,7 +12,10 @@ import hashlib
 
 from agent.composer.base import CHANNEL_LIMITS, ComposeRequest, Draft
 from agent.composer.phrasebook import Phrase, Phrasebook
+from agent.channels.sms import fold_to_gsm7, segments
 from agent.composer.similarity import is_near_duplicate
+
+MAX_SMS_SEGMENTS = 2
 
 
 class _Values(dict[str, str]):
@@ -29,7 +32,8 @@ class TemplateComposer:
         self._phrasebook = phrasebook
 
     def compose(self, request: ComposeRequest) -> Draft | None:
-        known = {name for name, value in request.values.items() if value}
+        cleaned = {name: " ".join(value.split()) for name, value in request.values.items()}
+        known = {name for name, value in cleaned.items() if value}
         limit = CHANNEL_LIMITS.get(request.channel, 1024)
         candidates = [
             phrase
@@ -44,10 +48,14 @@ class TemplateComposer:
         candidates.sort(
             key=lambda p: (not must <= p.placeholders, -len(p.placeholders), _order_key(request.lead_key, p))
         )
-        values = _Values({k: v for k, v in request.values.items() if v})
+        values = _Values({k: v for k, v in cleaned.items() if v})
         for phrase in candidates:
             body = phrase.text.format_map(values)
-            if len(body) > limit:
+            if request.channel == "sms":
+                body = fold_to_gsm7(body)  # an accent would triple the cost (UCS-2)
+                if segments(body) > MAX_SMS_SEGMENTS:
+                    continue
+            elif len(body) > limit:
                 continue
             if any(is_near_duplicate(body, earlier) for earlier in request.previous_bodies):
                 continue

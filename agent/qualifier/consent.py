@@ -33,7 +33,7 @@ _WHOLE_MESSAGE_OPT_OUT = frozenset(
         "opt out", "revoke", "stop it", "stop texting", "stop messaging", "stop sending",
         "baja", "de baja", "la baja", "dar de baja", "alto", "cancelar", "basta", "no mas",
         "no more", "sair", "parar", "pare", "parem", "para", "descadastrar", "descadastra",
-        "descadastre", "remover", "chega", "stop stop",
+        "descadastre", "remover", "chega", 
     }
 )
 # One sentence of a longer message ("Stop. Thank you", "ok, STOP"): only unambiguous commands.
@@ -41,7 +41,7 @@ _CLAUSE_OPT_OUT = frozenset(
     {
         "stop", "stopall", "stop all", "stop it", "stop now", "unsubscribe", "unsub", "optout",
         "opt out", "baja", "de baja", "dar de baja", "sair", "pare", "parem", "descadastrar",
-        "stop stop", "stop please",
+         "stop please",
     }
 )
 
@@ -56,6 +56,7 @@ _OPT_OUT_PHRASES = (
     r"\bstop (sending|texting|messaging|emailing|spamming)( me| us)?( (these|those|the|all|your|any|this|such))?( (automated |automatic |marketing |promotional )?(messages?|msgs?|texts?|emails?|sms|spam|stuff|crap|junk))\b",
     r"\bstop (texting|messaging|contacting|emailing|spamming|sending)\s*(?:$|[.!,;])",
     r"\bno more (messages|msgs|texts|emails|sms|spam|calls)\b",
+    r"\bstop (these|those|the|all|your|this|such|all these|all the) (automated |marketing |promotional )?(messages|msgs|texts|emails|sms|spam)\b",
     r"\bleave me alone\b|\blose my number\b|\bwrong number\b",
     # --- Spanish -------------------------------------------------------------------------------
     r"\bno (me|nos) (vuelv(an|as|a) a |sig(an|as|a) )?(escrib(an|as|a|ir|iendo)|mand(en|es|e|ar|ando)|envi(en|es|e|ar|ando)|contact(en|es|e|ar|ando)|molest(en|es|e|ar|ando)|spame(en|es|e|ar|ando)|text(een|ees|ear))\b",
@@ -67,7 +68,7 @@ _OPT_OUT_PHRASES = (
     r"\b(quiero|quisiera|solicito|pido) (la|mi) baja\b",
     r"\bbaja (de|del) (la |esta |su |tu )?(lista|suscripcion|envio|newsletter|boletin|base)\b",
     r"\b(saqu(en|e)(me|nos)|sacame|sacanos|borr(en|a|e)(me|nos)|elimin(en|a|e)(me|nos)|quit(en|a|e)(me|nos)) (de|del)( (la|su|tu|esta|sus|tus|el))? (lista|listas|base|registro|contactos|grupo|sistema)\b",
-    r"\b(borr|elimin|quit)(en|a|e) mi (numero|correo|telefono|contacto|celular|email|datos)\b",
+    r"\b(borr|elimin|quit)(en|a|e) (mi|mis) (numero|correo|telefono|contacto|celular|email|datos)\b",
     r"\bno quiero (recibir |seguir recibiendo )?(mas )?(mensajes|correos|mails|emails|sms|whatsapps?|notificaciones|publicidad|promociones|spam)\b",
     r"\bno quiero (seguir )?recibi(r|endo) (mas|nada|ningun)",
     r"\bno quiero que me (escriban|manden|envien|contacten|sigan|molesten)\b",
@@ -83,7 +84,7 @@ _OPT_OUT_PHRASES = (
     r"\bnao (me |nos )?(mand|envi)(e|em|a) (mais )?(mensage\w*|msgs?|nada|sms|emails?|e-mails?|whatsapp|propaganda|promoc\w*|spam)\b",
     r"\bnao (entr(e|em)|fa(ca|cam)) mais (em )?contato\b|\bnao (entr(e|em)|fa(ca|cam)) (em )?contato (comigo )?mais\b",
     r"\b(tira|tire|tirem|remove|remova|removam|exclua|excluam|exclui|apaga|apague|apaguem|retira|retire|retirem|descadastra|descadastre|descadastrem)( (me|nos))? (da|dessa|desta|de sua|do|desse|deste) (lista|base|cadastro|grupo|contatos|mailing|sistema)\b",
-    r"\b(apaga|apague|apaguem|remova|removam|exclua|excluam|remove|retire) (o )?meu (numero|contato|email|e-mail|telefone|cadastro|celular)\b",
+    r"\b(apaga|apague|apaguem|remova|removam|exclua|excluam|remove|retire|retira|tira|tire|tirem) (o )?(meu|meus) (numero|contato|email|e-mail|telefone|cadastro|celular|dados)\b",
     r"\bdescadastr\w*|\bdesinscrev\w*|\bcancelar (a |minha )?inscricao\b",
     r"\b(nao|nunca mais) quero (mais )?receber (mais )?(mensage\w*|msgs?|nada|sms|emails?|e-mails?|propaganda|promoc\w*|spam|contato)\b",
     r"\bnao quero mais (mensage\w*|msgs?|contato|receber)\b",
@@ -128,15 +129,21 @@ def _opt_in_pattern() -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in _OPT_IN_PHRASES))
 
 
+def _command(text: str) -> str:
+    # "STOP STOP STOP", "baja baja": a repeated command is the same command.
+    words = bare(text).split()
+    return " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1])
+
+
 def opt_out_evidence(text: str) -> str | None:
     """The words that make `text` an opt-out request, or None. See the module docstring."""
     folded = fold(text)
-    whole = bare(folded)
+    whole = _command(folded)
     if whole in _WHOLE_MESSAGE_OPT_OUT:
         return whole
     for clause in clauses(folded):
-        if bare(clause) in _CLAUSE_OPT_OUT:
-            return bare(clause)
+        if _command(clause) in _CLAUSE_OPT_OUT:
+            return _command(clause)
     match = _opt_out_pattern().search(folded)
     if match is None or _REDIRECT.search(folded):
         return None

@@ -22,10 +22,11 @@ With `previous`, signals accumulate across the dialogue (the demo request in mes
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from agent.language import SUPPORTED, language_scores
-from agent.qualifier._text import clauses, fold
+from agent.qualifier._text import fold
 from agent.qualifier.autoreply import auto_reply_cues
 from agent.qualifier.consent import opt_out_evidence
 from agent.qualifier.model import Budget, Intent, Qualification, Timeline
@@ -162,13 +163,15 @@ def qualify(text: str, *, default_language: str = "en", previous: Qualification 
 def _intent_rules(scan: _Scan, folded: str) -> None:
     for compiled in compiled_intent_rules():
         scan.apply(compiled)
-    # A clause opening with a question word, and a question mark, are evidence of a question.
+    # A question word opening the message, or opening a clause that ends in "?", is evidence of
+    # a question; mid-message clauses without "?" are not ("..., will decide next quarter").
+    candidates = _question_clauses(folded)
     opener = next(
-        ((lang, clause) for clause in clauses(folded) for lang, p in compiled_openers() if p.search(clause)),
+        ((lang, clause) for clause in candidates for lang, p in compiled_openers() if p.search(clause)),
         None,
     )
     if opener is not None:
-        scan.evidence["question"] += 1
+        scan.evidence["question"] += 1.5
         scan.keys.setdefault("question", "")
         scan.vote(opener[0])
     if "?" in folded:
@@ -178,6 +181,18 @@ def _intent_rules(scan: _Scan, folded: str) -> None:
 
 
 _TimelineHit = tuple[Timeline, bool, str]  # category, specific?, evidence
+
+
+_CLAUSE = re.compile(r"[^.!?;,:\n]+[.!?;,:\n]*")
+_ONLY_GREETING = re.compile(r"^\W*(hi|hello|hey|hola|buenas|buenos dias|buen dia|buenas tardes|oi|ola|bom dia"
+                            r"|boa tarde|boa noite|yo|ok|okay|ah|oh)?\W*$")
+
+
+def _question_clauses(folded: str) -> list[str]:
+    pieces = [m.group(0) for m in _CLAUSE.finditer(folded.replace("¿", " ").replace("¡", " "))]
+    pieces = [p for p in pieces if not _ONLY_GREETING.match(p)]
+    chosen = [p for i, p in enumerate(pieces) if i == 0 or "?" in p]
+    return [p.strip(" .!?;,:\n") for p in chosen]
 
 
 def _timeline_hits(scan: _Scan, *, weekdays: bool) -> list[_TimelineHit]:

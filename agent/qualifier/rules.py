@@ -192,7 +192,7 @@ INTENT_RULES: tuple[Rule, ...] = (
         r"|\bsend (me |us )?(over )?(the |an? |your )?(contract|invoice|payment link|agreement)\b"
         r"|\bsign (me|us) up\b|\b(we'll|i'll|we will|i will) take it\b|\bwhen can (we|i|you) start\b"
         r"|\bready to (go|roll|start)\b|\bmove (ahead|forward)\b|\bnext steps?\b"
-        r"|\bsend (\S+ ){0,3}(contract|invoice|payment link|agreement)\b|\b(we're|we are|i'm|i am) (signing|buying|purchasing|in)\b"
+        r"|\bsend (\S+ ){0,3}(contract|invoice|payment link|agreement)\b|\b(we're|we are|i'm|i am) (signing|buying|purchasing)\b"
         r"|\blet's (set it up|set this up|sign|make it happen)\b|\b(i'm|we're|i am|we are) (convinced|sold)\b",
         es=r"\b(quiero|queremos|quisiera|quisieramos|vamos a|listo para|listos para|gustaria|necesito|necesitamos|decidimos)"
         r" (comprar|contratar(lo|los)?|adquirir|empezar|arrancar|comenzar|suscribirme|pagar|cerrar|avanzar)\b"
@@ -231,7 +231,7 @@ INTENT_RULES: tuple[Rule, ...] = (
     ),
     _r(
         "interest", "hot", 1,
-        en=r"\binterested\b|\bsounds (good|great|interesting|perfect)\b|\bi'm in\b|\blove (it|this)\b"
+        en=r"\binterested\b|\bsounds (good|great|interesting|perfect)\b|\bi'm in" + _END + r"|\blove (it|this)\b"
         r"|\bthat's (exactly )?what (i|we) need\b",
         es=r"\b(me|nos) interesa\b|\binteresad[oa]s?\b|\bsuena (bien|genial|interesante)\b|\bme encanta\b"
         r"|\bes (justo )?lo que (necesito|necesitamos|busco|buscamos)\b",
@@ -252,7 +252,9 @@ INTENT_RULES: tuple[Rule, ...] = (
     _r(
         "r_comparing", "researching", 2,
         en=r"\bcompar(e|ing|ison)\b|\bother (options|vendors|providers|quotes|companies|solutions|tools)\b"
-        r"|\balternatives\b|\b(several|few|some) (vendors|options|providers|tools)\b",
+        r"|\balternatives\b|\b(several|few|some|couple of|\d) (vendors|options|providers|tools|agencies|companies)\b"
+        r"|\b(evaluating|comparing|looking at|talking to|collecting|gathering) (\w+ )?(vendors|providers|options|tools"
+        r"|solutions|agencies|quotes|proposals)\b",
         es=r"\bcompar(ando|ar|amos)\b|\botr[oa]s (opciones|proveedores|empresas|alternativas|herramientas)\b"
         r"|\balternativas\b|\bvarias (opciones|herramientas|empresas)\b|\bcon varios\b",
         pt=r"\bcompar(ando|ar|amos)\b|\boutr[oa]s (opcoes|fornecedores|empresas|alternativas|ferramentas)\b"
@@ -262,7 +264,7 @@ INTENT_RULES: tuple[Rule, ...] = (
         "r_exploring", "researching", 2,
         en=r"\bevaluat\w*|\bresearch\w*|\bexplor(e|ing)\b|\blooking into\b|\bconsidering\b|\bplanning\b"
         r"|\bthinking (about it|it over)\b|\b(i'll|will|we'll|let me) (think|let you know|get back to you|keep you posted|circle back)\b"
-        r"|\bkeep me (posted|updated|in the loop)\b|\brevisit\b|\bstill deciding\b",
+        r"|\bkeep me (posted|updated|in the loop)\b|\brevisit\b|\b(still|will|to|haven't|have not) (deciding|decide|decided)\b",
         es=r"\bevaluando\b|\binvestigando\b|\banalizando\b|\baveriguando\b|\bexplorando\b"
         r"|\b(lo|la) (voy a pensar|pienso|pensare|pensamos|vamos a pensar)\b|\bpensandolo\b"
         r"|\b(te|le|les) (aviso|confirmo)\b",

@@ -126,7 +126,10 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     asked = qualification is not None and state.get("last_touch", 0) >= qualification.number
     if result.intent == "question":
         fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
-        if reply("answer", {"fact": fact}) and not asked and qualification is not None:
+        if not reply("answer", {"fact": fact}):
+            update["route"] = "escalate"  # the bot has nothing new to say: a person answers
+            return update
+        if not asked and qualification is not None:
             # Every answer ends with an open question about the need: that is touch 2's job done.
             update.update(last_touch=qualification.number, stage=stages.QUALIFYING)
     elif result.is_vague and state.get("clarify_turns", 0) < MAX_CLARIFY and asked:

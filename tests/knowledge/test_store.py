@@ -200,7 +200,7 @@ def test_case_study_validation() -> None:
     with pytest.raises(ValidationError, match="body is empty"):
         CaseStudy(title="t", industry="dental", body="   ")
     with pytest.raises(ValidationError, match="language must be one of"):
-        CaseStudy(title="t", industry="dental", body="b", language="fr")  # type: ignore[arg-type]
+        CaseStudy(title="t", industry="dental", body="b", language="fr")
     with pytest.raises(ValidationError, match="url"):
         CaseStudy(title="t", industry="dental", body="b", url="javascript:alert(1)")
     with pytest.raises(ValidationError, match="Extra inputs"):
@@ -212,11 +212,13 @@ def test_case_study_validation() -> None:
 
 
 def test_from_settings(tmp_path: Path, chroma_server: str, business: Business, encoder: Encoder) -> None:
-    embedded = KnowledgeStore.from_settings(Settings(NUDGE_DATA_DIR=str(tmp_path)))  # type: ignore[call-arg]
+    embedded = KnowledgeStore.from_settings(
+        Settings(NUDGE_DATA_DIR=str(tmp_path), NUDGE_CHROMA_URL="", NUDGE_CHROMA_PATH="")
+    )
     biz = business("settings")
     embedded.upsert(biz, [gym_pt()])
     assert (tmp_path / "chroma").is_dir()
-    remote = KnowledgeStore.from_settings(Settings(NUDGE_CHROMA_URL=chroma_server))  # type: ignore[call-arg]
+    remote = KnowledgeStore.from_settings(Settings(NUDGE_CHROMA_URL=chroma_server))
     assert remote.count(biz) == 0  # a different Chroma entirely
     remote.upsert(biz, [gym_pt()])
     assert KnowledgeStore(url=chroma_server).count(biz) == 1

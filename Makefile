@@ -1,0 +1,41 @@
+# Two commands from a fresh clone (python3 3.11+ and make are all it needs):
+#   make demo   install and run the demo
+#   make test   install and run every check CI runs
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint typecheck unit bench serve clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Nudge needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install
+	$(BIN)/nudge demo
+
+test: install lint typecheck unit
+
+lint: install
+	$(BIN)/ruff check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python bench/instant_reply.py
+	$(BIN)/python bench/cadence.py
+
+serve: install
+	$(BIN)/nudge serve
+
+clean:
+	rm -rf $(VENV) .nudge .mypy_cache .ruff_cache .pytest_cache
