@@ -133,6 +133,7 @@ class Lead(TenantScoped, Base):
     # The checkpoint the last committed run ended on; a run always starts from here, so a
     # checkpoint written by a run that crashed before its commit is never built upon.
     checkpoint_id: Mapped[str | None] = mapped_column(sa.String(64))
+    graph_paused: Mapped[bool] = mapped_column(default=False)  # at interrupt(): resume, don't restart
     # Lease: one run per lead at a time across threads and processes; fence orders the owners.
     lease_owner: Mapped[str | None] = mapped_column(sa.String(64))
     lease_until: Mapped[datetime | None]
@@ -164,6 +165,7 @@ class Message(TenantScoped, Base):
     __table_args__ = (
         _owned_by_business(),
         sa.Index("ix_messages_lead_created", "lead_id", "created_at"),
+        sa.Index("ix_messages_created", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("msg"))

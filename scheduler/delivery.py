@@ -82,11 +82,12 @@ class Deliverer:
 
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
         report = DeliveryReport()
-        for outbox_id in self._claim(lead_id, limit):
-            self._deliver_one(outbox_id, report)
+        for outbox_id, outbound in self._claim(lead_id, limit):
+            self._deliver_one(outbox_id, outbound, report)
         return report
 
-    def _claim(self, lead_id: str | None, limit: int) -> list[str]:
+    def _claim(self, lead_id: str | None, limit: int) -> list[tuple[str, OutboundMessage]]:
+        """Mark due rows `sending` (committed before any provider call) and read what to send."""
         now = self._clock.now()
         with transaction(self._factory) as session:
             query = sa.select(Outbox).where(Outbox.status == "pending", Outbox.available_at <= now)
@@ -96,25 +97,23 @@ class Deliverer:
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             rows = list(session.scalars(query))
+            claimed = []
             for row in rows:
                 row.status, row.attempts, row.updated_at = "sending", row.attempts + 1, now
-            return [row.id for row in rows]
+                message = session.get(Message, row.message_id)
+                lead = session.get(Lead, row.lead_id)
+                business = session.get(Business, row.business_id)
+                assert message is not None and lead is not None and business is not None
+                claimed.append((row.id, outbound_for(message, lead, business, self._public_url)))
+            return claimed
 
-    def _deliver_one(self, outbox_id: str, report: DeliveryReport) -> None:
-        with transaction(self._factory) as session:
-            row = session.get(Outbox, outbox_id)
-            assert row is not None
-            message = session.get(Message, row.message_id)
-            lead = session.get(Lead, row.lead_id)
-            business = session.get(Business, row.business_id)
-            assert message is not None and lead is not None and business is not None
-            outbound = outbound_for(message, lead, business, self._public_url)
-        channel = self._channels[row.channel]
+    def _deliver_one(self, outbox_id: str, outbound: OutboundMessage, report: DeliveryReport) -> None:
+        channel = self._channels[outbound.channel]
         try:
             result = channel.send(outbound)
         except ChannelError as exc:
             if self._metrics is not None:
-                self._metrics.delivery_failures.labels(row.channel, exc.code).inc()
+                self._metrics.delivery_failures.labels(outbound.channel, exc.code).inc()
             self._record_failure(outbox_id, exc, report)
             return
         except Exception as exc:  # a bug or an unexpected library error must not lose the row
@@ -124,7 +123,7 @@ class Deliverer:
         self._record_sent(outbox_id, result.provider_id, result.status)
         report.sent += 1
         if self._metrics is not None:
-            self._metrics.messages_sent.labels(row.channel).inc()
+            self._metrics.messages_sent.labels(outbound.channel).inc()
 
     def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
         now = self._clock.now()

@@ -38,7 +38,8 @@ from scheduler.delivery import Deliverer
 
 log = logging.getLogger(__name__)
 
-MAX_RUNS_PER_CLAIM = 5  # events arriving during a run are drained by the next one, up to this
+MAX_RUNS_PER_CLAIM = 5
+INTERRUPT_KEY = "__interrupt__"  # events arriving during a run are drained by the next one, up to this
 
 
 @dataclass(frozen=True)
@@ -152,31 +153,42 @@ class Dispatcher:
             fence = mailbox.claim(session, lead_id, self.owner, self._clock.now(), self._lease)
         if fence is None:
             return 0  # another worker has it
-        runs = 0
+        runs, released = 0, False
         try:
-            while runs < MAX_RUNS_PER_CLAIM and self._run_once(lead_id, fence):
-                runs += 1
-        finally:
-            try:
-                with transaction(self._factory) as session:
-                    mailbox.release(session, lead_id, fence)
-            except mailbox.LeaseLost:
-                log.warning("lead %s: lease lost before release", lead_id)
+            while not released:
+                ran, released = self._run_once(lead_id, fence, last=runs + 1 >= MAX_RUNS_PER_CLAIM)
+                runs += ran
+        except BaseException:
+            self._release_quietly(lead_id, fence)  # let another attempt take it without waiting for expiry
+            raise
         self._deliver(lead_id)
         return runs
+
+    def _release_quietly(self, lead_id: str, fence: int) -> None:
+        try:
+            with transaction(self._factory) as session:
+                mailbox.release(session, lead_id, fence)
+        except mailbox.LeaseLost:
+            log.warning("lead %s: lease lost before release", lead_id)
+        except Exception:
+            log.exception("lead %s: could not release the lease; it expires by itself", lead_id)
 
     def _deliver(self, lead_id: str | None = None) -> None:
         report = self._deliverer.deliver(lead_id=lead_id)
         for woken in report.leads_to_wake:
             self.wake(woken)  # a failed send falls back to the next channel without waiting
 
-    def _run_once(self, lead_id: str, fence: int) -> bool:
+    def _run_once(self, lead_id: str, fence: int, *, last: bool) -> tuple[bool, bool]:
+        """One graph run over the pending events, committed with the mailbox bookkeeping.
+        Returns (ran, released): the lease is given back in the same transaction when the
+        mailbox is empty (or this is the last run allowed for this claim)."""
         runner = self._runner
         with transaction(self._factory) as session:
             now = self._clock.now()
             events = mailbox.pending(session, lead_id, now)
             if not events:
-                return False
+                mailbox.release(session, lead_id, fence)
+                return False, True
             lead = session.get(Lead, lead_id)
             assert lead is not None
             business = session.get(Business, lead.business_id)
@@ -198,8 +210,9 @@ class Dispatcher:
                 configurable["checkpoint_id"] = lead.checkpoint_id
             config: RunnableConfig = {"configurable": configurable}
             inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": dict(e.payload)} for e in events]
-            paused = bool(lead.checkpoint_id) and bool(runner.graph.get_state(config).interrupts)
-            graph_input: LeadState | Command[Any] = Command(resume={"inbox": inbox}) if paused else {"inbox": inbox}
+            graph_input: LeadState | Command[Any] = (
+                Command(resume={"inbox": inbox}) if lead.graph_paused else {"inbox": inbox}
+            )
             started = time.perf_counter()
             final = runner.graph.invoke(graph_input, config, context=context, durability="exit")
             if self._metrics is not None:
@@ -208,11 +221,16 @@ class Dispatcher:
             latest = runner.checkpointer.get_tuple({"configurable": {"thread_id": lead_id, "checkpoint_ns": ""}})
             assert latest is not None
             lead.checkpoint_id = latest.config["configurable"]["checkpoint_id"]
+            lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
             mailbox.mark_processed(session, events, now)
             mailbox.set_timer(session, lead, final.get("next_touch"), from_iso(final.get("next_due_at")), now)
-            mailbox.check_fence(session, lead_id, fence)
+            more = not last and mailbox.has_due(session, lead_id, now)
+            if more:
+                mailbox.check_fence(session, lead_id, fence)
+            else:
+                mailbox.release(session, lead_id, fence)  # also the fencing check
         runner.checkpointer.prune([lead_id], strategy="keep_latest")
-        return True
+        return True, not more
 
 
 def pending_by_kind(factory: sessionmaker[Session]) -> dict[str, int]:

@@ -26,4 +26,13 @@ def similarity(a: str, b: str) -> float:
 
 
 def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_RATIO) -> bool:
-    return similarity(a, b) >= threshold
+    left, right = normalise(a), normalise(b)
+    if not left or not right:
+        return left == right
+    matcher = SequenceMatcher(None, left, right, autojunk=False)
+    # The quick ratios are upper bounds of ratio(): most pairs are ruled out without the full match.
+    return (
+        matcher.real_quick_ratio() >= threshold
+        and matcher.quick_ratio() >= threshold
+        and matcher.ratio() >= threshold
+    )

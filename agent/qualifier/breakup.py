@@ -65,7 +65,7 @@ _KEEP = (
 )
 _NOT_NOW = (
     r"\bnot (right )?now\b|\bnot at the moment\b|\blater\b|\bbusy\b|\banother time\b|\bask me (again )?later\b"
-    r"|\bin (a few|a couple of|\d+|two|three|six) (weeks|months)\b|\bnext (week|month|year|quarter)\b"
+    r"|\bin (a few|a couple of|\d+|two|three|six) (weeks|months)\b|\bnext (month|year|quarter)\b"
     r"|\b(ahora|ahorita|por ahora|de momento) no\b|\bno (por )?ahora\b|\bmas (adelante|tarde)\b|\bdespues\b|\bluego\b"
     r"|\ben (unos|algunos|un par de|\d+|dos|tres|seis) (semanas|meses)\b|\b(el )?(proximo|otro) (mes|ano)\b"
     r"|\bel (mes|ano) que viene\b|\bocupad[oa]\b|\bno es (buen|un buen) momento\b"

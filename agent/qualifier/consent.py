@@ -45,56 +45,70 @@ _CLAUSE_OPT_OUT = frozenset(
     }
 )
 
-_OPT_OUT_PHRASES = (
-    # --- English -------------------------------------------------------------------------------
-    r"\bun-?sub\b|\bun-?su[bs]{1,2}c?r?ib\w*",
-    r"\bopt(ing)? (me )?out\b|\boptout\b",
-    r"\b(remove|delete|erase) (me|us|my (phone |cell |mobile )?(number|email|e-mail|contact|details|data|info))\b",
-    r"\btake (me|us|my (number|email)) off\b",
-    r"\b(don't|do not|never|pls don't|please don't) (ever )?(text|txt|message|msg|contact|email|e-mail|spam|bother|whatsapp|ping)(ing)? (me|us|this number|my number)( again| anymore| any more|$|[.!,])",
-    r"\bstop (sending|texting|txting|messaging|msging|contacting|emailing|e-mailing|calling|spamming|bothering|harass\w*|pinging|writing to) (me|us|this number|my (phone|number|cell))\b",
-    r"\bstop (sending|texting|messaging|emailing|spamming)( me| us)?( (these|those|the|all|your|any|this|such))?( (automated |automatic |marketing |promotional )?(messages?|msgs?|texts?|emails?|sms|spam|stuff|crap|junk))\b",
-    r"\bstop (texting|messaging|contacting|emailing|spamming|sending)\s*(?:$|[.!,;])",
-    r"\bno more (messages|msgs|texts|emails|sms|spam|calls)\b",
-    r"\bstop (these|those|the|all|your|this|such|all these|all the) (automated |marketing |promotional )?(messages|msgs|texts|emails|sms|spam)\b",
-    r"\bleave me alone\b|\blose my number\b|\bwrong number\b",
-    # --- Spanish -------------------------------------------------------------------------------
-    r"\bno (me|nos) (vuelv(an|as|a) a |sig(an|as|a) )?(escrib(an|as|a|ir|iendo)|mand(en|es|e|ar|ando)|envi(en|es|e|ar|ando)|contact(en|es|e|ar|ando)|molest(en|es|e|ar|ando)|spame(en|es|e|ar|ando)|text(een|ees|ear))\b",
-    r"\bdej(en|a|e) de (escribir|mandar|enviar|contactar|llamar|molestar|spamear|mensajear)(me|nos)?\b",
-    r"\bdejar de (escribir|mandar|enviar|contactar|llamar|molestar)(me|nos)\b",
-    r"\bparen de (escribir|mandar|enviar|contactar|llamar|molestar)(me|nos)?\b",
-    r"\b(darme|darnos|dame|danos|denme|denos|deme|me doy|dar de baja mi|dar de baja el) de baja\b|\bdar de baja (mi|el) (numero|contacto|correo|suscripcion)\b",
-    r"\bme (quiero|quisiera|puedes|pueden|podrian|podes) dar de baja\b",
-    r"\b(quiero|quisiera|solicito|pido) (la|mi) baja\b",
-    r"\bbaja (de|del) (la |esta |su |tu )?(lista|suscripcion|envio|newsletter|boletin|base)\b",
-    r"\b(saqu(en|e)(me|nos)|sacame|sacanos|borr(en|a|e)(me|nos)|elimin(en|a|e)(me|nos)|quit(en|a|e)(me|nos)) (de|del)( (la|su|tu|esta|sus|tus|el))? (lista|listas|base|registro|contactos|grupo|sistema)\b",
-    r"\b(borr|elimin|quit)(en|a|e) (mi|mis) (numero|correo|telefono|contacto|celular|email|datos)\b",
-    r"\bno quiero (recibir |seguir recibiendo )?(mas )?(mensajes|correos|mails|emails|sms|whatsapps?|notificaciones|publicidad|promociones|spam)\b",
-    r"\bno quiero (seguir )?recibi(r|endo) (mas|nada|ningun)",
-    r"\bno quiero que me (escriban|manden|envien|contacten|sigan|molesten)\b",
-    r"\b(ya )?basta de (mensajes|mensaje|correos|spam|escribir(me)?|mandar(me)?)\b",
-    r"\bno mas (mensajes|correos|spam|whatsapps?)\b",
-    r"\bdesuscrib\w*|\bdesinscrib\w*|\b(cancelar|anular) (la |mi )?suscripcion\b",
-    r"\bnumero equivocado\b|\bse equivocaron de numero\b",
-    # --- Portuguese ----------------------------------------------------------------------------
-    r"\b(pare|parem|para) de (me |nos )?(mandar|enviar|manda|mandando|enviando|ligar|ligando|incomodar|encher|perturbar|escrever|chamar|spam+ar|mensagear)\b",
-    r"\bparar de (me|nos) (mandar|enviar|ligar|incomodar|escrever|chamar)\b",
-    r"\b(nao|nunca) (me |nos )?(mand|envi|lig|contat|procur|cham|escrev|perturb|incomod)\w* mais\b",
-    r"\bnunca mais (me |nos )?(mand|envi|lig|contat|procur|cham|escrev|perturb|incomod)",
-    r"\bnao (me |nos )?(mand|envi)(e|em|a) (mais )?(mensage\w*|msgs?|nada|sms|emails?|e-mails?|whatsapp|propaganda|promoc\w*|spam)\b",
-    r"\bnao (entr(e|em)|fa(ca|cam)) mais (em )?contato\b|\bnao (entr(e|em)|fa(ca|cam)) (em )?contato (comigo )?mais\b",
-    r"\b(tira|tire|tirem|remove|remova|removam|exclua|excluam|exclui|apaga|apague|apaguem|retira|retire|retirem|descadastra|descadastre|descadastrem)( (me|nos))? (da|dessa|desta|de sua|do|desse|deste) (lista|base|cadastro|grupo|contatos|mailing|sistema)\b",
-    r"\b(apaga|apague|apaguem|remova|removam|exclua|excluam|remove|retire|retira|tira|tire|tirem) (o )?(meu|meus) (numero|contato|email|e-mail|telefone|cadastro|celular|dados)\b",
-    r"\bdescadastr\w*|\bdesinscrev\w*|\bcancelar (a |minha )?inscricao\b",
-    r"\b(nao|nunca mais) quero (mais )?receber (mais )?(mensage\w*|msgs?|nada|sms|emails?|e-mails?|propaganda|promoc\w*|spam|contato)\b",
-    r"\bnao quero mais (mensage\w*|msgs?|contato|receber)\b",
-    r"\b(quero |queria |gostaria de )?sair da (sua |tua )?(lista|base)\b",
-    r"\bchega de (mensage\w*|msgs?|spam|mandar|enviar|me mandar)\b",
-    r"\bnumero errado\b",
-)
+_OPT_OUT_PHRASES: dict[str, tuple[str, ...]] = {
+    "en": (
+        r"\bun-?sub\b|\bun-?su[bs]{1,2}c?r?ib\w*",
+        r"\bopt(ing)? (me )?out\b|\boptout\b",
+        r"\b(remove|delete|erase) (me|us|(my|this|the) (phone |cell |mobile )?(number|email|e-mail|contact|details|data|info))\b",
+        r"\b(don't|do not|never) want (to (get|receive) )?(any )?(more |further )?(texts|messages|msgs|emails|sms|calls)\b",
+        r"\btake (me|us|my (number|email)) off\b",
+        r"\b(don't|do not|never|pls don't|please don't) (ever )?(text|txt|message|msg|contact|email|e-mail|spam|bother|whatsapp|ping)(ing)? (me|us|this number|my number)( again| anymore| any more|$|[.!,])",
+        r"\b(stop|quit|cease) (sending|texting|txting|messaging|msging|contacting|emailing|e-mailing|calling|spamming|bothering|harass\w*|pinging|writing to) (me|us|this number|my (phone|number|cell))\b",
+        r"\b(stop|quit|cease) (sending|texting|messaging|emailing|spamming)( me| us)?( (these|those|the|all|your|any|this|such))?( (automated |automatic |marketing |promotional )?(messages?|msgs?|texts?|emails?|sms|spam|stuff|crap|junk))\b",
+        r"\b(stop|quit) (texting|messaging|contacting|emailing|spamming|sending)\s*(?:$|[.!,;])",
+        r"\bno more (messages|msgs|texts|emails|sms|spam|calls)\b",
+        r"\bstop (these|those|the|all|your|this|such|all these|all the) (automated |marketing |promotional )?(messages|msgs|texts|emails|sms|spam)\b",
+        r"\bleave me alone\b|\blose my number\b|\bwrong number\b",
+    ),
+    "es": (
+        r"\bno (me|nos) (vuelv(an|as|a|ieran) a |sig(an|as|a|uieran) )?(escrib(an|as|a|ir|iendo|ieran|ieras|iera)|mand(en|es|e|ar|ando|aran|aras|ara)|envi(en|es|e|ar|ando|aran|aras|ara)|contact(en|es|e|ar|ando|aran|aras|ara)|molest(en|es|e|ar|ando|aran|ara)|spame(en|es|e|ar|ando)|text(een|ees|ear))\b",
+        r"\bdej(en|a|e) de (escribir|mandar|enviar|contactar|llamar|molestar|spamear|mensajear)(me|nos)?\b",
+        r"\bdejar de (escribir|mandar|enviar|contactar|llamar|molestar)(me|nos)\b",
+        r"\bparen de (escribir|mandar|enviar|contactar|llamar|molestar)(me|nos)?\b",
+        r"\b(darme|darnos|dame|danos|denme|denos|deme|den|da|me doy) de baja\b|\bdar de baja (mi|el|este) (numero|contacto|correo|suscripcion|telefono)\b",
+        r"\bde baja (este|mi|el|nuestro) (numero|telefono|contacto|correo|celular)\b",
+        r"\bme (quiero|quisiera|puedes|pueden|podrian|podes) dar de baja\b",
+        r"\b(quiero|quisiera|solicito|pido) (la|mi) baja\b",
+        r"\bbaja (de|del) (la |esta |su |tu )?(lista|suscripcion|envio|newsletter|boletin|base)\b",
+        r"\b(saqu(en|e)(me|nos)|sacame|sacanos|borr(en|a|e)(me|nos)|elimin(en|a|e)(me|nos)|quit(en|a|e)(me|nos)) (de|del)( (la|las|su|tu|esta|sus|tus|el|todas|todos|estas))* (lista|listas|base|bases|registro|contactos|grupo|sistema)\b",
+        r"\b(borr|elimin|quit)(en|a|e) (mi|mis|este|el) (numero|correo|telefono|contacto|celular|email|datos)\b",
+        r"\bno quiero (recibir |seguir recibiendo )?(mas )?(mensajes|correos|mails|emails|sms|whatsapps?|notificaciones|publicidad|promociones|spam)\b",
+        r"\bno quiero (seguir )?recibi(r|endo) (mas|nada|ningun)",
+        r"\bno quiero que me (escriban|manden|envien|contacten|sigan|molesten)\b",
+        r"\b(ya )?basta de (mensajes|mensaje|correos|spam|escribir(me)?|mandar(me)?)\b",
+        r"\bno mas (mensajes|correos|spam|whatsapps?)\b",
+        r"\bdesuscrib\w*|\bdesinscrib\w*|\b(cancelar|anular) (la |mi )?suscripcion\b",
+        r"\bnumero equivocado\b|\bse equivocaron de numero\b",
+    ),
+    "pt": (
+        r"\b(pare|parem|para) de (me |nos )?(mandar|enviar|manda|mandando|enviando|ligar|ligando|incomodar|encher|perturbar|escrever|chamar|spam+ar|mensagear|contatar|contactar|procurar)\b",
+        r"\bparar de (me|nos) (mandar|enviar|ligar|incomodar|escrever|chamar)\b",
+        r"\b(nao|nunca) (me |nos )?(mand|envi|lig|contat|procur|cham|escrev|perturb|incomod)\w* mais\b",
+        r"\bnunca mais (me |nos )?(mand|envi|lig|contat|procur|cham|escrev|perturb|incomod)",
+        r"\bnao (me |nos )?(mand|envi)(e|em|a) (mais )?(mensage\w*|msgs?|nada|sms|emails?|e-mails?|whatsapp|propaganda|promoc\w*|spam)\b",
+        r"\bnao (entr(e|em)|fa(ca|cam)) mais (em )?contato\b|\bnao (entr(e|em)|fa(ca|cam)) (em )?contato (comigo )?mais\b",
+        r"\b(tira|tire|tirem|remove|remova|removam|exclua|excluam|exclui|apaga|apague|apaguem|retira|retire|retirem|descadastra|descadastre|descadastrem)( (me|nos))? (da|dessa|desta|de sua|do|desse|deste|de|das|dos)( (todas|todos|as|os|sua|suas|essas|estas))* (lista|listas|base|bases|cadastro|grupo|contatos|mailing|sistema)\b",
+        r"\b(apaga|apague|apaguem|remova|removam|exclua|excluam|remove|retire|retira|tira|tire|tirem) (o )?(meu|meus|este|esse) (numero|contato|email|e-mail|telefone|cadastro|celular|dados)\b",
+        r"\bdescadastr\w*|\bdesinscrev\w*|\bcancelar (a |minha )?inscricao\b",
+        r"\b(nao|nunca mais) quero (mais )?receber (mais )?(mensage\w*|msgs?|nada|sms|emails?|e-mails?|propaganda|promoc\w*|spam|contato)\b",
+        r"\bnao quero mais (mensage\w*|msgs?|contato|receber)\b",
+        r"\b(quero |queria |gostaria de )?sair da (sua |tua )?(lista|base)\b",
+        r"\bchega de (mensage\w*|msgs?|spam|mandar|enviar|me mandar)\b",
+        r"\bnumero errado\b",
+    ),
+}
 
-# A message that redirects to another channel ("don't email me, text me instead") is not an opt-out.
-_REDIRECT = re.compile(r"\binstead\b|\ben su lugar\b|\bmejor (por|al|a mi)\b|\bmelhor (pelo|por|no)\b")
+# A message that redirects to another channel or format ("don't email me, text me instead",
+# "não me manda mais áudio, prefiro texto") is a preference, not an opt-out.
+_REDIRECT = re.compile(
+    r"\binstead\b|\ben su lugar\b|\bmejor (por|al|a mi)\b|\bmelhor (pelo|por|no)\b|\bprefi(ro|ero)\b|\bi('d| would)? (rather|prefer)\b"
+)
+# A business asking how *its* customers opt out ("how do customers unsubscribe?") is a product
+# question: a third party named shortly before the phrase, in the same sentence, disarms it.
+_THIRD_PARTY = re.compile(
+    r"\b(customers?|clients?|leads?|people|users?|contacts?|subscribers?|recipients?|they|them|their|clientes?"
+    r"|usuarios?|contatos?|contactos?|ellos|ellas|eles|elas|destinatarios?)\b[^.!?\n]{0,40}$"
+)
 
 _WHOLE_MESSAGE_OPT_IN = frozenset(
     {
@@ -118,10 +132,23 @@ _OPT_IN_PHRASES = (
 _HELP = frozenset({"help", "help me", "ayuda", "ajuda", "aiuda", "socorro", "ayudame", "me ajuda"})
 
 
+# The language each single-word command belongs to (None: shared, e.g. "para", "stop").
+_COMMAND_LANGUAGE: dict[str, str] = {
+    **dict.fromkeys(("baja", "de baja", "la baja", "dar de baja", "alto", "cancelar", "basta", "no mas"), "es"),
+    **dict.fromkeys(("sair", "parar", "pare", "parem", "descadastrar", "descadastra", "descadastre", "remover",
+                     "chega"), "pt"),
+    **dict.fromkeys(("unsubscribe", "unsub", "cancel", "end", "quit", "optout", "opt out", "revoke", "no more",
+                     "stop it", "stop now", "stop please", "stop texting", "stop messaging", "stop sending"), "en"),
+}
+
+
 @cache
-def _opt_out_pattern() -> re.Pattern[str]:
-    # Compiled on first use (not at import) and shared: one alternation scan per message.
-    return re.compile("|".join(f"(?:{p})" for p in _OPT_OUT_PHRASES))
+def _opt_out_patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    # Compiled on first use (not at import): one alternation per language, so a match also
+    # tells the qualifier which language the lead wrote in.
+    return tuple(
+        (lang, re.compile("|".join(f"(?:{p})" for p in phrases))) for lang, phrases in _OPT_OUT_PHRASES.items()
+    )
 
 
 @cache
@@ -135,19 +162,29 @@ def _command(text: str) -> str:
     return " ".join(w for i, w in enumerate(words) if i == 0 or w != words[i - 1])
 
 
-def opt_out_evidence(text: str) -> str | None:
-    """The words that make `text` an opt-out request, or None. See the module docstring."""
+def opt_out_match(text: str) -> tuple[str, str | None] | None:
+    """(evidence, language or None) when `text` is an opt-out request, else None."""
     folded = fold(text)
     whole = _command(folded)
     if whole in _WHOLE_MESSAGE_OPT_OUT:
-        return whole
+        return whole, _COMMAND_LANGUAGE.get(whole)
     for clause in clauses(folded):
-        if _command(clause) in _CLAUSE_OPT_OUT:
-            return _command(clause)
-    match = _opt_out_pattern().search(folded)
-    if match is None or _REDIRECT.search(folded):
+        command = _command(clause)
+        if command in _CLAUSE_OPT_OUT:
+            return command, _COMMAND_LANGUAGE.get(command)
+    if _REDIRECT.search(folded):
         return None
-    return match.group(0).strip()
+    for lang, pattern in _opt_out_patterns():
+        match = pattern.search(folded)
+        if match is not None and not _THIRD_PARTY.search(folded[: match.start()]):
+            return match.group(0).strip(), lang
+    return None
+
+
+def opt_out_evidence(text: str) -> str | None:
+    """The words that make `text` an opt-out request, or None. See the module docstring."""
+    found = opt_out_match(text)
+    return found[0] if found else None
 
 
 def is_opt_out(text: str) -> bool:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from agent.language import SUPPORTED, language_scores
 from agent.qualifier._text import fold
 from agent.qualifier.autoreply import auto_reply_cues
-from agent.qualifier.consent import opt_out_evidence
+from agent.qualifier.consent import opt_out_match
 from agent.qualifier.model import Budget, Intent, Qualification, Timeline
 from agent.qualifier.rules import (
     POINTS,
@@ -98,14 +98,20 @@ def qualify(text: str, *, default_language: str = "en", previous: Qualification 
         # open on saturday?".
         timeline_hits += _timeline_hits(scan, weekdays=True)
     timeline, timeline_evidence = _choose_timeline(timeline_hits)
+    if timeline in ("today", "this_week") and scan.evidence["hot"] > 0:
+        # Urgency strengthens a buying signal but is none by itself ("I'm out sick today").
+        scan.evidence["hot"] += 1
 
     strong_auto, auto_cues = auto_reply_cues(text)
     if auto_cues and (strong_auto or scan.evidence["hot"] < 3):
         return _auto_reply(folded, fallback_language, industry, previous, strong_auto)
 
-    language = _language(folded, scan.votes, fallback_language)
-    opt_out = opt_out_evidence(text)
-    if opt_out is not None:
+    opt_out_found = opt_out_match(text)
+    if opt_out_found is not None:
+        opt_out, opt_out_language = opt_out_found
+        if opt_out_language is not None:
+            scan.vote(opt_out_language)  # type: ignore[arg-type]
+        language = _language(folded, scan.votes, fallback_language)
         return Qualification(
             intent="opt_out",
             language=language,
@@ -116,6 +122,7 @@ def qualify(text: str, *, default_language: str = "en", previous: Qualification 
             signals=(f"opt_out={opt_out}",),
         )
 
+    language = _language(folded, scan.votes, fallback_language)
     intent, confidence, vague = _decide(scan.evidence)
     if previous is not None and previous.intent not in ("opt_out", "auto_reply"):
         if vague:
@@ -175,7 +182,8 @@ def _intent_rules(scan: _Scan, folded: str) -> None:
         scan.keys.setdefault("question", "")
         scan.vote(opener[0])
     if "?" in folded:
-        scan.evidence["question"] += 1
+        # A real sentence ending in "?" is a question; a lone "?" or "ok?" is just vague.
+        scan.evidence["question"] += 1.5 if len(folded.split()) >= 3 else 1
         scan.keys.setdefault("question", "")
     scan.keys = {"replied": "", **scan.keys}
 

@@ -111,13 +111,23 @@ INTENT_RULES: tuple[Rule, ...] = (
         r"|\b(we're|we are|i'm|i am) not looking\b"
         r"|\b(we're|we are|i'm|i am) (good|all set|covered|sorted)( thanks| thank you)?" + _END
         + r"|\b(we're|we are|i'm|i am) all good\b|\b(thanks|thank you) (anyway|though)\b|\bnot what (we|i) need\b"
-        r"|\b(closed|shut down|sold|closing) (the|our|my) (business|company|shop|store|office)\b",
+        r"|\b(closed|shut down|sold|closing) (the|our|my) (business|company|shop|store|office)\b"
+        r"|\b(don't|do not) have (a |any )?need\b|\b(happy|satisfied|fine|ok) with (our|the|my|what we) (current|existing|have|use)\b"
+        r"|\b(decided to )?(build|do|make|develop) (it |this )?(our own|ourselves|in-house)\b|\bby (mistake|accident)\b"
+        r"|\bwrong (form|button)\b|^no,? (sorry|sry)\b|\b(already )?solved (this|that|the|our) (problem|issue)\b"
+        r"|\bnot something (we|i) need\b|\bclose (my|the|our) (request|inquiry|enquiry|ticket|file)\b"
+        r"|\bbudget (got|was|has been|is) (cut|slashed)\b|\bwe're out" + _END + r"|\bno longer (a )?priority\b",
         es=r"\bno,? (muchas )?gracias\b|\bno (me|nos) interesa\b|\bno (estoy|estamos) interesad[oa]s?\b"
         r"|\bsin interes\b|\bno tengo interes\b|\bno es para (nosotros|mi)\b"
         r"|\bno es lo que (busco|buscamos|necesito|necesitamos)\b|\b(decidimos|preferimos) no\b|\bmejor no\b"
         r"|\b(estamos|estoy) bien (asi|por ahora)\b|\bestamos bien" + _END
         + r"|\bno (nos|me) sirve\b|\bnos quedamos con (lo|el|la|los|las) que (tenemos|ya tenemos)\b"
         r"|\bno creo que (lo |la )?(necesit\w+)\b|\b(ya )?no aplica\b|\bcerr(amos|e) (el|la|nuestro|nuestra|mi) (local|negocio|empresa|tienda)\b"
+        r"|\b(contentos|content[oa]|satisfech[oa]s?|felices) con (lo que|el que|la que|nuestro|nuestra|el actual)\b"
+        r"|\b(lo|la) (vamos a hacer|hacemos|haremos) (nosotros|internamente|en casa)\b|\bnosotros mismos\b"
+        r"|\bpor (error|equivocacion)\b|\bsin querer\b|\bni ahora ni (despues|nunca|luego)\b|^nop\b"
+        r"|\bno somos (el|un|su) (cliente|perfil)\b|\bya (solucionamos|resolvimos|arreglamos)\b|\brecort\w+ (el|nuestro) presupuesto\b"
+        r"|\bno vamos a (seguir|avanzar|continuar|contratar)\b|\bcerrar (mi|la) (solicitud|consulta)\b"
         + r"|(?:^|[,.!] ?)paso\b|\bpaso,",
         pt=r"\bnao,? (obrigad[oa]|valeu|obrigado)\b|\bnao (tenho|temos) (mais )?interesse\b|\bsem interesse\b"
         r"|\bnao (me|nos) interessa\b|\bnao (estou|estamos) interessad[oa]s?\b"
@@ -125,7 +135,12 @@ INTENT_RULES: tuple[Rule, ...] = (
         r"|\bnao (e|eh) (pra|para) (gente|nos|mim)\b|\bnao faz sentido\b|\b(decidimos|preferimos) nao\b"
         r"|\bmelhor nao\b|\b(tamo|estamos|to|estou) (bem|de boa|tranquilo) assim\b|\b(tamo|estamos) de boa\b"
         r"|\bdispens(o|amos)\b|(?:^|[,.!] ?)passo\b|\bnao vai dar\b|\bnao precisa mais\b|\b(nao|nem) vejo necessidade\b"
-        r"|\bfech(amos|ei) (a|o|nossa|nosso|minha|meu) (empresa|loja|negocio|escritorio)\b",
+        r"|\bfech(amos|ei) (a|o|nossa|nosso|minha|meu) (empresa|loja|negocio|escritorio)\b"
+        r"|\b(satisfeit[oa]s?|content[ea]s?|felizes) com (o que|a que|nosso|nossa|o atual|a atual)\b"
+        r"|\b(vamos|vou) (fazer|resolver|desenvolver) (isso )?(internamente|aqui dentro|nos mesmos|por conta)\b"
+        r"|\bsem querer\b|\bpor engano\b|\bnem agora nem (depois|nunca)\b|\bja uso (outr[oa]|um|uma)\b"
+        r"|\bnao somos (o|um|seu) (cliente|perfil)\b|\bcort(aram|ou|amos) (o |nosso )?orcamento\b"
+        r"|\bnao vamos (seguir|avancar|continuar|contratar)\b|\bencerr(ar|e) (minha|a) solicitacao\b",
     ),
     _r(
         "not_interested", "not_interested", 2.5, consume=True,
@@ -149,13 +164,21 @@ INTENT_RULES: tuple[Rule, ...] = (
         es=r"\bno hay (prisa|apuro)\b|\bsin (prisa|apuro)\b",
         pt=r"\bsem (pressa|urgencia)\b",
     ),
+    _r(
+        "r_decider", "researching", 1, consume=True,
+        en=r"\b(team|board|internal|staff|management|weekly|monthly|partners'?|our next|the next) meeting\b",
+        es=r"\breunion (del equipo|de equipo|interna|de directorio|de socios|semanal|mensual)\b|\bproxima reunion\b",
+        pt=r"\breuniao (da equipe|de equipe|interna|de diretoria|de socios|semanal|mensal)\b|\bproxima reuniao\b",
+    ),
     # ---- hot ---------------------------------------------------------------------------------
     _r(
         "meeting", "hot", 3,
         en=r"\b(book|schedule|set ?up|arrange|jump on|hop on|get on|organi[sz]e|request|want|like|need"
         r"|can we (have|do|get)|could we (have|do|get)|let's (have|do|get|set up|schedule|book)) (me |us )?(in )?(for )?"
         r"(a |an |the |our |your )?(quick |short |free |brief |intro |\d+ ?min(ute)?s? )?"
-        r"(demo|call|meeting|appointment|consult\w*|walkthrough|video ?call|zoom|meet|slot)\b"
+        r"(demo|call|meeting|appointment|consult\w*|walkthrough|video ?call|zoom|meet|slot|onboarding|kick-?off)\b"
+        r"|\b(can|could) (you|we) (do|set up|schedule|book|arrange|have) (a |an |the )?(quick |short |brief )?"
+        r"(demo|call|meeting|zoom|meet|walkthrough|onboarding)\b"
         r"|\b(call|ring|phone) (me|us)\b(?! (crazy|old|when|if))"
         r"|\b(when|earliest|soonest)('s| is| can| could)? (we|you|i) (can |could )?(talk|speak|chat|meet|hop on|jump on)\b"
         r"|\bgive (me|us) a (call|ring)\b"
@@ -173,10 +196,11 @@ INTENT_RULES: tuple[Rule, ...] = (
         pt=r"\b(agendar|agenda|agende|marcar|marca|marque|marcamos|ter|fazer|organizar|reservar|quero|queria|gostaria de"
         r"|preciso de|podemos|consegue|conseguimos|da pra|tem como) (\w+ ){0,2}?(demo|demonstracao|ligacao|reuniao|call"
         r"|chamada|videochamada|visita|consultoria|meet|zoom|conversa)\b"
-        r"|\b(me liga|me ligue|me liguem|liga pra mim|ligue pra mim|liga para mim|pode(m)? me ligar|consegue me ligar"
+        r"|\b(me liga|me ligue|me liguem|liga pra mim|ligue pra mim|liga para mim|(pode|podem|poderia|poderiam|consegue"
+        r"|conseguem|voces conseguem) me ligar"
         r"|me (chama|chame|chamem) no (whatsapp|telefone))\b"
         r"|\bfalar com (um |uma |algum |o |a )?(consultor(a)?|vendedor(a)?|atendente|especialista|pessoa|humano"
-        r"|comercial|representante|alguem)\b|\b(bora|vamos|podemos) (conversar|falar|bater um papo)\b",
+        r"|comercial|representante|alguem)\b|\b(bora|vamos|podemos) (conversar|falar|bater um papo)\b(?! (disso|sobre|internamente))",
     ),
     _r("meeting", "hot", 3, any_lang=r"\bdemo\b|\bdemostracion\b|\bdemonstracao\b"),
     _r(
@@ -193,7 +217,10 @@ INTENT_RULES: tuple[Rule, ...] = (
         r"|\bsign (me|us) up\b|\b(we'll|i'll|we will|i will) take it\b|\bwhen can (we|i|you) start\b"
         r"|\bready to (go|roll|start)\b|\bmove (ahead|forward)\b|\bnext steps?\b"
         r"|\bsend (\S+ ){0,3}(contract|invoice|payment link|agreement)\b|\b(we're|we are|i'm|i am) (signing|buying|purchasing)\b"
-        r"|\blet's (set it up|set this up|sign|make it happen)\b|\b(i'm|we're|i am|we are) (convinced|sold)\b",
+        r"|\blet's (set it up|set this up|sign|make it happen)\b|\b(i'm|we're|i am|we are) (convinced|sold)\b"
+        r"|\b(want|need|take|get|go with|buy) the (\w+ ){0,2}(plan|package|subscription|license)\b|\binvoice (me|us)\b"
+        r"|\b(green light|go-ahead|go ahead from)\b|\bpaperwork\b|\bwhat do you need from (me|us)\b"
+        r"|\bready when you are\b|\bhow do (we|i) (start|begin|get going)\b",
         es=r"\b(quiero|queremos|quisiera|quisieramos|vamos a|listo para|listos para|gustaria|necesito|necesitamos|decidimos)"
         r" (comprar|contratar(lo|los)?|adquirir|empezar|arrancar|comenzar|suscribirme|pagar|cerrar|avanzar)\b"
         r"|\blo (quiero|compro|contrato|tomo)\b|\bme lo llevo\b"
@@ -202,13 +229,20 @@ INTENT_RULES: tuple[Rule, ...] = (
         r"|\b(mandame|enviame|mandanos|envianos|pasame|envienme|mandenme|me mandas|me pasas|me envias) (el |la )?"
         r"(contrato|factura|link de pago|liga de pago|datos para pagar)\b|\b(siguiente|proximo) paso\b"
         r"|\b(mand|envi)(en|e|a)(me|nos)? (\S+ ){0,2}(contrato|factura|link de pago)\b"
-        r"|\b(contratamos|lo compramos|lo contratamos|nos quedamos con (el|este|ese) plan)\b|\bcomo seguimos\b|\bque sigue\b",
+        r"|\b(contratamos|lo compramos|lo contratamos|nos quedamos con (el|este|ese) plan)\b|\bcomo seguimos\b|\bque sigue\b"
+        r"|\b(link|liga|datos|cuenta|numero de cuenta) (para|de) (pagar|pago|deposito|transferencia)\b"
+        r"|\b(a )?que cuenta (deposito|transfiero|pago)\b|\b(quiero|queremos) el (\w+ )?plan\b|\bluz verde\b"
+        r"|\bme convenci\w+|\bcomo (arrancamos|empezamos|comenzamos|iniciamos)\b|\bque necesitan de (mi|nosotros)\b"
+        r"|\bcuando (quieran|quieras|gusten) (empezamos|arrancamos|comenzamos)\b",
         pt=r"\b(quero|queremos|queria|gostaria de|vou|vamos|bora|pronto pra|pronta pra|prontos para|decidimos)"
         r" (comprar|contratar|fechar|assinar|comecar|adquirir|pagar)\b"
         r"|\bcomo (faco|fazemos|faz) (o |para |pra )?(pagamento|pagar|contratar|comprar|assinar|fechar)\b"
         r"|\bquando (comecamos|podemos comecar|a gente comeca)\b"
         r"|\b(manda|mande|envia|envie|me manda|me envia|me passa) (o |a )?(contrato|boleto|link de pagamento|fatura|chave pix)\b"
-        r"|\bproximos? passos?\b|\bfechado\b|\bfechou\b|\ba gente assina\b"
+        r"|\bproximos? passos?\b|(?:^|[,.!] ?)(fechado|fechou)\b|\ba gente assina\b"
+        r"|\b(vamos|quero|queremos) (de |o )?plano\b|\b(me passa|manda|me manda) os dados\b|\bsinal verde\b"
+        r"|\bme convenc\w+|\bcomo (a gente comeca|comecamos|iniciamos)\b|\b(o que|que) (voces )?precisam de (mim|nos)\b"
+        r"|\bquando (voces )?quiserem (a gente )?(comeca|comecamos)\b"
         r"|\b(manda|mande|envia|envie|me manda|me envia|me passa) (\S+ ){0,2}(contrato|boleto|link de pagamento|fatura)\b",
     ),
     _r(
@@ -264,12 +298,16 @@ INTENT_RULES: tuple[Rule, ...] = (
         "r_exploring", "researching", 2,
         en=r"\bevaluat\w*|\bresearch\w*|\bexplor(e|ing)\b|\blooking into\b|\bconsidering\b|\bplanning\b"
         r"|\bthinking (about it|it over)\b|\b(i'll|will|we'll|let me) (think|let you know|get back to you|keep you posted|circle back)\b"
-        r"|\bkeep me (posted|updated|in the loop)\b|\brevisit\b|\b(still|will|to|haven't|have not) (deciding|decide|decided)\b",
+        r"|\bkeep me (posted|updated|in the loop)\b|\brevisit\b|\bshort-?list\b|\bfiguring (out|it out)\b"
+        r"|\b(might|may|will) reach out\b|\bsaving (this|it)\b|\bbookmark\w*|\bjust curious\b|\b(still|will|to|haven't|have not) (deciding|decide|decided)\b",
         es=r"\bevaluando\b|\binvestigando\b|\banalizando\b|\baveriguando\b|\bexplorando\b"
         r"|\b(lo|la) (voy a pensar|pienso|pensare|pensamos|vamos a pensar)\b|\bpensandolo\b"
-        r"|\b(te|le|les) (aviso|confirmo)\b",
+        r"|\b(te|le|les) (aviso|confirmo)\b|\b(lo|la) guardo\b|\bnada definido\b|\bando viendo\b"
+        r"|\b(primero|antes) (quiero|quisiera|necesito) (ver|entender|conocer|probar)\b",
         pt=r"\bavaliando\b|\bpesquisando\b|\banalisando\b|\bestudando\b|\bvou (pensar|ver|analisar|avaliar)\b"
-        r"|\bte (aviso|falo|retorno|dou um retorno)\b|\bdou uma olhada\b|\bpreciso pensar\b",
+        r"|\bte (aviso|falo|retorno|dou um retorno)\b|\bdou uma olhada\b|\bpreciso pensar\b|\bdecidindo\b"
+        r"|\bsalvei\b|\bnada fechado\b|\b(primeiro|antes) (quero|queria|preciso) (ver|entender|conhecer|testar)\b"
+        r"|\b(to|estou|tô) vendo (varias|algumas|umas)\b",
     ),
     _r(
         "r_decider", "researching", 2,
@@ -287,14 +325,16 @@ INTENT_RULES: tuple[Rule, ...] = (
     _r(
         "r_info", "researching", 2,
         en=r"\bsend (me |us )?(some |more |any |the |a |your |over )*(info|information|details|brochure|material|materials"
-        r"|deck|case stud\w*|pdf|catalog(ue)?|pricing sheet|price list|presentation|overview)\b"
+        r"|deck|case stud\w*|pdf|catalog(ue)?|pricing sheet|price list|presentation|overview|one-?pager|examples)\b"
         r"|\bmore (info|information|details)\b|\bemail me (the |some |more )?(info|details|information)\b",
         es=r"\b(mandame|enviame|me mandas|me envias|me pasas|pasame|envienme|mandenme|manden|envien|mandar|enviar"
         r"|me pueden (mandar|enviar|pasar)|me puedes (mandar|enviar|pasar))( mas)? (la |el |los |las |un |una "
-        r"|algo de |mas )*(info|informacion|detalles|catalogo|brochure|folleto|material|presentacion|lista de precios)\b"
+        r"|algo de |mas |unos |algunos )*(info|informacion|detalles|catalogo|brochure|folleto|material|presentacion"
+        r"|lista de precios|casos|ejemplos|casos de exito)\b"
         r"|\bmas (info|informacion|detalles)\b",
         pt=r"\b(me manda|manda|me envia|envia|mande|envie|me passa|passa|pode(m)? (me )?(mandar|enviar|passar))( mais)?"
-        r" (o |a |os |as |um |uma |mais )*(informac\w*|info|detalhes|material|catalogo|apresentacao|folder|tabela)\b"
+        r" (o |a |os |as |um |uma |mais |uns |alguns )*(informac\w*|info|detalhes|material|catalogo|apresentacao|folder"
+        r"|tabela|cases|exemplos|pdf)\b|\b(algum|tem algum|uns) cases?\b"
         r"|\bmais (informac\w*|info|detalhes)\b",
     ),
     _r(
@@ -327,7 +367,10 @@ INTENT_RULES: tuple[Rule, ...] = (
 )
 
 # A clause opening with a question word (greetings stripped) is a question even without "?".
-_GREETING = r"^(?:(?:hi|hello|hey|hola|buenas|buenos dias|buen dia|buenas tardes|oi|ola|bom dia|boa tarde|boa noite|ok|yo)\s+)*"
+_GREETING = (
+    r"^(?:(?:hi|hello|hey|hola|buenas|buenos dias|buen dia|buenas tardes|oi|ola|bom dia|boa tarde|boa noite|ok|yo"
+    r"|and|so|also|but|y|e|pero|mas|entonces|entao|quick q)\s+)*"
+)
 QUESTION_OPENERS: tuple[tuple[Lang, str], ...] = (
     ("en", _GREETING + r"((in|on|with|for|at) )?(how|what|what's|whats|when|where|which|who|why|do|does|did|is|are"
      r"|can|could|will|would|have|has|any)\b"),
@@ -366,7 +409,7 @@ TIMELINE_RULES: tuple[tuple[Timeline | None, bool, Rule], ...] = (
     (
         "today", True,
         _r(
-            "timeline:today", "hot", 1, consume=True,
+            "timeline:today", None, 0, consume=True,
             es=r"\besta manana\b",
         ),
     ),
@@ -389,7 +432,7 @@ TIMELINE_RULES: tuple[tuple[Timeline | None, bool, Rule], ...] = (
     (
         "today", True,
         _r(
-            "timeline:today", "hot", 1,
+            "timeline:today", None, 0,
             en=r"\btoday\b|\btonight\b|\bthis (morning|afternoon|evening)\b|\bright now\b"
             r"|\b(call|talk|speak|meet|chat|start|buy|book|need it|available|free) (me |us )?now\b",
             es=r"\bhoy( mismo)?\b|\besta (tarde|noche)\b|\bahora( mismo)?\b|\bahorita( mismo)?\b|\bya mismo\b",
@@ -400,7 +443,7 @@ TIMELINE_RULES: tuple[tuple[Timeline | None, bool, Rule], ...] = (
     (
         "this_week", True,
         _r(
-            "timeline:this_week", "hot", 1,
+            "timeline:this_week", None, 0,
             en=r"\btomorrow\b|\bthis week\b|\bwithin (the next )?(a few|a couple of|\d|two|three) days\b"
             r"|\bin (a|two|2|3|three|a few|a couple of) days\b|\bend of (the )?week\b",
             es=r"\bmanana\b|\besta semana\b|\ben (estos|unos|un par de|\d|dos|tres) dias\b",
@@ -498,7 +541,7 @@ INDUSTRY_RULES: tuple[tuple[str, str], ...] = (
     ("dental", r"\bdent(al|ist|ists|ista|istas)\b|\bodonto\w*|\bclinica dental\b|\bortodon\w*|\bsmiles?\b|\bsonrisa\b"),
     ("real_estate", r"\breal estate\b|\brealtor\w*|\binmobiliari\w*|\bimobiliari\w*|\bcorretor\w*|\bbienes raices\b"
      r"|\bimoveis\b|\bpropiedades\b|\bproperty management\b"),
-    ("fitness", r"\bgym\b|\bgimnasio\b|\bcrossfit\b|\bpersonal trainer\b|\bacademia de ginastica\b|\bpilates\b|\bfitness\b"),
+    ("fitness", r"\bgyms?\b|\bgimnasio\b|\bcrossfit\b|\bpersonal trainer\b|\bacademia de ginastica\b|\bpilates\b|\bfitness\b"),
     ("beauty", r"\bsalon\b|\bsalao\b|\bbarber\w*|\bbarbearia\b|\bestetica\b|\bspa\b|\bnails?\b|\bunas\b|\bcabeleireir\w*"),
     ("restaurant", r"\brestaurant\w*|\bpizzeria\b|\bcafeteria\b|\blanchonete\b|\bhamburgueria\b|\btaqueria\b"),
     ("legal", r"\blaw firm\b|\blawyers?\b|\battorneys?\b|\babogad\w*|\bbufete\b|\badvogad\w*|\badvocacia\b"),

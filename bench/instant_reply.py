@@ -1,0 +1,427 @@
+"""Instant-reply benchmark: webhook-to-send latency at 20 concurrent leads, against a LangGraph floor.
+
+    .venv/bin/python bench/instant_reply.py [--concurrency 20] [--trials 3] [--rounds 5] [--json FILE]
+
+1. Nudge: the API under uvicorn (tests.conftest.live_nudge: SQLite in a temp dir, live Twilio channel
+   pointed at the local Twilio stand-in, template composer, no LLM, no sandbox). Each round, C fresh
+   leads (different phones) post a signed inbound WhatsApp message at the same moment (a barrier
+   releases C threads). Latency = from just before the webhook POST to the moment the stand-in
+   handled the Messages create for that lead (its `received_at`, time.monotonic()).
+2. Floor: a bare LangGraph invoke with the same checkpointer kind (graph.checkpointer.open_checkpointer
+   on a SQLite file): one trivial node, thread_id per lead, durability="exit", from C threads at once,
+   the same number of samples.
+3. Ratios and targets: Nudge p99 under 150 ms on SQLite; Nudge p99 / floor p99 under 3.
+
+Trials interleave Nudge rounds and floor rounds so machine noise hits both alike. Figures are
+quoted as the median over trials (robust to one noisy trial) and pooled over every sample.
+One warm-up round of each is run first and not counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TypedDict
+
+# Run as a script, Python puts bench/ first on the path, where bench/knowledge.py would shadow the
+# `knowledge` package: keep this folder off the path and the project root on it.
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from langgraph.graph import END, START, StateGraph  # noqa: E402
+
+from graph.checkpointer import open_checkpointer  # noqa: E402
+from nudge.models import LeadEvent, Outbox  # noqa: E402
+from nudge.sim.sample import whatsapp_templates  # noqa: E402
+from tests.conftest import LiveNudge, live_nudge  # noqa: E402
+from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, inbound_params, twilio_signature  # noqa: E402
+
+WA_NUMBER = "+14155550100"
+SMS_NUMBER = "+14155550101"
+BODIES = (
+    "Oi, quanto custa o plano anual?",
+    "Hi, how much is the yearly plan?",
+    "Hola, ¿cuánto cuesta el plan anual?",
+    "Hello! Do you have availability next week?",
+)
+P99_TARGET_MS = 150.0
+RATIO_TARGET = 3.0
+
+
+# ------------------------------------------------------------------------------------------------
+# Statistics
+# ------------------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    position = (len(ordered) - 1) * q / 100.0
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(frozen=True)
+class Summary:
+    samples: int
+    p50_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Summary:
+        ms = [s * 1000.0 for s in seconds]
+        return cls(len(ms), percentile(ms, 50), percentile(ms, 99), statistics.fmean(ms), max(ms))
+
+
+@dataclass
+class Series:
+    """Samples (seconds) grouped by trial."""
+
+    name: str
+    trials: list[list[float]]
+
+    def pooled(self) -> Summary:
+        return Summary.of([s for trial in self.trials for s in trial])
+
+    def per_trial(self) -> list[Summary]:
+        return [Summary.of(trial) for trial in self.trials if trial]
+
+    def median_of_trials(self) -> Summary:
+        rows = self.per_trial()
+        return Summary(
+            samples=sum(r.samples for r in rows),
+            p50_ms=statistics.median(r.p50_ms for r in rows),
+            p99_ms=statistics.median(r.p99_ms for r in rows),
+            mean_ms=statistics.median(r.mean_ms for r in rows),
+            max_ms=statistics.median(r.max_ms for r in rows),
+        )
+
+
+# ------------------------------------------------------------------------------------------------
+# Nudge: webhook → Twilio stand-in
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shot:
+    phone: str
+    params: dict[str, str]
+    headers: dict[str, str]
+
+
+class NudgeBench:
+    def __init__(self, live: LiveNudge, concurrency: int) -> None:
+        assert live.twilio is not None, "the bench needs the Twilio stand-in"
+        self.live = live
+        self.stub = live.twilio
+        self.concurrency = concurrency
+        self.webhook_url = f"{live.url}/webhooks/twilio/inbound"
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-lead")
+        self._local = threading.local()
+        self._clients: list[httpx.Client] = []
+        self._clients_lock = threading.Lock()
+        self._rounds = 0
+        live.business(
+            "Acme Growth",
+            whatsapp_from=WA_NUMBER,
+            sms_from=SMS_NUMBER,
+            email_from="Acme <hi@acme.example>",
+            whatsapp_templates=whatsapp_templates("Acme Growth"),
+        )
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for client in self._clients:
+            client.close()
+
+    def _client(self) -> httpx.Client:
+        client: httpx.Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = httpx.Client(timeout=30, trust_env=False)
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def _shots(self) -> list[Shot]:
+        """Fresh leads, signed in advance: signing is Twilio's work, not part of the latency."""
+        self._rounds += 1
+        shots = []
+        for i in range(self.concurrency):
+            phone = f"+55119{80000000 + self._rounds * 1000 + i}"
+            params = inbound_params(f"whatsapp:{phone}", f"whatsapp:{WA_NUMBER}", BODIES[i % len(BODIES)])
+            headers = {
+                "X-Twilio-Signature": twilio_signature(self.webhook_url, params, DEFAULT_AUTH_TOKEN),
+                "User-Agent": "TwilioProxy/1.1",
+            }
+            shots.append(Shot(phone, params, headers))
+        return shots
+
+    def round(self) -> tuple[list[float], list[float]]:
+        """One round of C simultaneous leads: (webhook→send latencies, webhook response times)."""
+        self.stub.reset()  # keeps the stand-in's journal small: its waiters copy it on every message
+        shots = self._shots()
+        barrier = threading.Barrier(self.concurrency)
+
+        def fire(shot: Shot) -> tuple[str, float, float]:
+            client = self._client()
+            barrier.wait()
+            started = time.monotonic()
+            response = client.post(self.webhook_url, data=shot.params, headers=shot.headers)
+            answered = time.monotonic()
+            if response.status_code != 200:
+                raise RuntimeError(f"webhook answered {response.status_code}: {response.text[:200]}")
+            return shot.phone, started, answered - started
+
+        fired = list(self._pool.map(fire, shots))
+        self.stub.wait_for(self.concurrency, timeout=30)
+        first_reply: dict[str, float] = {}
+        for message in self.stub.messages:
+            to = message["to"].removeprefix("whatsapp:")
+            first_reply[to] = min(first_reply.get(to, message["received_at"]), message["received_at"])
+        missing = [phone for phone, _, _ in fired if phone not in first_reply]
+        if missing:
+            raise RuntimeError(f"no reply for {missing}")
+        self._settle()
+        return [first_reply[phone] - started for phone, started, _ in fired], [took for _, _, took in fired]
+
+    def _settle(self, timeout: float = 10.0) -> None:
+        """Wait until the dispatcher has finished this round (sent rows recorded, mailbox drained)."""
+        deadline = time.monotonic() + timeout
+        sessions = self.live.runtime.sessions
+        while time.monotonic() < deadline:
+            with sessions() as session:
+                busy = session.scalar(
+                    sa.select(sa.func.count()).select_from(Outbox).where(Outbox.status.in_(("pending", "sending")))
+                )
+                pending = session.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(LeadEvent)
+                    .where(LeadEvent.processed_at.is_(None), LeadEvent.kind != "touch_due")
+                )
+            if not busy and not pending:
+                time.sleep(0.05)  # the last worker thread is still releasing its lease
+                return
+            time.sleep(0.02)
+        raise RuntimeError("the dispatcher did not settle between rounds")
+
+
+# ------------------------------------------------------------------------------------------------
+# Floor: a bare LangGraph invoke on the SQLite checkpointer
+# ------------------------------------------------------------------------------------------------
+
+
+class FloorState(TypedDict):
+    n: int
+
+
+def _bump(state: FloorState) -> FloorState:
+    return {"n": state["n"] + 1}
+
+
+class FloorBench:
+    def __init__(self, database_url: str, concurrency: int) -> None:
+        self.concurrency = concurrency
+        self._stack = open_checkpointer(database_url)
+        checkpointer = self._stack.__enter__()
+        builder = StateGraph(FloorState)
+        builder.add_node("bump", _bump)
+        builder.add_edge(START, "bump")
+        builder.add_edge("bump", END)
+        self.graph = builder.compile(checkpointer=checkpointer)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-floor")
+        self._rounds = 0
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._stack.__exit__(None, None, None)
+
+    def round(self) -> list[float]:
+        self._rounds += 1
+        barrier = threading.Barrier(self.concurrency)
+        thread_ids = [f"floor-{self._rounds}-{i}" for i in range(self.concurrency)]
+
+        def invoke(thread_id: str) -> float:
+            barrier.wait()
+            started = time.monotonic()
+            self.graph.invoke({"n": 0}, {"configurable": {"thread_id": thread_id}}, durability="exit")
+            return time.monotonic() - started
+
+        return list(self._pool.map(invoke, thread_ids))
+
+
+# ------------------------------------------------------------------------------------------------
+# Driver
+# ------------------------------------------------------------------------------------------------
+
+
+def _ms(summary: Summary) -> str:
+    return f"p50 {summary.p50_ms:6.1f}  p99 {summary.p99_ms:6.1f}  max {summary.max_ms:6.1f} ms"
+
+
+def progress(text: str) -> None:
+    print(text, flush=True)
+
+
+@contextmanager
+def benches(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[NudgeBench, FloorBench]]:
+    extra: dict[str, Any] = {
+        "NUDGE_TICK_SECONDS": args.tick,
+        "NUDGE_DISPATCHER_THREADS": args.dispatcher_threads,
+    }
+    nudge_dir = workdir / "nudge"
+    nudge_dir.mkdir()
+    with live_nudge(f"sqlite:///{nudge_dir / 'nudge.db'}", nudge_dir, **extra) as live:
+        nudge = NudgeBench(live, args.concurrency)
+        floor = FloorBench(f"sqlite:///{workdir / 'floor.db'}", args.concurrency)
+        try:
+            yield nudge, floor
+        finally:
+            nudge.close()
+            floor.close()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    nudge_series = Series("nudge", [[] for _ in range(args.trials)])
+    response_series = Series("webhook response", [[] for _ in range(args.trials)])
+    floor_series = Series("floor", [[] for _ in range(args.trials)])
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nudge-bench-") as tmp, benches(args, Path(tmp)) as (nudge, floor):
+        progress(f"started Nudge and the Twilio stand-in in {time.monotonic() - began:.1f}s; warming up")
+        for _ in range(args.warmup):
+            warm, _ = nudge.round()
+            floor_warm = floor.round()
+            progress(f"  warm-up  nudge {_ms(Summary.of(warm))}   floor {_ms(Summary.of(floor_warm))}")
+        for trial in range(args.trials):
+            for _ in range(args.rounds):  # interleaved, so noise hits both alike
+                latencies, responses = nudge.round()
+                nudge_series.trials[trial].extend(latencies)
+                response_series.trials[trial].extend(responses)
+                floor_latencies = floor.round()
+                floor_series.trials[trial].extend(floor_latencies)
+                progress(
+                    f"  trial {trial + 1}/{args.trials}  nudge {_ms(Summary.of(latencies))}"
+                    f"   floor {_ms(Summary.of(floor_latencies))}"
+                )
+    elapsed = time.monotonic() - began
+    return report(args, nudge_series, floor_series, response_series, elapsed)
+
+
+def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Series, elapsed: float) -> dict[str, Any]:
+    n_med, f_med = nudge.median_of_trials(), floor.median_of_trials()
+    n_all, f_all, r_all = nudge.pooled(), floor.pooled(), responses.pooled()
+    ratio_p50 = n_med.p50_ms / f_med.p50_ms
+    ratio_p99 = n_med.p99_ms / f_med.p99_ms
+    p99_ok = n_med.p99_ms < P99_TARGET_MS
+    ratio_ok = ratio_p99 < RATIO_TARGET
+
+    print()
+    print(f"Instant reply at {args.concurrency} concurrent leads, SQLite, templates, live Twilio channel → local stub")
+    print(
+        f"{args.trials} trials x {args.rounds} rounds x {args.concurrency} leads (+{args.warmup} warm-up round), "
+        f"{args.dispatcher_threads} dispatcher threads, tick {args.tick}s, {elapsed:.0f}s total"
+    )
+    print()
+    header = f"{'':38} {'n':>5} {'p50':>8} {'p99':>8} {'mean':>8} {'max':>8}   (ms)"
+    print(header)
+    print("-" * len(header))
+    rows = [
+        ("Nudge webhook→send, median of trials", n_med),
+        ("Nudge webhook→send, pooled", n_all),
+        ("LangGraph floor, median of trials", f_med),
+        ("LangGraph floor, pooled", f_all),
+        ("(webhook 200 response, pooled)", r_all),
+    ]
+    for label, s in rows:
+        print(f"{label:38} {s.samples:5d} {s.p50_ms:8.1f} {s.p99_ms:8.1f} {s.mean_ms:8.1f} {s.max_ms:8.1f}")
+    print()
+    print("per trial (p50 / p99 ms):")
+    for i, (n, f) in enumerate(zip(nudge.per_trial(), floor.per_trial(), strict=True), start=1):
+        print(
+            f"  trial {i}: Nudge {n.p50_ms:6.1f} / {n.p99_ms:6.1f}   floor {f.p50_ms:6.1f} / {f.p99_ms:6.1f}"
+            f"   ratio p99/p99 {n.p99_ms / f.p99_ms:5.2f}"
+        )
+    print()
+    print(f"ratio Nudge p50 / floor p50: {ratio_p50:5.2f}   (pooled {n_all.p50_ms / f_all.p50_ms:5.2f})")
+    print(f"ratio Nudge p99 / floor p99: {ratio_p99:5.2f}   (pooled {n_all.p99_ms / f_all.p99_ms:5.2f})")
+    print()
+    verdict = {True: "MET", False: "MISSED"}
+    print(f"target p99 < {P99_TARGET_MS:.0f} ms on SQLite:  {verdict[p99_ok]} (Nudge p99 {n_med.p99_ms:.1f} ms)")
+    print(f"target Nudge p99 / floor p99 < {RATIO_TARGET:.0f}:  {verdict[ratio_ok]} ({ratio_p99:.2f})")
+    return {
+        "config": {
+            "concurrency": args.concurrency,
+            "trials": args.trials,
+            "rounds": args.rounds,
+            "warmup_rounds": args.warmup,
+            "dispatcher_threads": args.dispatcher_threads,
+            "tick_seconds": args.tick,
+            "database": "sqlite",
+            "composer": "templates",
+            "elapsed_seconds": round(elapsed, 1),
+        },
+        "nudge": {
+            "median_of_trials": asdict(n_med),
+            "pooled": asdict(n_all),
+            "per_trial": [asdict(s) for s in nudge.per_trial()],
+        },
+        "floor": {
+            "median_of_trials": asdict(f_med),
+            "pooled": asdict(f_all),
+            "per_trial": [asdict(s) for s in floor.per_trial()],
+        },
+        "webhook_response": {"pooled": asdict(r_all)},
+        "ratios": {
+            "p50_over_p50": ratio_p50,
+            "p99_over_p99": ratio_p99,
+            "pooled_p50_over_p50": n_all.p50_ms / f_all.p50_ms,
+            "pooled_p99_over_p99": n_all.p99_ms / f_all.p99_ms,
+        },
+        "targets": {
+            "p99_under_ms": P99_TARGET_MS,
+            "p99_met": p99_ok,
+            "ratio_p99_over_p99_under": RATIO_TARGET,
+            "ratio_met": ratio_ok,
+        },
+        "samples_seconds": {"nudge": nudge.trials, "floor": floor.trials},
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=20, help="simultaneous leads per round")
+    parser.add_argument("--trials", type=int, default=3, help="trials (figures are medians over trials)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per trial, each with fresh leads")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds, not counted")
+    parser.add_argument("--dispatcher-threads", type=int, default=4, help="NUDGE_DISPATCHER_THREADS")
+    parser.add_argument("--tick", type=float, default=1.0, help="NUDGE_TICK_SECONDS (production default 1.0)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    figures = run(args)
+    if args.json is not None:
+        args.json.write_text(json.dumps(figures, indent=2))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
