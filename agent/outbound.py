@@ -175,17 +175,25 @@ def queue_message(
     return message
 
 
-def outbound_bodies(session: Session, lead_id: str) -> list[str]:
-    """Everything automated or human already sent to the lead, oldest first (no-repeat rule)."""
-    return list(
-        session.scalars(
-            select(Message.body)
-            .where(Message.lead_id == lead_id, Message.direction == "out")
-            .order_by(Message.created_at)
-        )
+@dataclass(frozen=True)
+class SentHistory:
+    """Everything already sent to a lead, read once per run: the no-repeat rule, the phrasings
+    used, and the assets (resources, case studies) already shown."""
+
+    bodies: tuple[str, ...]
+    variants: frozenset[str]
+    assets: frozenset[str]
+
+
+def sent_history(session: Session, lead_id: str) -> SentHistory:
+    rows = session.execute(
+        select(Message.body, Message.info)
+        .where(Message.lead_id == lead_id, Message.direction == "out")
+        .order_by(Message.created_at, Message.id)
+    ).all()
+    infos = [info or {} for _, info in rows]
+    return SentHistory(
+        bodies=tuple(body for body, _ in rows),
+        variants=frozenset(str(i["variant"]) for i in infos if i.get("variant")),
+        assets=frozenset(str(i["asset"]) for i in infos if i.get("asset")),
     )
-
-
-def used_variants(session: Session, lead_id: str) -> frozenset[str]:
-    infos = session.scalars(select(Message.info).where(Message.lead_id == lead_id, Message.direction == "out"))
-    return frozenset(str(info["variant"]) for info in infos if info and info.get("variant"))

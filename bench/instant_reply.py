@@ -1,6 +1,6 @@
 """Instant-reply benchmark: webhook-to-send latency at 20 concurrent leads, against a LangGraph floor.
 
-    .venv/bin/python bench/instant_reply.py [--concurrency 20] [--trials 3] [--rounds 5] [--json FILE]
+    .venv/bin/python bench/instant_reply.py [--concurrency 20] [--trials 5] [--rounds 4] [--json FILE]
 
 1. Nudge: the API under uvicorn (tests.conftest.live_nudge: SQLite in a temp dir, live Twilio channel
    pointed at the local Twilio stand-in, template composer, no LLM, no sandbox). Each round, C fresh
@@ -409,8 +409,8 @@ def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Se
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--concurrency", type=int, default=20, help="simultaneous leads per round")
-    parser.add_argument("--trials", type=int, default=3, help="trials (figures are medians over trials)")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per trial, each with fresh leads")
+    parser.add_argument("--trials", type=int, default=5, help="trials (figures are medians over trials)")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per trial, each with fresh leads")
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds, not counted")
     parser.add_argument("--dispatcher-threads", type=int, default=4, help="NUDGE_DISPATCHER_THREADS")
     parser.add_argument("--tick", type=float, default=1.0, help="NUDGE_TICK_SECONDS (production default 1.0)")

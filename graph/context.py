@@ -13,6 +13,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from agent.composer import Composer
+from agent.outbound import SentHistory, sent_history
 from agent.sequence import Sequence
 from nudge.clock import Clock
 from nudge.models import Business, Lead
@@ -39,4 +40,13 @@ class RunContext:
     composer: Composer
     public_url: str
     find_case_study: CaseStudyFinder | None = None
-    notes: list[str] = field(default_factory=list)  # human-readable trail of this run's decisions
+    _history: SentHistory | None = field(default=None, repr=False)
+
+    def history(self) -> SentHistory:
+        """What the lead already received; re-read after this run queues a message."""
+        if self._history is None:
+            self._history = sent_history(self.session, self.lead.id)
+        return self._history
+
+    def forget_history(self) -> None:
+        self._history = None

@@ -10,7 +10,7 @@ from agent import activity
 from agent.assets import Asset
 from agent.composer import ComposeRequest, MessageKind
 from agent.contacts import first_name
-from agent.outbound import ChannelChoice, outbound_bodies, queue_message, used_variants
+from agent.outbound import ChannelChoice, queue_message
 from agent.policies import repeats_earlier
 from agent.topics import extract_topic
 from graph.context import RunContext
@@ -82,7 +82,8 @@ def say(
             info={**info, "template_purpose": template_purpose or kind},
         )
     else:
-        earlier = outbound_bodies(ctx.session, ctx.lead.id)
+        history = ctx.history()
+        earlier = history.bodies
         draft = ctx.composer.compose(
             ComposeRequest(
                 kind=kind,
@@ -90,7 +91,7 @@ def say(
                 channel=choice.channel,
                 lead_key=ctx.lead.id,
                 values=values,
-                used_variants=used_variants(ctx.session, ctx.lead.id),
+                used_variants=history.variants,
                 previous_bodies=tuple(earlier),
                 required=frozenset(required),
             )
@@ -119,5 +120,6 @@ def say(
                 token=token, business_id=ctx.lead.business_id, lead_id=ctx.lead.id, touch=touch, url=url, created_at=now
             )
         )
+    ctx.forget_history()
     activity.record(ctx.session, ctx.lead, now, "message_queued", kind, touch=touch, channel=choice.channel)
     return Spoken(message, "")

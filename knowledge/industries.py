@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from agent.language import detect_language
 from knowledge.embeddings import DEFAULT_MODEL, FloatMatrix, load_encoder
@@ -42,6 +43,7 @@ STRONG = 1.0
 WEAK = 0.5
 
 ExtraSynonyms = Mapping[str, Iterable[str]]
+FloatVector = npt.NDArray[np.float32]
 
 
 def fold(text: str) -> str:
@@ -327,30 +329,32 @@ class IndustryDetector:
         self._prototypes: FloatMatrix = self.encoder.encode(sentences, query=True)
         self._generic: FloatMatrix = self.encoder.encode(GENERIC_PROTOTYPES, query=True)
 
-    def embedding_scores(self, text: str) -> tuple[dict[str, float], float]:
+    def embedding_scores(self, text: str, embedding: FloatVector | None = None) -> tuple[dict[str, float], float]:
         """Per industry: best prototype similarity; and the best similarity to a no-business sentence."""
-        query = self.encoder.encode([text], query=True)[0]
+        query = embedding if embedding is not None else self.encoder.encode([text], query=True)[0]
         sims = self._prototypes @ query
         best = np.full(len(self.catalog.industries), -1.0, dtype=np.float32)
         np.maximum.at(best, self._owner, sims)
         generic = float(np.max(self._generic @ query))
         return {ind.key: float(best[i]) for i, ind in enumerate(self.catalog.industries)}, generic
 
-    def score(self, text: str, language: str) -> tuple[dict[str, float], list[KeywordHit], dict[str, float]]:
+    def score(
+        self, text: str, language: str, embedding: FloatVector | None = None
+    ) -> tuple[dict[str, float], list[KeywordHit], dict[str, float]]:
         p = self.params
         keywords, hits = self.catalog.keyword_scores(text, language)
-        emb, generic = self.embedding_scores(text)
+        emb, generic = self.embedding_scores(text, embedding)
         combined = {
             key: p.keyword_weight * keywords.get(key, 0.0) + p.embedding_weight * (sim - generic)
             for key, sim in emb.items()
         }
         return combined, hits, emb
 
-    def _guess(self, text: str, language: str) -> IndustryGuess:
+    def _guess(self, text: str, language: str, embedding: FloatVector | None = None) -> IndustryGuess:
         p = self.params
         if not text.strip():
             return IndustryGuess(None, 0.0, ("empty text",))
-        combined, hits, emb = self.score(text, language)
+        combined, hits, emb = self.score(text, language, embedding)
         evidence = [f"keyword {hit.matched!r} -> {hit.industry}" for hit in hits]
         ranked = sorted(combined.items(), key=lambda kv: kv[1], reverse=True)
         top = tuple((key, round(value, 4)) for key, value in ranked[:3])
@@ -363,15 +367,23 @@ class IndustryDetector:
             return IndustryGuess(None, confidence, (reason, *evidence), top)
         return IndustryGuess(best, confidence, tuple(evidence), top)
 
-    def detect(self, text: str, form_field: str | None = None, *, language: str | None = None) -> IndustryGuess:
+    def detect(
+        self,
+        text: str,
+        form_field: str | None = None,
+        *,
+        language: str | None = None,
+        embedding: FloatVector | None = None,
+    ) -> IndustryGuess:
         """Detect from the message and, when given, the form's industry field.
 
         A recognised form field decides unless the message confidently names another industry
-        with a higher confidence; when both agree the confidence is combined.
+        with a higher confidence; when both agree the confidence is combined. `embedding` is the
+        message's embedding by this detector's model, when the caller already has it.
         """
         text = text or ""
         lang = language or detect_language(text + " " + (form_field or ""), "en")
-        from_text = self._guess(text, lang)
+        from_text = self._guess(text, lang, embedding)
         if not form_field or not form_field.strip():
             return from_text
         field = form_field.strip()
@@ -415,9 +427,10 @@ def detect_industry(
     *,
     language: str | None = None,
     model: str = DEFAULT_MODEL,
+    embedding: FloatVector | None = None,
 ) -> IndustryGuess:
     """Detect the lead's industry from what they wrote (and the form's industry field if given).
 
     Returns ``IndustryGuess(None, ...)`` when the text names no industry or is ambiguous.
     """
-    return get_detector(model, extra).detect(text, form_field, language=language)
+    return get_detector(model, extra).detect(text, form_field, language=language, embedding=embedding)

@@ -74,12 +74,16 @@ def find_match(
     threshold: float = MATCH_THRESHOLD,
 ) -> MatchResult:
     """Detect the industry and find the best case study, saying why when there is none."""
-    guess = detect_industry(text, form_field=industry_hint, extra=extra, language=language, model=store.model)
+    # One embedding of the message serves both industry detection and retrieval.
+    embedding = store.embed_query(text) if text.strip() else None
+    guess = detect_industry(
+        text, form_field=industry_hint, extra=extra, language=language, model=store.model, embedding=embedding
+    )
     if guess.industry is None:
         return MatchResult(guess, None, "no confident industry in the lead's message")
     exclude = frozenset(exclude_ids)
-    query = text.strip() or (industry_hint or guess.industry)
-    embedding = store.embed_query(query)
+    if embedding is None:
+        embedding = store.embed_query(industry_hint or guess.industry)
     n = CANDIDATES + len(exclude)
     hit = _first_allowed(
         store.query(business_id, embedding=embedding, n_results=n, industry=guess.industry, language=language),

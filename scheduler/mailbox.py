@@ -72,35 +72,21 @@ def mark_processed(session: Session, events: Sequence[LeadEvent], now: datetime,
 
 def set_timer(session: Session, lead: Lead, touch: int | None, due: datetime | None, now: datetime) -> None:
     """Make the lead's only pending follow-up timer be `touch` at `due` (or none)."""
-    open_timers = list(
-        session.scalars(
-            sa.select(LeadEvent).where(
-                LeadEvent.lead_id == lead.id, LeadEvent.kind == TOUCH_DUE, LeadEvent.processed_at.is_(None)
-            )
+    key = f"{TOUCH_DUE}:{lead.id}:{touch}:{due.isoformat()}" if touch is not None and due is not None else None
+    session.execute(
+        sa.update(LeadEvent)
+        .where(
+            LeadEvent.lead_id == lead.id,
+            LeadEvent.kind == TOUCH_DUE,
+            LeadEvent.processed_at.is_(None),
+            LeadEvent.dedupe_key != (key or ""),
         )
+        .values(processed_at=now, outcome="cancelled")
+        .execution_options(synchronize_session=False)
     )
-    keep = None
-    for timer in open_timers:
-        if (
-            touch is not None
-            and due is not None
-            and timer.payload.get("touch") == touch
-            and timer.available_at == due
-            and keep is None
-        ):
-            keep = timer
-            continue
-        timer.processed_at, timer.outcome = now, "cancelled"
-    if keep is None and touch is not None and due is not None:
-        enqueue(
-            session,
-            lead=lead,
-            kind=TOUCH_DUE,
-            dedupe_key=f"{TOUCH_DUE}:{lead.id}:{touch}:{due.isoformat()}",
-            now=now,
-            payload={"touch": touch},
-            available_at=due,
-        )
+    if key is not None and due is not None:
+        enqueue(session, lead=lead, kind=TOUCH_DUE, dedupe_key=key, now=now, payload={"touch": touch},
+                available_at=due)
 
 
 def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:

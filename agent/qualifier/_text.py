@@ -109,10 +109,12 @@ def clauses(folded: str) -> list[str]:
 
 # Words that carry no meaning for keyword commands: "Stop please 🙏", "BAJA gracias", "sair, obg".
 FILLER: frozenset[str] = frozenset(
-    "please thanks thank you ty ok okay k now just hi hello hey sir mam maam "
-    "por favor gracias muchas ya hola buenas senor senora "
-    "obrigado obrigada valeu oi ola moco moca "
-    "lol jaja jajaja haha kkk kkkk rs".split()
+    {
+        *("please", "thanks", "thank", "you", "ty", "ok", "okay", "k", "now", "just", "hi", "hello", "hey"),
+        *("sir", "mam", "maam", "por", "favor", "gracias", "muchas", "ya", "hola", "buenas", "senor", "senora"),
+        *("obrigado", "obrigada", "valeu", "oi", "ola", "moco", "moca"),
+        *("lol", "jaja", "jajaja", "haha", "kkk", "kkkk", "rs"),
+    }
 )
 
 

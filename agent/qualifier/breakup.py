@@ -51,7 +51,8 @@ _CLOSE = (
     r"|\bclose\b|\bnot interested\b|\bno longer interested\b|\bremove me\b|\bdelete (it|my file)\b"
     r"|\bcierr(alo|enlo|ala|a|en|elo)\b|\bcerr(alo|ar|arlo|ala)\b|\b(puedes|pueden|puede) cerrar\w*"
     r"|\bno (me|nos) interesa\b|\bya no (me|nos) interesa\b|\bno (estoy|estamos) interesad[oa]s?\b"
-    r"|\b(pode|podem) (fechar|encerrar)\b|\bfech(a|e|ar|em)\b|\bencerr(a|e|ar)\b|\bnao (tenho|temos) (mais )?interesse\b"
+    r"|\b(pode|podem) (fechar|encerrar)\b|\bfech(a|e|ar|em)\b|\bencerr(a|e|ar)\b"
+    r"|\bnao (tenho|temos) (mais )?interesse\b"
     r"|\bsem interesse\b|\bnao (me|nos) interessa\b"
 )
 _KEEP = (
@@ -70,18 +71,27 @@ _NOT_NOW = (
     r"|\ben (unos|algunos|un par de|\d+|dos|tres|seis) (semanas|meses)\b|\b(el )?(proximo|otro) (mes|ano)\b"
     r"|\bel (mes|ano) que viene\b|\bocupad[oa]\b|\bno es (buen|un buen) momento\b"
     r"|\b(agora|por enquanto|no momento) nao\b|\bnao agora\b|\bmais (tarde|pra frente|para frente)\b|\bdepois\b"
-    r"|\bdaqui (a )?(uns|alguns|\d+|dois|tres|seis) (semanas|meses)\b|\b(o )?proximo (mes|ano)\b|\b(mes|ano) que vem\b"
+    r"|\bdaqui (a )?(uns|alguns|\d+|dois|tres|seis) (semanas|meses)\b|\b(o )?proximo (mes|ano)\b"
+    r"|\b(mes|ano) que vem\b"
     r"|\bnao (e|eh) (um )?bom momento\b"
 )
 _NUMBER = re.compile(r"^(?:option|opcion|opcao|opc|numero|number|#|n)?\s*([12])$")
+# Whole answers (after `_plain`, which drops "please"/"por favor": "yes please" -> "yes",
+# "please do" -> "do").
 _YES = frozenset(
-    "yes yeah yep yup ya sure ok okay please do go ahead yes please si claro dale vale bueno sale "
-    "por supuesto sim pode pode sim beleza isso claro que sim blz ok pode ser".split(" ")
-) | {"yes please", "go ahead", "please do", "pode sim", "claro que sim", "pode ser", "por supuesto", "si claro"}
-_NO = frozenset({"no", "nope", "nah", "nao", "no no", "nao nao", "negative"})
+    {
+        *("yes", "yeah", "yep", "yup", "ya", "sure", "ok", "okay", "do", "go ahead", "yes yes", "sure thing"),
+        *("si", "si si", "claro", "dale", "vale", "bueno", "sale", "por supuesto", "si claro", "claro que si"),
+        *("sim", "sim sim", "pode", "pode sim", "beleza", "blz", "isso", "claro que sim", "pode ser", "ok pode"),
+    }
+)
+_NO = frozenset({"no", "nope", "nah", "nao", "no no", "nao nao", "negative", "no way"})
 # Politeness around a yes/no/number answer; unlike `_text.FILLER`, "ok" and "ya" stay: here they
 # are answers.
-_POLITE = frozenset("please pls por favor thanks thank you ty gracias obrigado obrigada hi hello hey hola oi ola".split())
+_POLITE = frozenset(
+    {"please", "pls", "thanks", "ty", "gracias", "obrigado", "obrigada", "hi", "hello", "hey", "hola", "oi", "ola"}
+)
+_POLITE_PHRASES = re.compile(r"\bpor favor\b|\bthank you\b")
 _POLITE_REFUSAL = re.compile(r"^(no|nao|nope|nah),? (thanks|thank you|ty|gracias|obrigad[oa]|valeu)$")
 
 
@@ -129,7 +139,8 @@ def parse_breakup_answer(text: str) -> BreakupAnswer | None:
 
 
 def _plain(work: str) -> str:
-    return " ".join(t for t in tokens(work.replace("\x00", " ")) if t not in _POLITE)
+    work = _POLITE_PHRASES.sub(" ", work.replace("\x00", " "))
+    return " ".join(t for t in tokens(work) if t not in _POLITE)
 
 
 def _strip_polarity(words: str) -> str:

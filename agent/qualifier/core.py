@@ -34,7 +34,6 @@ from agent.qualifier.rules import (
     POINTS,
     TIMELINE_URGENCY,
     CompiledRule,
-    Lang,
     compiled_budget_rules,
     compiled_industries,
     compiled_intent_rules,
@@ -43,7 +42,6 @@ from agent.qualifier.rules import (
 )
 
 _BLANK = "\x00"  # what a consuming rule leaves behind: matches no pattern, and is a word boundary
-_HOT_ACTS = frozenset({"meeting", "buy", "quote"})
 _LANGUAGE_VOTE = 1.5  # one matched language-specific rule weighs like a distinctive spelling cue
 
 
@@ -76,7 +74,7 @@ class _Scan:
             return text
         return None
 
-    def vote(self, lang: Lang) -> None:
+    def vote(self, lang: str) -> None:
         if lang != "*":
             self.votes[lang] += _LANGUAGE_VOTE
 
@@ -110,7 +108,7 @@ def qualify(text: str, *, default_language: str = "en", previous: Qualification 
     if opt_out_found is not None:
         opt_out, opt_out_language = opt_out_found
         if opt_out_language is not None:
-            scan.vote(opt_out_language)  # type: ignore[arg-type]
+            scan.vote(opt_out_language)
         language = _language(folded, scan.votes, fallback_language)
         return Qualification(
             intent="opt_out",
@@ -137,9 +135,11 @@ def qualify(text: str, *, default_language: str = "en", previous: Qualification 
         keys["industry"] = industry
     if previous is not None and intent != "not_interested":
         # Signals accumulate over the dialogue; a "no thanks" starts the lead from scratch.
+        # Timeline and budget are carried through their own fields below (the newest wins), and
+        # an earlier "no" does not keep counting against a lead who comes back.
         for signal in previous.signals:
             key, _, evidence = signal.partition("=")
-            if key in POINTS:
+            if key in POINTS and key != "not_interested" and not key.startswith(("timeline:", "budget:")):
                 keys.setdefault(key, evidence)
         if timeline is None and previous.timeline is not None:
             timeline, timeline_evidence = previous.timeline, previous.timeline_evidence
@@ -192,11 +192,14 @@ _TimelineHit = tuple[Timeline, bool, str]  # category, specific?, evidence
 
 
 _CLAUSE = re.compile(r"[^.!?;,:\n]+[.!?;,:\n]*")
-_ONLY_GREETING = re.compile(r"^\W*(hi|hello|hey|hola|buenas|buenos dias|buen dia|buenas tardes|oi|ola|bom dia"
-                            r"|boa tarde|boa noite|yo|ok|okay|ah|oh)?\W*$")
+_ONLY_GREETING = re.compile(
+    r"^\W*(hi|hello|hey|hola|buenas|buenos dias|buen dia|buenas tardes|oi|ola|bom dia"
+    r"|boa tarde|boa noite|yo|ok|okay|ah|oh)?\W*$"
+)
 
 
 def _question_clauses(folded: str) -> list[str]:
+    """The first non-greeting clause, plus every clause that ends in "?"."""
     pieces = [m.group(0) for m in _CLAUSE.finditer(folded.replace("¿", " ").replace("¡", " "))]
     pieces = [p for p in pieces if not _ONLY_GREETING.match(p)]
     chosen = [p for i, p in enumerate(pieces) if i == 0 or "?" in p]
@@ -236,8 +239,7 @@ def _budget(scan: _Scan) -> tuple[Budget | None, str | None]:
 
 
 def _decide(evidence: dict[str, float]) -> tuple[Intent, float, bool]:
-    hot, research = evidence["hot"], evidence["researching"]
-    question, no = evidence["question"], evidence["not_interested"]
+    hot, research, no = evidence["hot"], evidence["researching"], evidence["not_interested"]
     ranked = sorted(evidence.values(), reverse=True)
     top, second = ranked[0], ranked[1]
     intent: Intent
@@ -262,7 +264,7 @@ def _score(keys: dict[str, str]) -> tuple[int, tuple[str, ...]]:
     total = 0
     reasons: list[str] = []
     for key, evidence in keys.items():
-        points, label = POINTS[key.split(":")[0] if key not in POINTS else key]
+        points, label = POINTS[key]
         total += points
         reasons.append(f"{label.format(evidence)} ({points:+d})")
     if total > 100:

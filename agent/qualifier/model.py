@@ -36,9 +36,10 @@ class Qualification:
     """What the offline qualifier (or, later, the LLM) concluded from a lead's message.
 
     `score` is exactly the sum of the points written in `reasons` (clamping to 0..100 appears as
-    its own reason), so a rep can see where every point came from. `signals` are the machine
-    keys behind the reasons; passing this record back as `previous=` lets the next message build
-    on them (a follow-up answer "next week" adds a timeline to an earlier demo request).
+    its own reason), so a rep can see where every point came from. `signals` are the machine keys
+    behind the reasons, as "key" or "key=evidence" (e.g. "urgency=asap"); passing this record back
+    as `previous=` lets the next message build on them (a follow-up answer "next week" adds a
+    timeline to an earlier demo request).
     """
 
     intent: Intent

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent import activity, stages
-from agent.policies import next_after_daily_cap
+from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time
 from graph.context import RunContext
 from graph.state import LeadState
 from graph.timeutil import from_iso, to_iso
@@ -34,7 +34,12 @@ def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime
     due = anchor + spec.delay
     last_follow_up = from_iso(state.get("last_follow_up_at"))
     if spec.follow_up:
-        due = next_after_daily_cap(due, last_follow_up)
+        # The send-time check in `touch` stays the guard; planning with the same rules just saves
+        # a run that would only be told to wait for the morning.
+        lead, business = ctx.lead, ctx.business
+        quiet = QuietHours.parse(business.quiet_hours_start, business.quiet_hours_end, business.send_on_weekends)
+        tz_name = lead_timezone(lead.timezone, lead.phone, business.timezone)
+        due = next_send_time(next_after_daily_cap(due, last_follow_up), tz_name, quiet)
     return number, due
 
 

@@ -31,18 +31,13 @@ def _latest_due(ctx: RunContext, number: int, anchor: datetime, now: datetime) -
     return latest
 
 
-def _used_assets(ctx: RunContext) -> frozenset[str]:
-    infos = ctx.session.scalars(select(Message.info).where(Message.lead_id == ctx.lead.id, Message.direction == "out"))
-    return frozenset(str(i["asset"]) for i in infos if i and i.get("asset"))
-
-
 # The touch's value is the message itself (an answer, a question): nothing to look up.
 SELF_VALUE = Asset(kind="self", key="", values={}, urls={})
 
 
 def find_asset(ctx: RunContext, touch: Touch, language: str) -> Asset | None:
     profile = ctx.business.profile or {}
-    used = _used_assets(ctx)
+    used = ctx.history().assets
     industry = ctx.lead.industry
     if touch.asset in ("answer", "question"):
         return SELF_VALUE

@@ -173,7 +173,7 @@ class Simulation:
             rows = list(
                 session.scalars(
                     sa.select(Message)
-                    .where(Message.created_at >= self._checked_at)
+                    .where(Message.created_at >= self._checked_at, Message.direction == "out")
                     .order_by(Message.created_at, Message.id)
                 )
             )
@@ -194,6 +194,15 @@ class Simulation:
             return None
         return min(c if c.tzinfo else c.replace(tzinfo=self.clock.now().tzinfo) for c in candidates)
 
+    def _outbox_waiting(self) -> bool:
+        with transaction(self.runtime.sessions) as session:
+            waiting = session.scalar(
+                sa.select(Outbox.id)
+                .where(Outbox.status == "pending", Outbox.available_at <= self.clock.now())
+                .limit(1)
+            )
+        return waiting is not None
+
     def run_until(self, end: datetime, progress: Callable[[datetime], None] | None = None) -> None:
         idle_steps = 0
         while True:
@@ -204,13 +213,13 @@ class Simulation:
             self.clock.set(moment)
             while self._actions and self._actions[0].at <= self.clock.now():
                 heapq.heappop(self._actions).run()
-            runs = self.runtime.dispatcher.run_due()
-            self.runtime.deliverer.deliver()
+            runs = self.runtime.dispatcher.run_due()  # delivers each lead's outbox after its run
+            if self._outbox_waiting():
+                self.runtime.deliverer.deliver()  # retries whose backoff ended
             for message in self._new_outbound():
                 if self.on_message is not None:
                     self.on_message(message)
-                if message.direction == "out":
-                    self._react(message)
+                self._react(message)
             idle_steps = idle_steps + 1 if (self.clock.now() == before and runs == 0) else 0
             if idle_steps > 1000:
                 raise StuckSimulation(f"no progress at {self.clock.now().isoformat()}")

@@ -52,8 +52,10 @@ def report(name: str, rows: list[dict[str, Any]]) -> tuple[float, dict[str, floa
     overall = sum(hits[i] for i in INTENTS) / len(rows)
     per_class = {i: hits[i] / totals[i] for i in INTENTS if totals[i]}
     per_language = {lang: hits[lang] / totals[lang] for lang in LANGUAGES if totals[lang]}
-    print(f"\n== {name}: {len(rows)} examples, intent accuracy {overall:.1%}, language detection "
-          f"{language_hits / len(rows):.1%}")
+    print(
+        f"\n== {name}: {len(rows)} examples, intent accuracy {overall:.1%}, language detection "
+        f"{language_hits / len(rows):.1%}"
+    )
     for intent, value in per_class.items():
         print(f"   {intent:<15} {value:6.1%}  ({hits[intent]}/{totals[intent]})")
     for lang, value in per_language.items():

@@ -17,7 +17,7 @@ AUTO_REPLIES = [
     "Your message could not be delivered.",
     "Respuesta automática",
     "Respuesta automática: Estoy fuera de la oficina hasta el lunes.",
-    "Gracias por comunicarte con Clínica Sonrisa. En este momento no podemos atenderte, te responderemos a la brevedad.",
+    "Gracias por comunicarte con Clínica Sonrisa. No podemos atenderte, te responderemos a la brevedad.",
     "Este es un mensaje automático, por favor no responda.",
     "Estoy de vacaciones hasta el 15 de agosto con acceso limitado al correo.",
     "Resposta automática",

@@ -22,7 +22,7 @@ def _all_texts() -> list[str]:
 
 
 def test_reasons_account_for_every_score_point() -> None:
-    for text in _all_texts() + ["", "?", "👍", "ok", "I want a demo today budget approved asap send a quote"]:
+    for text in [*_all_texts(), "", "?", "👍", "ok", "I want a demo today budget approved asap send a quote"]:
         result = qualify(text)
         assert 0 <= result.score <= 100, text
         assert result.reasons, text
@@ -69,14 +69,29 @@ def test_hot_outscores_research_outscores_no() -> None:
 @pytest.mark.parametrize(
     ("text", "timeline"),
     [
-        ("call me today", "today"), ("llámame hoy mismo", "today"), ("me liga hoje", "today"),
-        ("demo tomorrow?", "this_week"), ("una demo mañana", "this_week"), ("amanhã pode ser?", "this_week"),
-        ("next week works", "this_month"), ("la semana que viene", "this_month"), ("semana que vem", "this_month"),
-        ("next month", "this_quarter"), ("el mes que viene", "this_quarter"), ("mês que vem", "this_quarter"),
-        ("maybe next year", "later"), ("el año que viene", "later"), ("ano que vem", "later"),
-        ("not now", "later"), ("ahora no", "later"), ("agora não", "later"),
-        ("not today, maybe next week", "this_month"), ("call me later today", "today"),
-        ("nos vemos por la mañana", None), ("are you open on saturday?", None), ("hello", None),
+        ("call me today", "today"),
+        ("llámame hoy mismo", "today"),
+        ("me liga hoje", "today"),
+        ("demo tomorrow?", "this_week"),
+        ("una demo mañana", "this_week"),
+        ("amanhã pode ser?", "this_week"),
+        ("next week works", "this_month"),
+        ("la semana que viene", "this_month"),
+        ("semana que vem", "this_month"),
+        ("next month", "this_quarter"),
+        ("el mes que viene", "this_quarter"),
+        ("mês que vem", "this_quarter"),
+        ("maybe next year", "later"),
+        ("el año que viene", "later"),
+        ("ano que vem", "later"),
+        ("not now", "later"),
+        ("ahora no", "later"),
+        ("agora não", "later"),
+        ("not today, maybe next week", "this_month"),
+        ("call me later today", "today"),
+        ("nos vemos por la mañana", None),
+        ("are you open on saturday?", None),
+        ("hello", None),
     ],
 )
 def test_timeline(text: str, timeline: str | None) -> None:
@@ -86,12 +101,18 @@ def test_timeline(text: str, timeline: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "budget"),
     [
-        ("budget approved", "approved"), ("we have the budget", "approved"),
-        ("presupuesto aprobado", "approved"), ("verba aprovada", "approved"),
-        ("we have $5k for this", "mentioned_amount"), ("tenemos 20 mil pesos", "mentioned_amount"),
-        ("uns 5 mil reais", "mentioned_amount"), ("our budget is around 800", "mentioned_amount"),
-        ("too expensive, any discount?", "price_sensitive"), ("muy caro", "price_sensitive"),
-        ("tem desconto?", "price_sensitive"), ("how much is it?", None),
+        ("budget approved", "approved"),
+        ("we have the budget", "approved"),
+        ("presupuesto aprobado", "approved"),
+        ("verba aprovada", "approved"),
+        ("we have $5k for this", "mentioned_amount"),
+        ("tenemos 20 mil pesos", "mentioned_amount"),
+        ("uns 5 mil reais", "mentioned_amount"),
+        ("our budget is around 800", "mentioned_amount"),
+        ("too expensive, any discount?", "price_sensitive"),
+        ("muy caro", "price_sensitive"),
+        ("tem desconto?", "price_sensitive"),
+        ("how much is it?", None),
         ("quero um orçamento", None),  # in Portuguese "orçamento" is also a quote request
     ],
 )
@@ -182,3 +203,37 @@ def test_fast_enough() -> None:
     per_message = (time.perf_counter() - started) / len(texts)
     # ~0.4 ms on the development machine; 2 ms leaves room for slow CI runners.
     assert per_message < 0.002, per_message
+
+
+def test_a_changed_timeline_replaces_the_old_one() -> None:
+    first = qualify("can we book a demo next week?")
+    second = qualify("actually today would be better", previous=first)
+    assert (first.timeline, second.timeline) == ("this_month", "today")
+    assert [r for r in second.reasons if r.startswith("timeline:")] == ["timeline: today ('today') (+15)"]
+    assert sum(reason_points(r) for r in second.reasons) == second.score
+
+
+def test_a_lead_who_said_no_and_comes_back_is_not_penalised_twice() -> None:
+    first = qualify("no thanks")
+    second = qualify("actually, can we book a demo tomorrow?", previous=first)
+    assert second.intent == "hot"
+    assert not any(r.startswith("not interested") for r in second.reasons)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "don't call me",
+        "please don't call me, text me instead",
+        "no me llames, mejor escríbeme",
+        "não me liga, manda mensagem",
+        "do you have a demo video?",
+        "tienen un video de la demo?",
+    ],
+)
+def test_meeting_words_that_are_not_a_meeting_request(text: str) -> None:
+    assert qualify(text).intent != "hot"
+
+
+def test_not_wanting_a_call_is_a_visible_reason() -> None:
+    assert "prefers not to be called ('don't call me') (+0)" in qualify("don't call me, just email").reasons
