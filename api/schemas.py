@@ -232,5 +232,21 @@ class BusinessCreated(BusinessOut):
     api_key: str = Field(description="shown once; store it now")
 
 
+class TouchOut(BaseModel):
+    number: int
+    purpose: str
+    delay: str = Field(description="after the lead's last contact, e.g. '24h', '3d'")
+    channels: list[str]
+    asset: str
+    follow_up: bool
+    retarget: bool
+
+
+class SequenceOut(BaseModel):
+    name: str
+    custom: bool = Field(description="false while the business uses the default 7-touch sequence")
+    touches: list[TouchOut]
+
+
 class BusinessList(BaseModel):
     businesses: list[BusinessOut]

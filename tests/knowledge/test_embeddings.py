@@ -96,3 +96,12 @@ def test_e5_alternative_when_installed() -> None:
     docs = np.asarray(ef(["dental clinic story", "car dealership story"]))
     assert query.shape == (1, 384)
     assert float(docs[0] @ query[0]) > float(docs[1] @ query[0])
+
+
+def test_package_warm_loads_model_and_prototypes(encoder: Encoder) -> None:
+    import knowledge
+    from knowledge.industries import get_detector
+
+    knowledge.warm()
+    assert load_encoder() is encoder
+    assert get_detector() is get_detector()

@@ -1,0 +1,60 @@
+"""The business's follow-up sequence."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from agent.sequence import Sequence
+from agent.sequence_file import SequenceError, channel_problems, parse_sequence_text
+from api.deps import BusinessDep, RuntimeDep, SessionDep
+from api.errors import ERROR_RESPONSES, ApiError
+from api.schemas import SequenceOut
+from scheduler.dispatcher import sequence_for
+
+router = APIRouter(prefix="/v1/sequence", tags=["sequence"], responses=ERROR_RESPONSES)
+
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": Sequence.model_json_schema(mode="validation")},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+def sequence_out(business: BusinessDep) -> SequenceOut:
+    return SequenceOut(custom=business.sequence is not None, **sequence_for(business).to_public())
+
+
+@router.get("", response_model=SequenceOut)
+def read(business: BusinessDep) -> SequenceOut:
+    return sequence_out(business)
+
+
+@router.put("", response_model=SequenceOut, openapi_extra=_BODY_DOC,
+            responses={415: {"description": "not JSON or YAML"}})
+async def replace(request: Request, business: BusinessDep, session: SessionDep, runtime: RuntimeDep) -> SequenceOut:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip()
+    if content_type not in ("application/json", "application/yaml", "application/x-yaml", "text/yaml"):
+        raise ApiError(415, "unsupported_media_type", "send the sequence as application/json or application/yaml")
+    raw = await request.body()
+    try:
+        sequence = parse_sequence_text(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ApiError(422, "invalid", "the body is not UTF-8 text") from exc
+    except SequenceError as exc:
+        raise ApiError(422, "invalid_sequence", "; ".join(exc.problems)) from exc
+    configured = {"whatsapp": bool(business.whatsapp_from), "sms": bool(business.sms_from),
+                  "email": bool(business.email_from)}
+    problems = channel_problems(sequence, configured)
+    if problems:
+        raise ApiError(422, "invalid_sequence", "; ".join(problems))
+    business.sequence = sequence.model_dump(mode="json")
+    business.updated_at = runtime.clock.now()
+    return sequence_out(business)
+
+
