@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,6 +21,8 @@ from nudge.ids import new_id
 from nudge.models import Lead, LeadEvent
 
 TOUCH_DUE = "touch_due"
+_EVENTS = cast(sa.Table, LeadEvent.__table__)
+_LEADS = cast(sa.Table, Lead.__table__)
 
 
 class LeaseLost(RuntimeError):
@@ -49,9 +51,10 @@ def enqueue(
         "created_at": now,
     }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(LeadEvent).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = insert(_EVENTS).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    # Core, not ORM: the mailbox is the hot path and needs no identity map.
+    result = session.connection().execute(statement)
+    return bool(result.rowcount)
 
 
 def pending(session: Session, lead_id: str, now: datetime) -> list[LeadEvent]:
@@ -72,17 +75,17 @@ def mark_processed(session: Session, events: Sequence[LeadEvent], now: datetime,
 
 def set_timer(session: Session, lead: Lead, touch: int | None, due: datetime | None, now: datetime) -> None:
     """Make the lead's only pending follow-up timer be `touch` at `due` (or none)."""
+    session.flush()  # the Core statements below must see this run's ORM changes
     key = f"{TOUCH_DUE}:{lead.id}:{touch}:{due.isoformat()}" if touch is not None and due is not None else None
-    session.execute(
-        sa.update(LeadEvent)
+    session.connection().execute(
+        sa.update(_EVENTS)
         .where(
-            LeadEvent.lead_id == lead.id,
-            LeadEvent.kind == TOUCH_DUE,
-            LeadEvent.processed_at.is_(None),
-            LeadEvent.dedupe_key != (key or ""),
+            _EVENTS.c.lead_id == lead.id,
+            _EVENTS.c.kind == TOUCH_DUE,
+            _EVENTS.c.processed_at.is_(None),
+            _EVENTS.c.dedupe_key != (key or ""),
         )
         .values(processed_at=now, outcome="cancelled")
-        .execution_options(synchronize_session=False)
     )
     if key is not None and due is not None:
         enqueue(session, lead=lead, kind=TOUCH_DUE, dedupe_key=key, now=now, payload={"touch": touch},
@@ -119,11 +122,11 @@ def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: time
         locked = session.scalar(sa.select(Lead.id).where(Lead.id == lead_id).with_for_update(skip_locked=True))
         if locked is None:
             return None
-    result = session.execute(
-        sa.update(Lead)
-        .where(Lead.id == lead_id, sa.or_(Lead.lease_until.is_(None), Lead.lease_until < now))
-        .values(lease_owner=owner, lease_until=now + lease, fence=Lead.fence + 1)
-        .returning(Lead.fence)
+    result = session.connection().execute(
+        sa.update(_LEADS)
+        .where(_LEADS.c.id == lead_id, sa.or_(_LEADS.c.lease_until.is_(None), _LEADS.c.lease_until < now))
+        .values(lease_owner=owner, lease_until=now + lease, fence=_LEADS.c.fence + 1)
+        .returning(_LEADS.c.fence)
     )
     row = result.first()
     return int(row[0]) if row else None
@@ -131,22 +134,16 @@ def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: time
 
 def release(session: Session, lead_id: str, fence: int) -> None:
     """Give the lease back; raises LeaseLost when someone else holds it now."""
-    result = session.execute(
-        sa.update(Lead).where(Lead.id == lead_id, Lead.fence == fence).values(lease_owner=None, lease_until=None)
+    result = session.connection().execute(
+        sa.update(_LEADS).where(_LEADS.c.id == lead_id, _LEADS.c.fence == fence).values(lease_until=None)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise LeaseLost(f"lead {lead_id}: lease fence {fence} is no longer ours")
-
-
-def check_fence(session: Session, lead_id: str, fence: int) -> None:
-    """Before a run commits: is the lease still ours? (Row-locks the lead on PostgreSQL.)"""
-    result = session.execute(sa.update(Lead).where(Lead.id == lead_id, Lead.fence == fence).values(fence=fence))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:
         raise LeaseLost(f"lead {lead_id}: lease fence {fence} is no longer ours")
 
 
 def has_due(session: Session, lead_id: str, now: datetime) -> bool:
-    first = session.scalar(
+    session.flush()
+    first = session.connection().scalar(
         sa.select(LeadEvent.id)
         .where(LeadEvent.lead_id == lead_id, LeadEvent.processed_at.is_(None), LeadEvent.available_at <= now)
         .limit(1)
