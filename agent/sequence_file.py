@@ -51,7 +51,8 @@ def describe(errors: list[Any], root: yaml.Node | None, source: str | None) -> l
     return problems
 
 
-def parse_sequence_text(text: str, source: str | None = None) -> Sequence:
+def parse_sequence_text(text: str, source: str | None = None, *, read_only: tuple[str, ...] = ()) -> Sequence:
+    """`read_only`: top-level keys a GET returned that a PUT may send back unchanged."""
     if len(text.encode()) > MAX_SEQUENCE_BYTES:
         raise SequenceError([f"{source or 'sequence'}: larger than {MAX_SEQUENCE_BYTES} bytes"])
     try:
@@ -63,6 +64,8 @@ def parse_sequence_text(text: str, source: str | None = None) -> Sequence:
         raise SequenceError([f"{where}: not valid YAML/JSON ({getattr(exc, 'problem', exc)})"]) from exc
     if not isinstance(data, dict):
         raise SequenceError([f"{source or 'sequence'}: expected a mapping with a 'touches' list"])
+    for key in read_only:
+        data.pop(key, None)
     try:
         return Sequence.model_validate(data)
     except ValidationError as exc:

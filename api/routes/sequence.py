@@ -43,7 +43,7 @@ async def replace(request: Request, business: BusinessDep, session: SessionDep, 
         raise ApiError(415, "unsupported_media_type", "send the sequence as application/json or application/yaml")
     raw = await request.body()
     try:
-        sequence = parse_sequence_text(raw.decode("utf-8"))
+        sequence = parse_sequence_text(raw.decode("utf-8"), read_only=("custom",))
     except UnicodeDecodeError as exc:
         raise ApiError(422, "invalid", "the body is not UTF-8 text") from exc
     except SequenceError as exc:
@@ -53,7 +53,7 @@ async def replace(request: Request, business: BusinessDep, session: SessionDep, 
     problems = channel_problems(sequence, configured)
     if problems:
         raise ApiError(422, "invalid_sequence", "; ".join(problems))
-    business.sequence = sequence.model_dump(mode="json")
+    business.sequence = sequence.to_public()
     business.updated_at = runtime.clock.now()
     return sequence_out(business)
 
