@@ -6,9 +6,10 @@ the graph has finished, together with the mailbox bookkeeping.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -19,15 +20,33 @@ from nudge.clock import Clock
 from nudge.models import Business, Lead
 
 
-class CaseStudyMatch(Protocol):
-    id: str
-    title: str
-    url: str | None
-    summary: str
-    score: float
+class CaseStudyPick(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
 
 
-CaseStudyFinder = Callable[[Business, Lead, str, frozenset[str]], CaseStudyMatch | None]
+class KnowledgePort(Protocol):
+    """The knowledge base as the graph needs it (implemented by knowledge.service)."""
+
+    def detect_industry(
+        self, profile: Mapping[str, Any], text: str, form_field: str | None, language: str
+    ) -> str | None: ...
+
+    def pick_case_study(
+        self,
+        business_id: str,
+        profile: Mapping[str, Any],
+        text: str,
+        industry: str | None,
+        language: str,
+        exclude: AbstractSet[str],
+    ) -> CaseStudyPick | None: ...
 
 
 @dataclass
@@ -39,7 +58,7 @@ class RunContext:
     sequence: Sequence
     composer: Composer
     public_url: str
-    find_case_study: CaseStudyFinder | None = None
+    knowledge: KnowledgePort | None = None
     _history: SentHistory | None = field(default=None, repr=False)
 
     def history(self) -> SentHistory:

@@ -26,6 +26,7 @@ class LeadState(TypedDict, total=False):
     clarify_turns: int
     qualified: bool
     handoff_id: str | None
+    industry_checked: bool
     runs: int
 
     # Decided by `absorb` for this run only.

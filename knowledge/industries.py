@@ -14,7 +14,8 @@ adds an industry; `extra={"dental": ["smile design"]}` adds synonyms to an exist
 
 The two are added; the best industry wins when its combined score clears a threshold and beats
 the runner-up by a margin, otherwise the guess is ``None``. A form field, when given, is detected
-the same way and, when recognised, outweighs the free text.
+the same way and, when recognised, decides, unless the message names another industry with more
+confidence.
 """
 
 from __future__ import annotations
@@ -105,30 +106,38 @@ def _tokens(folded: str) -> list[str]:
 
 @dataclass(frozen=True)
 class _Term:
-    """A synonym as tokens; a trailing `*` makes its last token a prefix, else plurals match too."""
+    """A synonym as tokens. A token ending in `*` is a prefix ("odontolog*"); a last token without
+    one also matches its plural ("dentist" matches "dentists", "clinica" matches "clinicas")."""
 
     text: str
     tokens: tuple[str, ...]
-    wildcard: bool
+    prefix: tuple[bool, ...]
 
     @classmethod
     def parse(cls, term: str) -> _Term:
-        wildcard = term.endswith("*")
-        return cls(term, tuple(_tokens(term.rstrip("*"))), wildcard)
+        tokens: list[str] = []
+        prefix: list[bool] = []
+        for piece in re.split(r"[\s\-]+", term):
+            parts = _tokens(piece.rstrip("*"))
+            tokens.extend(parts)
+            prefix.extend([False] * len(parts))
+            if parts and piece.endswith("*"):
+                prefix[-1] = True
+        return cls(term, tuple(tokens), tuple(prefix))
 
     def match_length(self, tokens: Sequence[str], start: int) -> int:
         n = len(self.tokens)
         if start + n > len(tokens):
             return 0
-        for k, want in enumerate(self.tokens):
+        for k, (want, is_prefix) in enumerate(zip(self.tokens, self.prefix, strict=True)):
             got = tokens[start + k]
-            if k < n - 1:
-                if got != want:
-                    return 0
-            elif self.wildcard:
+            if is_prefix:
                 if not got.startswith(want):
                     return 0
-            elif got not in (want, want + "s", want + "es"):
+            elif k == n - 1:
+                if got not in (want, want + "s", want + "es"):
+                    return 0
+            elif got != want:
                 return 0
         return n
 
@@ -161,7 +170,7 @@ class IndustryCatalog:
             if not parsed.tokens:
                 continue
             first = parsed.tokens[0]
-            if parsed.wildcard and len(parsed.tokens) == 1:
+            if parsed.prefix[0]:
                 self._by_prefix.setdefault(first[:3], []).append(parsed)
             elif len(parsed.tokens) == 1:
                 for variant in (first, first + "s", first + "es"):

@@ -258,6 +258,7 @@ class KnowledgeStore:
         self.model = model
         self.embedding_function = OfflineEmbeddingFunction(model=model)
         self._collections: dict[str, Collection] = {}
+        self._checked_previous: set[str] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -294,7 +295,12 @@ class KnowledgeStore:
             try:
                 col = self.client.get_collection(name, embedding_function=self.embedding_function)  # type: ignore[arg-type]
             except NotFoundError:
-                previous = [c for c in self._business_collections(business_id) if c.name != name]
+                # Listing collections to find one under another model is done once per business
+                # and process: after that, a read of a business without case studies costs one call.
+                previous = []
+                if business_id not in self._checked_previous:
+                    previous = [c for c in self._business_collections(business_id) if c.name != name]
+                    self._checked_previous.add(business_id)
                 if not previous and not create:
                     return None
                 col = self.client.get_or_create_collection(

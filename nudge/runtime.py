@@ -26,6 +26,9 @@ from nudge import migrate
 from nudge.clock import Clock, SystemClock
 from nudge.db import create_db_engine, make_session_factory
 from nudge.metrics import Metrics
+from knowledge import KnowledgeStore
+from knowledge import warm as warm_knowledge
+from knowledge.service import KnowledgeService
 from nudge.settings import Settings
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
@@ -46,6 +49,7 @@ class Runtime:
     deliverer: Deliverer
     dispatcher: Dispatcher
     metrics: Metrics
+    knowledge: KnowledgeService
 
 
 @contextmanager
@@ -57,6 +61,7 @@ def open_runtime(
     composer: Composer | None = None,
     migrate_schema: bool = True,
     seed: int | None = None,
+    knowledge: KnowledgeService | None = None,
 ) -> Iterator[Runtime]:
     settings.check_live_channels()
     clock = clock or SystemClock()
@@ -66,6 +71,8 @@ def open_runtime(
             migrate.upgrade(engine)
         sessions = make_session_factory(engine)
         channel_set = channels if channels is not None else build_channels(settings)
+        knowledge = knowledge or KnowledgeService(KnowledgeStore.from_settings(settings))
+        warm_knowledge()  # load the embedding model now, not on the first lead's touch 4
         metrics = Metrics()
         metrics.watch_mailbox(lambda: pending_by_kind(sessions))
         with open_checkpointer(settings.resolved_database_url) as checkpointer:
@@ -83,6 +90,7 @@ def open_runtime(
                 checkpointer=checkpointer,
                 composer=composer or TemplateComposer(load_phrasebook()),
                 public_url=settings.public_url,
+                knowledge=knowledge,
             )
             dispatcher = Dispatcher(
                 session_factory=sessions,
@@ -105,6 +113,7 @@ def open_runtime(
                 deliverer=deliverer,
                 dispatcher=dispatcher,
                 metrics=metrics,
+                knowledge=knowledge,
             )
             try:
                 yield runtime

@@ -26,7 +26,7 @@ from agent.channels import OutboundMessage
 from agent.composer import Composer
 from agent.sequence import Sequence, default_sequence
 from graph.builder import LeadGraph
-from graph.context import CaseStudyFinder, RunContext
+from graph.context import KnowledgePort, RunContext
 from graph.state import InboxItem, LeadState
 from graph.timeutil import from_iso
 from nudge.clock import Clock
@@ -57,7 +57,7 @@ class LeadRunner:
     checkpointer: BaseCheckpointSaver[Any]
     composer: Composer
     public_url: str
-    find_case_study: CaseStudyFinder | None = None
+    knowledge: KnowledgePort | None = None
 
 
 def sequence_for(business: Business) -> Sequence:
@@ -203,7 +203,7 @@ class Dispatcher:
                 sequence=sequence_for(business),
                 composer=runner.composer,
                 public_url=runner.public_url,
-                find_case_study=runner.find_case_study,
+                knowledge=runner.knowledge,
             )
             configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
             if lead.checkpoint_id:

@@ -49,6 +49,9 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 stage = new_stage
                 activity.record(ctx.session, ctx.lead, now, "stage", f"{payload.get('type')} (outside signal)")
     update["stage"] = stage
+    if not state.get("industry_checked") and ctx.knowledge is not None:
+        _detect_industry(ctx)
+        update["industry_checked"] = True
 
     if replies:
         update["reply_ids"] = replies
@@ -57,3 +60,15 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update["due_touch"] = due
         update["route"] = "touch"
     return update
+
+
+def _detect_industry(ctx: RunContext) -> None:
+    """Once per lead: the industry from what they wrote (and the form field), for touch 4."""
+    lead = ctx.lead
+    assert ctx.knowledge is not None
+    detected = ctx.knowledge.detect_industry(
+        ctx.business.profile or {}, lead.first_message, lead.industry, lead.locale or ctx.business.default_locale
+    )
+    if detected and detected != lead.industry:
+        activity.record(ctx.session, lead, ctx.clock.now(), "industry", f"{lead.industry or 'unknown'} → {detected}")
+        lead.industry = detected

@@ -47,11 +47,14 @@ def find_asset(ctx: RunContext, touch: Touch, language: str) -> Asset | None:
         return content_asset(profile, industry=industry, language=language, used=used)
     if touch.asset == "offer":
         return offer_asset(profile, language=language, default_language=ctx.business.default_locale, used=used)
-    if touch.asset == "case_study" and ctx.find_case_study is not None:
+    if touch.asset == "case_study" and ctx.knowledge is not None:
         seen = frozenset(key.split(":", 1)[1] for key in used if key.startswith("case_study:"))
-        match = ctx.find_case_study(ctx.business, ctx.lead, language, seen)
-        if match is not None:
-            return case_study_asset(match.id, match.title, match.summary, match.url)
+        lead = ctx.lead
+        pick = ctx.knowledge.pick_case_study(
+            ctx.business.id, profile, lead.first_message, lead.industry, language, seen
+        )
+        if pick is not None:
+            return case_study_asset(pick.id, pick.title, pick.summary, pick.url)
     return None
 
 

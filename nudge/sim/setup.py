@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from knowledge import import_files
 from nudge.clock import VirtualClock
 from nudge.db import transaction
 from nudge.runtime import Runtime, open_runtime
@@ -38,13 +39,19 @@ def simulation_runtime(
         yield runtime, clock
 
 
+SAMPLE_CASE_STUDIES = Path(__file__).with_name("sample_case_studies.jsonl")
+
+
 def create_sample_businesses(runtime: Runtime, businesses: list[dict[str, Any]] | None = None) -> list[str]:
+    """The sample businesses, each with the sample case studies in its knowledge base."""
     ids = []
     with transaction(runtime.sessions) as session:
         for spec in businesses or SAMPLE_BUSINESSES:
             fields = {k: v for k, v in spec.items() if k != "name"}
             created = create_business(session, name=spec["name"], now=runtime.clock.now(), fields=fields)
             ids.append(created.business.id)
+    for business_id in ids:
+        import_files(runtime.knowledge.store, business_id, [SAMPLE_CASE_STUDIES])
     return ids
 
 

@@ -155,14 +155,15 @@ def _instrument() -> tuple[Mapping[str, Channel] | None, _Dier]:
     if run_log is not None or dier is not _NEVER:
         import nudge.runtime as runtime_module
 
-        real_build = runtime_module.build_graph
+        namespace = vars(runtime_module)  # the name the composition root calls
+        real_build = namespace.get("build_graph")
         if not callable(real_build):  # pragma: no cover - the composition root changed
             raise SystemExit("nudge.runtime.build_graph is gone: the run log cannot hook graph runs")
 
         def build(checkpointer: Any) -> LeadGraph:
             return cast(LeadGraph, RecordingGraph(real_build(checkpointer), run_log, dier))
 
-        runtime_module.build_graph = build
+        namespace["build_graph"] = build
     stale = os.environ.get("NUDGE_TEST_STALE_SENDING")
     if stale:
         from scheduler import delivery

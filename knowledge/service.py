@@ -1,0 +1,85 @@
+"""What the lead graph asks of the knowledge base: the lead's industry and a case study to show.
+
+One object per process around one `KnowledgeStore`; the graph sees it through the
+`graph.context.KnowledgePort` protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from typing import Any
+
+from knowledge.industries import detect_industry
+from knowledge.matching import find_match
+from knowledge.store import CaseStudy, KnowledgeStore
+
+GENERAL = "general"  # a business's story for leads whose industry is unknown
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class CaseStudyPick:
+    id: str
+    title: str
+    summary: str  # one line: the result ("cut no-shows by 38% in 3 months")
+    url: str | None
+    score: float
+    industry: str
+
+
+def one_line_result(study: CaseStudy) -> str:
+    if isinstance(study.metrics, Mapping) and study.metrics:
+        return ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in list(study.metrics.items())[:2])
+    if isinstance(study.metrics, str) and study.metrics.strip():
+        return study.metrics.strip()
+    first = _SENTENCE.split(study.body.strip(), maxsplit=1)[0]
+    return first if len(first) <= 160 else first[:157].rsplit(" ", 1)[0] + "…"
+
+
+def _extra(profile: Mapping[str, Any]) -> dict[str, list[str]] | None:
+    extra = profile.get("industries")
+    return {str(k): [str(s) for s in v] for k, v in extra.items()} if isinstance(extra, dict) else None
+
+
+class KnowledgeService:
+    def __init__(self, store: KnowledgeStore) -> None:
+        self.store = store
+
+    def detect_industry(
+        self, profile: Mapping[str, Any], text: str, form_field: str | None, language: str
+    ) -> str | None:
+        guess = detect_industry(text, form_field=form_field, extra=_extra(profile), language=language)
+        return guess.industry
+
+    def pick_case_study(
+        self,
+        business_id: str,
+        profile: Mapping[str, Any],
+        text: str,
+        industry: str | None,
+        language: str,
+        exclude: AbstractSet[str],
+    ) -> CaseStudyPick | None:
+        result = find_match(
+            self.store,
+            business_id,
+            text,
+            language=language,
+            industry_hint=industry,
+            exclude_ids=exclude,
+            extra=_extra(profile),
+        )
+        if result.match is not None:
+            study = result.match.case_study
+            return CaseStudyPick(
+                study.key, study.title, one_line_result(study), study.url, result.match.score, result.match.industry
+            )
+        # No confident industry match: the business's general story, if it has one.
+        for language_filter in (language, None):
+            for study in self.store.list(business_id, industry=GENERAL, language=language_filter):
+                if study.key not in exclude:
+                    return CaseStudyPick(study.key, study.title, one_line_result(study), study.url, 0.0, GENERAL)
+        return None
