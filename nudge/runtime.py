@@ -22,13 +22,13 @@ from agent.channels.registry import build_channels
 from agent.composer import Composer, TemplateComposer, load_phrasebook
 from graph.builder import LeadGraph, build_graph
 from graph.checkpointer import open_checkpointer
+from knowledge import KnowledgeStore
+from knowledge import warm as warm_knowledge
+from knowledge.service import KnowledgeService
 from nudge import migrate
 from nudge.clock import Clock, SystemClock
 from nudge.db import create_db_engine, make_session_factory
 from nudge.metrics import Metrics
-from knowledge import KnowledgeStore
-from knowledge import warm as warm_knowledge
-from knowledge.service import KnowledgeService
 from nudge.settings import Settings
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind

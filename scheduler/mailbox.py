@@ -88,8 +88,7 @@ def set_timer(session: Session, lead: Lead, touch: int | None, due: datetime | N
         .values(processed_at=now, outcome="cancelled")
     )
     if key is not None and due is not None:
-        enqueue(session, lead=lead, kind=TOUCH_DUE, dedupe_key=key, now=now, payload={"touch": touch},
-                available_at=due)
+        enqueue(session, lead=lead, kind=TOUCH_DUE, dedupe_key=key, now=now, payload={"touch": touch}, available_at=due)
 
 
 def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:

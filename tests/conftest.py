@@ -79,7 +79,7 @@ def make_settings(database_url: str, tmp_path: Path, **extra: Any) -> Settings:
         "NUDGE_TICK_SECONDS": 0.2,
     }
     values.update(extra)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class _LateApp:

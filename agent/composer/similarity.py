@@ -32,7 +32,5 @@ def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_RATIO) -
     matcher = SequenceMatcher(None, left, right, autojunk=False)
     # The quick ratios are upper bounds of ratio(): most pairs are ruled out without the full match.
     return (
-        matcher.real_quick_ratio() >= threshold
-        and matcher.quick_ratio() >= threshold
-        and matcher.ratio() >= threshold
+        matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
     )

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 
+from agent.channels.sms import fold_to_gsm7, segments
 from agent.composer.base import CHANNEL_LIMITS, ComposeRequest, Draft
 from agent.composer.phrasebook import Phrase, Phrasebook
-from agent.channels.sms import fold_to_gsm7, segments
 from agent.composer.similarity import is_near_duplicate
 
 MAX_SMS_SEGMENTS = 2

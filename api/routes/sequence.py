@@ -35,8 +35,9 @@ def read(business: BusinessDep) -> SequenceOut:
     return sequence_out(business)
 
 
-@router.put("", response_model=SequenceOut, openapi_extra=_BODY_DOC,
-            responses={415: {"description": "not JSON or YAML"}})
+@router.put(
+    "", response_model=SequenceOut, openapi_extra=_BODY_DOC, responses={415: {"description": "not JSON or YAML"}}
+)
 async def replace(request: Request, business: BusinessDep, session: SessionDep, runtime: RuntimeDep) -> SequenceOut:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type not in ("application/json", "application/yaml", "application/x-yaml", "text/yaml"):
@@ -48,13 +49,14 @@ async def replace(request: Request, business: BusinessDep, session: SessionDep, 
         raise ApiError(422, "invalid", "the body is not UTF-8 text") from exc
     except SequenceError as exc:
         raise ApiError(422, "invalid_sequence", "; ".join(exc.problems)) from exc
-    configured = {"whatsapp": bool(business.whatsapp_from), "sms": bool(business.sms_from),
-                  "email": bool(business.email_from)}
+    configured = {
+        "whatsapp": bool(business.whatsapp_from),
+        "sms": bool(business.sms_from),
+        "email": bool(business.email_from),
+    }
     problems = channel_problems(sequence, configured)
     if problems:
         raise ApiError(422, "invalid_sequence", "; ".join(problems))
     business.sequence = sequence.to_public()
     business.updated_at = runtime.clock.now()
     return sequence_out(business)
-
-

@@ -197,9 +197,7 @@ class Simulation:
     def _outbox_waiting(self) -> bool:
         with transaction(self.runtime.sessions) as session:
             waiting = session.scalar(
-                sa.select(Outbox.id)
-                .where(Outbox.status == "pending", Outbox.available_at <= self.clock.now())
-                .limit(1)
+                sa.select(Outbox.id).where(Outbox.status == "pending", Outbox.available_at <= self.clock.now()).limit(1)
             )
         return waiting is not None
 

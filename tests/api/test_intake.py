@@ -30,7 +30,7 @@ def _business(
 
 def _count(live: LiveNudge, model: type[object]) -> int:
     with live.runtime.sessions() as session:
-        return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)  # type: ignore[arg-type]
+        return int(session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
 
 
 def test_signed_whatsapp_message_gets_a_reply_within_a_second(live_any_db: LiveNudge) -> None:

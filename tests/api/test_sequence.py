@@ -31,7 +31,14 @@ def test_default_sequence_is_the_seven_touches(live: LiveNudge) -> None:
     body = live.client.get("/v1/sequence", headers=live.auth(key)).json()
     assert body["custom"] is False
     assert [t["purpose"] for t in body["touches"]] == [
-        "instant_reply", "qualification", "soft_reminder", "social_proof", "value_offer", "breakup", "reengagement"]
+        "instant_reply",
+        "qualification",
+        "soft_reminder",
+        "social_proof",
+        "value_offer",
+        "breakup",
+        "reengagement",
+    ]
     assert [t["delay"] for t in body["touches"]] == ["0s", "3m", "1d", "3d", "1w", "2w", "60d"]
 
 
@@ -67,7 +74,8 @@ def test_invalid_sequences_are_rejected_naming_the_field_and_nothing_changes(liv
         assert needle in message, message
         if line:
             assert line in message, message
-    wrong_type = live.client.put("/v1/sequence", headers={**live.auth(key), "Content-Type": "text/plain"},
-                                 content="touches: []")
+    wrong_type = live.client.put(
+        "/v1/sequence", headers={**live.auth(key), "Content-Type": "text/plain"}, content="touches: []"
+    )
     assert wrong_type.status_code == 415
     assert live.client.get("/v1/sequence", headers=live.auth(key)).json()["custom"] is False

@@ -33,8 +33,13 @@ def world(tmp_path: Path) -> Iterator[tuple[Runtime, VirtualClock, Simulation, s
 
 def _outbound(runtime: Runtime, lead_id: str) -> list[Message]:
     with transaction(runtime.sessions) as session:
-        return list(session.scalars(sa.select(Message).where(Message.lead_id == lead_id, Message.direction == "out")
-                                    .order_by(Message.created_at)))
+        return list(
+            session.scalars(
+                sa.select(Message)
+                .where(Message.lead_id == lead_id, Message.direction == "out")
+                .order_by(Message.created_at)
+            )
+        )
 
 
 def _lead(runtime: Runtime, lead_id: str) -> Lead:
@@ -49,8 +54,9 @@ def test_a_silent_lead_gets_the_seven_touches_at_their_offsets_and_nothing_more(
     # A web-form lead in New York arriving on a Monday at 09:30 local time.
     arrival = datetime(2026, 3, 2, 9, 30, tzinfo=NEW_YORK)
     clock.set(arrival)
-    persona = Persona("silent", "en", "form", "Hi, I need pricing for two clinics", phone_prefix="+1212",
-                      timezone="America/New_York")
+    persona = Persona(
+        "silent", "en", "form", "Hi, I need pricing for two clinics", phone_prefix="+1212", timezone="America/New_York"
+    )
     lead = sim.add_lead(persona, business_id, arrival)
     sim.run_until(arrival + timedelta(days=90))
     assert lead.lead_id is not None
@@ -74,12 +80,21 @@ def test_a_touch_due_at_night_waits_for_the_leads_morning(world) -> None:  # typ
     # at 22:00 the next day, which is quiet time there, so it waits until 09:00.
     arrival = datetime(2026, 3, 3, 22, 0, tzinfo=ZoneInfo("America/Sao_Paulo"))
     clock.set(arrival)
-    persona = Persona("silent", "pt", "whatsapp", "Oi, quanto custa?", phone_prefix="+55119", phone_length=14,
-                      timezone="America/Sao_Paulo")
+    persona = Persona(
+        "silent",
+        "pt",
+        "whatsapp",
+        "Oi, quanto custa?",
+        phone_prefix="+55119",
+        phone_length=14,
+        timezone="America/Sao_Paulo",
+    )
     lead = sim.add_lead(persona, business_id, arrival)
     sim.run_until(arrival + timedelta(days=2))
     assert lead.lead_id is not None
-    touches = {m.touch: m.created_at.astimezone(ZoneInfo("America/Sao_Paulo")) for m in _outbound(runtime, lead.lead_id)}
+    touches = {
+        m.touch: m.created_at.astimezone(ZoneInfo("America/Sao_Paulo")) for m in _outbound(runtime, lead.lead_id)
+    }
     assert touches[1].hour == 22 and touches[2].hour == 22
     assert (touches[3].day, touches[3].hour, touches[3].minute) == (5, 9, 0)
 
@@ -87,16 +102,25 @@ def test_a_touch_due_at_night_waits_for_the_leads_morning(world) -> None:  # typ
 def test_a_reply_after_touch_three_pauses_the_cadence_while_the_lead_talks(world) -> None:  # type: ignore[no-untyped-def]
     runtime, clock, sim, business_id = world
     arrival = DEFAULT_START
-    persona = Persona("replies", "en", "form", "Looking for more patients", phone_prefix="+1212",
-                      timezone="America/New_York")
+    persona = Persona(
+        "replies", "en", "form", "Looking for more patients", phone_prefix="+1212", timezone="America/New_York"
+    )
     lead = sim.add_lead(persona, business_id, arrival)
     sim.run_until(arrival + timedelta(days=1, hours=12))  # touch 3 is out by now
     assert lead.lead_id is not None
     assert max(m.touch or 0 for m in _outbound(runtime, lead.lead_id)) == 3
     # The lead keeps a conversation going every day for five days.
     for day in range(5):
-        sim.lead_says(lead, ["How much is it per month?", "Do you have a free trial?", "What results do clinics get?",
-                             "Can you send me a case?", "ok, and how long does setup take?"][day])
+        sim.lead_says(
+            lead,
+            [
+                "How much is it per month?",
+                "Do you have a free trial?",
+                "What results do clinics get?",
+                "Can you send me a case?",
+                "ok, and how long does setup take?",
+            ][day],
+        )
         sim.run_until(clock.now() + timedelta(days=1))
         assert not [m for m in _outbound(runtime, lead.lead_id) if (m.touch or 0) >= 4], f"touch 4 on day {day}"
     stage = _lead(runtime, lead.lead_id).stage
@@ -110,10 +134,16 @@ def test_a_reply_after_touch_three_pauses_the_cadence_while_the_lead_talks(world
 
 
 def test_opt_out_stops_everything_and_is_confirmed_once(world) -> None:  # type: ignore[no-untyped-def]
-    runtime, clock, sim, business_id = world
-    persona = Persona("stop", "es", "whatsapp", "Hola, info por favor",
-                      [Reaction(2, "reply", "stop", timedelta(minutes=5))], phone_prefix="+3460",
-                      timezone="Europe/Madrid")
+    runtime, _clock, sim, business_id = world
+    persona = Persona(
+        "stop",
+        "es",
+        "whatsapp",
+        "Hola, info por favor",
+        [Reaction(2, "reply", "stop", timedelta(minutes=5))],
+        phone_prefix="+3460",
+        timezone="Europe/Madrid",
+    )
     lead = sim.add_lead(persona, business_id, DEFAULT_START)
     sim.run_until(DEFAULT_START + timedelta(days=70))
     assert lead.lead_id is not None
@@ -124,18 +154,29 @@ def test_opt_out_stops_everything_and_is_confirmed_once(world) -> None:  # type:
 
 
 def test_breakup_answer_two_closes_the_file_and_leaves_only_re_engagement(world) -> None:  # type: ignore[no-untyped-def]
-    runtime, clock, sim, business_id = world
-    persona = Persona("close", "pt", "form", "Preciso de um orçamento",
-                      [Reaction(6, "reply", "close", timedelta(minutes=30))], phone_prefix="+35191",
-                      phone_length=13, timezone="Europe/Lisbon")
+    runtime, _clock, sim, business_id = world
+    persona = Persona(
+        "close",
+        "pt",
+        "form",
+        "Preciso de um orçamento",
+        [Reaction(6, "reply", "close", timedelta(minutes=30))],
+        phone_prefix="+35191",
+        phone_length=13,
+        timezone="Europe/Lisbon",
+    )
     lead = sim.add_lead(persona, business_id, DEFAULT_START)
     sim.run_until(DEFAULT_START + timedelta(days=90))
     assert lead.lead_id is not None
     touches = [m.touch for m in _outbound(runtime, lead.lead_id)]
     assert touches[-2:] == [None, 7], touches  # the close confirmation, then only the no-pitch touch 7
     with transaction(runtime.sessions) as session:
-        stages = [a.detail for a in session.scalars(sa.select(LeadActivity).where(
-            LeadActivity.lead_id == lead.lead_id, LeadActivity.kind == "stage"))]
+        stages = [
+            a.detail
+            for a in session.scalars(
+                sa.select(LeadActivity).where(LeadActivity.lead_id == lead.lead_id, LeadActivity.kind == "stage")
+            )
+        ]
     assert any("closed" in s for s in stages)
 
 
@@ -151,8 +192,13 @@ def test_downtime_sends_only_the_latest_due_touch(world) -> None:  # type: ignor
     after = [m for m in _outbound(runtime, lead.lead_id) if (m.touch or 0) >= 3]
     assert [m.touch for m in after] == [5], "one touch, the latest due; never a burst"
     with transaction(runtime.sessions) as session:
-        skipped = list(session.scalars(sa.select(LeadActivity.detail).where(
-            LeadActivity.lead_id == lead.lead_id, LeadActivity.kind == "touch_skipped")))
+        skipped = list(
+            session.scalars(
+                sa.select(LeadActivity.detail).where(
+                    LeadActivity.lead_id == lead.lead_id, LeadActivity.kind == "touch_skipped"
+                )
+            )
+        )
     assert any("while Nudge was down" in s for s in skipped)
 
 

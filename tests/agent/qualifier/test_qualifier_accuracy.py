@@ -50,7 +50,7 @@ def report(name: str, rows: list[dict[str, Any]]) -> tuple[float, dict[str, floa
         if not ok:
             misses.append(f"{row['language']} want={row['intent']} got={result.intent}: {row['text']!r}")
     overall = sum(hits[i] for i in INTENTS) / len(rows)
-    per_class = {i: hits[i] / totals[i] for i in INTENTS if totals[i]}
+    per_class: dict[str, float] = {i: hits[i] / totals[i] for i in INTENTS if totals[i]}
     per_language = {lang: hits[lang] / totals[lang] for lang in LANGUAGES if totals[lang]}
     print(
         f"\n== {name}: {len(rows)} examples, intent accuracy {overall:.1%}, language detection "
