@@ -10,7 +10,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from agent.contacts import first_name
 from agent.language import detect_language
 from nudge.models import Business, Lead, Message
 
@@ -120,12 +119,10 @@ def record_inbound(
     )
     session.add(message)
     lead.last_inbound_at = now
+    lead.last_channel = channel
     if channel == "whatsapp":
         lead.whatsapp_inbound_at = now  # opens the 24-hour customer-service window
     lead.updated_at = now
     session.flush()
     return Inbound(lead=lead, message=message, new_lead=created)
 
-
-def greeting_name(lead: Lead) -> str:
-    return first_name(lead.name)

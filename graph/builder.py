@@ -10,6 +10,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from graph.context import RunContext
 from graph.nodes.absorb import absorb
+from graph.nodes.await_rep import await_rep
 from graph.nodes.converse import converse
 from graph.nodes.escalate import escalate
 from graph.nodes.opt_out import opt_out
@@ -35,6 +36,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> LeadGraph:
     builder.add_node("touch", touch)
     builder.add_node("opt_out", opt_out)
     builder.add_node("escalate", escalate)
+    builder.add_node("await_rep", await_rep)
     builder.add_node("plan", plan)
     builder.add_edge(START, "absorb")
     builder.add_conditional_edges("absorb", _by_route, {"converse": "converse", "touch": "touch", "idle": "plan"})
@@ -43,6 +45,7 @@ def build_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> LeadGraph:
     )
     builder.add_conditional_edges("touch", _after_touch, {"escalate": "escalate", "plan": "plan"})
     builder.add_edge("opt_out", "plan")
-    builder.add_edge("escalate", "plan")
+    builder.add_edge("escalate", "await_rep")
+    builder.add_conditional_edges("await_rep", _by_route, {"await_rep": "await_rep", "plan": "plan"})
     builder.add_edge("plan", END)
     return builder.compile(checkpointer=checkpointer)

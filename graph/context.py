@@ -59,6 +59,7 @@ class RunContext:
     composer: Composer
     public_url: str
     knowledge: KnowledgePort | None = None
+    notifications: int = 0  # rep notifications queued by this run (delivered right after it)
     _history: SentHistory | None = field(default=None, repr=False)
 
     def history(self) -> SentHistory:

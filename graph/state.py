@@ -27,6 +27,9 @@ class LeadState(TypedDict, total=False):
     qualified: bool
     handoff_id: str | None
     industry_checked: bool
+    qualification: dict[str, Any]  # the latest Qualification.to_dict(), for the handoff summary
+    sla_check_at: str | None  # when an unclaimed handoff is re-sent (ISO-8601 UTC)
+    kept_warm: bool  # the lead got one keep-warm message while waiting for a rep
     runs: int
 
     # Decided by `absorb` for this run only.

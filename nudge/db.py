@@ -32,19 +32,13 @@ class WriterGate:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._owner: int | None = None
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        me = threading.get_ident()
-        if self._owner == me:
-            raise RuntimeError("a database transaction was opened inside another one in the same thread")
+        # A plain lock, not an owner check: FastAPI enters and leaves a request's dependencies on
+        # different pool threads. Never open a transaction inside another one.
         with self._lock:
-            self._owner = me
-            try:
-                yield
-            finally:
-                self._owner = None
+            yield
 
 
 def create_db_engine(url: str, *, pool_size: int = 10) -> sa.Engine:

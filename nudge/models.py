@@ -125,6 +125,7 @@ class Lead(TenantScoped, Base):
     # Sequence bookkeeping, mirrored from the graph state after every committed run.
     last_inbound_at: Mapped[datetime | None]
     whatsapp_inbound_at: Mapped[datetime | None]  # opens the 24-hour customer-service window
+    last_channel: Mapped[str | None] = mapped_column(sa.String(16))  # where the lead last wrote
     last_contact_at: Mapped[datetime | None]
     last_touch: Mapped[int] = mapped_column(default=0)
     next_touch: Mapped[int | None]
@@ -277,4 +278,81 @@ class TrackedLink(TenantScoped, Base):
     first_clicked_at: Mapped[datetime | None]
 
 
-TENANT_MODELS: tuple[type[Base], ...] = (Lead, OptOut, Message, LeadEvent, Outbox, LeadActivity, TrackedLink)
+class Rep(TenantScoped, Base):
+    """A sales rep who receives handoffs."""
+
+    __tablename__ = "reps"
+    __table_args__ = (_owned_by_business(),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("rep"))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    webhook_url: Mapped[str | None] = mapped_column(sa.String(2000))
+    industries: Mapped[list[Any]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    last_assigned_at: Mapped[datetime | None]  # round robin: the longest-waiting rep goes next
+    created_at: Mapped[datetime]
+
+
+class Handoff(TenantScoped, Base):
+    """An escalation of a lead to a person: open → claimed → resolved."""
+
+    __tablename__ = "handoffs"
+    __table_args__ = (_owned_by_business(), sa.Index("ix_handoffs_business_status", "business_id", "status"))
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("hof"))
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    assigned_rep_id: Mapped[str | None] = mapped_column(sa.ForeignKey("reps.id", ondelete="SET NULL"))
+    claimed_by: Mapped[str | None] = mapped_column(sa.ForeignKey("reps.id", ondelete="SET NULL"))
+    notified: Mapped[list[Any]] = mapped_column(default=list)  # [{"rep_id", "at"}], in order
+    summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    sla_due_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    claimed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+
+
+class Notification(TenantScoped, Base):
+    """A message to a rep (webhook, email, SMS/WhatsApp), delivered like the lead outbox."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        _owned_by_business(),
+        sa.Index(
+            "ix_notifications_ready",
+            "available_at",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("ntf"))
+    handoff_id: Mapped[str | None] = mapped_column(sa.ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    rep_id: Mapped[str | None] = mapped_column(sa.ForeignKey("reps.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # webhook | email | sms | whatsapp
+    target: Mapped[str] = mapped_column(sa.String(2000))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+TENANT_MODELS: tuple[type[Base], ...] = (
+    Lead,
+    OptOut,
+    Message,
+    LeadEvent,
+    Outbox,
+    LeadActivity,
+    TrackedLink,
+    Rep,
+    Handoff,
+    Notification,
+)

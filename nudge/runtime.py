@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,7 @@ from nudge.metrics import Metrics
 from nudge.settings import Settings
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
+from scheduler.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ def open_runtime(
         warm_knowledge()  # load the embedding model now, not on the first lead's touch 4
         metrics = Metrics()
         metrics.watch_mailbox(lambda: pending_by_kind(sessions))
-        with open_checkpointer(settings.resolved_database_url) as checkpointer:
+        with open_checkpointer(settings.resolved_database_url) as checkpointer, httpx.Client() as http:
             graph = build_graph(checkpointer)
             deliverer = Deliverer(
                 session_factory=sessions,
@@ -92,6 +94,7 @@ def open_runtime(
                 public_url=settings.public_url,
                 knowledge=knowledge,
             )
+            notifier = Notifier(session_factory=sessions, channels=channel_set, clock=clock, http=http, seed=seed)
             dispatcher = Dispatcher(
                 session_factory=sessions,
                 runner=runner,
@@ -100,6 +103,7 @@ def open_runtime(
                 lease=timedelta(seconds=settings.lease_seconds),
                 threads=settings.dispatcher_threads,
                 metrics=metrics,
+                notifier=notifier,
             )
             runtime = Runtime(
                 settings=settings,

@@ -36,6 +36,7 @@ from nudge.metrics import Metrics
 from nudge.models import Business, Lead
 from scheduler import mailbox
 from scheduler.delivery import Deliverer, DeliveryReport
+from scheduler.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ INTERRUPT_KEY = "__interrupt__"  # events arriving during a run are drained by t
 class RunOutcome:
     claimed: list[tuple[str, OutboundMessage]]  # outbox rows marked `sending` by the run's commit
     more: bool  # events arrived during the run
+    notify: bool = False  # the run queued rep notifications
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class Dispatcher:
         threads: int = 4,
         owner: str | None = None,
         metrics: Metrics | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self._factory = session_factory
         self._runner = runner
@@ -91,6 +94,7 @@ class Dispatcher:
         self._again: set[str] = set()
         self._lock = threading.Lock()
         self._metrics = metrics
+        self._notifier = notifier
 
     # -- threaded mode ---------------------------------------------------------------------
     def start(self) -> None:
@@ -122,6 +126,8 @@ class Dispatcher:
                 self.wake(lead_id)
             self._deliver()
             self._deliverer.recover_interrupted()
+            if self._notifier is not None:
+                self._notifier.deliver()
         except Exception:  # the tick must survive a bad moment (database restart, …)
             log.exception("scheduler tick failed")
 
@@ -164,6 +170,8 @@ class Dispatcher:
                 break  # another worker holds the lead, or nothing is due
             runs += 1
             self._send(outcome.claimed)
+            if outcome.notify and self._notifier is not None:
+                self._notifier.deliver()  # a rep hears about a hot lead within seconds
             if not outcome.more:
                 break
         return runs
@@ -225,12 +233,24 @@ class Dispatcher:
             lead.checkpoint_id = latest.config["configurable"]["checkpoint_id"]
             lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
             mailbox.mark_processed(session, events, now)
-            mailbox.set_timer(session, lead, final.get("next_touch"), from_iso(final.get("next_due_at")), now)
+            touch = final.get("next_touch")
+            mailbox.set_timer(
+                session, lead, from_iso(final.get("next_due_at")) if touch else None, now, payload={"touch": touch}
+            )
+            mailbox.set_timer(
+                session,
+                lead,
+                from_iso(final.get("sla_check_at")),
+                now,
+                kind=mailbox.HANDOFF_SLA,
+                payload={"handoff_id": final.get("handoff_id")},
+            )
             claimed = self._deliverer.claim(session, lead_id=lead_id, now=now)
+            notify = context.notifications > 0
             more = mailbox.has_due(session, lead_id, now)
             mailbox.release(session, lead_id, fence)  # raises LeaseLost (rolling back) if it moved
         runner.checkpointer.prune([lead_id], strategy="keep_latest")
-        return RunOutcome(claimed=claimed, more=more)
+        return RunOutcome(claimed=claimed, more=more, notify=notify)
 
 
 def pending_by_kind(factory: sessionmaker[Session]) -> dict[str, int]:

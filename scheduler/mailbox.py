@@ -8,6 +8,7 @@ event of that lead into one graph run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -21,6 +22,7 @@ from nudge.ids import new_id
 from nudge.models import Lead, LeadEvent
 
 TOUCH_DUE = "touch_due"
+HANDOFF_SLA = "handoff_sla"
 _EVENTS = cast(sa.Table, LeadEvent.__table__)
 _LEADS = cast(sa.Table, Lead.__table__)
 
@@ -73,22 +75,31 @@ def mark_processed(session: Session, events: Sequence[LeadEvent], now: datetime,
         event.outcome = outcome
 
 
-def set_timer(session: Session, lead: Lead, touch: int | None, due: datetime | None, now: datetime) -> None:
-    """Make the lead's only pending follow-up timer be `touch` at `due` (or none)."""
+def set_timer(
+    session: Session,
+    lead: Lead,
+    due: datetime | None,
+    now: datetime,
+    *,
+    kind: str = TOUCH_DUE,
+    payload: Mapping[str, Any] | None = None,
+) -> None:
+    """Make the lead's only pending timer of `kind` fire at `due` with `payload` (or cancel it)."""
     session.flush()  # the Core statements below must see this run's ORM changes
-    key = f"{TOUCH_DUE}:{lead.id}:{touch}:{due.isoformat()}" if touch is not None and due is not None else None
+    body = dict(payload or {})
+    key = f"{kind}:{lead.id}:{json.dumps(body, sort_keys=True)}:{due.isoformat()}" if due is not None else None
     session.connection().execute(
         sa.update(_EVENTS)
         .where(
             _EVENTS.c.lead_id == lead.id,
-            _EVENTS.c.kind == TOUCH_DUE,
+            _EVENTS.c.kind == kind,
             _EVENTS.c.processed_at.is_(None),
             _EVENTS.c.dedupe_key != (key or ""),
         )
         .values(processed_at=now, outcome="cancelled")
     )
     if key is not None and due is not None:
-        enqueue(session, lead=lead, kind=TOUCH_DUE, dedupe_key=key, now=now, payload={"touch": touch}, available_at=due)
+        enqueue(session, lead=lead, kind=kind, dedupe_key=key, now=now, payload=body, available_at=due)
 
 
 def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:

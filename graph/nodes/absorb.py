@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from agent import activity, stages
 from graph.context import RunContext
+from graph.nodes.await_rep import conversion_detail
 from graph.state import LeadState
 from graph.timeutil import to_iso
 from nudge.models import Message
@@ -48,6 +49,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             if new_stage and stage not in (stages.OPTED_OUT, new_stage):
                 stage = new_stage
                 activity.record(ctx.session, ctx.lead, now, "stage", f"{payload.get('type')} (outside signal)")
+                if new_stage == stages.WON:
+                    activity.record(ctx.session, ctx.lead, now, "conversion", conversion_detail(payload))
     update["stage"] = stage
     if not state.get("industry_checked") and ctx.knowledge is not None:
         _detect_industry(ctx)

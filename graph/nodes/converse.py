@@ -55,7 +55,7 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     result = qualify(text, default_language=default_language)
     lead.locale = result.language  # short replies fall back to the locale we already had
     lead.score = max(lead.score, result.score) if state.get("last_touch", 0) else result.score
-    update: dict[str, Any] = {"anchor_at": to_iso(now), "route": "plan"}
+    update: dict[str, Any] = {"anchor_at": to_iso(now), "route": "plan", "qualification": result.to_dict()}
     stage = state.get("stage", stages.NEW)
     activity.record(
         session, lead, now, "qualified", f"{result.intent} · score {result.score} · " + "; ".join(result.reasons)

@@ -1,4 +1,4 @@
-"""A hot lead goes to a person: tell the lead, stop the automation."""
+"""A hot lead goes to a person: open a handoff, notify a rep, tell the lead, stop the automation."""
 
 from __future__ import annotations
 
@@ -7,26 +7,94 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent import activity, stages
+from agent.handoff import FALLBACK, build_summary, choose_rep, notify, rep_eta, sla_deadline, summary_text
 from agent.outbound import ChannelChoice
 from graph.context import RunContext
 from graph.speak import say
 from graph.state import LeadState
+from graph.timeutil import to_iso
+from nudge.models import Handoff
+
+
+def lead_channel(ctx: RunContext) -> ChannelChoice | None:
+    """Where the lead last spoke to us (or came from), as a free-text channel choice."""
+    lead, business = ctx.lead, ctx.business
+    preferred = [lead.last_channel or lead.first_channel, "whatsapp", "sms", "email"]
+    for channel in preferred:
+        if channel == "email" and lead.email and business.email_from:
+            return ChannelChoice("email", lead.email, business.email_from)
+        if channel == "whatsapp" and lead.phone and business.whatsapp_from:
+            return ChannelChoice("whatsapp", lead.phone, business.whatsapp_from)
+        if channel == "sms" and lead.phone and business.sms_from:
+            return ChannelChoice("sms", lead.phone, business.sms_from)
+    return None
 
 
 def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
-    lead, business, now = ctx.lead, ctx.business, ctx.clock.now()
-    channel = lead.first_channel if lead.first_channel in ("whatsapp", "sms") else "email"
-    to = lead.email if channel == "email" else lead.phone
-    sender = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}[channel]
-    if to and sender:
+    session, lead, business, now = ctx.session, ctx.lead, ctx.business, ctx.clock.now()
+    language = lead.locale or business.default_locale
+    case_study = None
+    if ctx.knowledge is not None:
+        pick = ctx.knowledge.pick_case_study(
+            business.id, business.profile or {}, lead.first_message, lead.industry, language, frozenset()
+        )
+        if pick is not None:
+            case_study = {"id": pick.id, "title": pick.title, "result": pick.summary, "url": pick.url}
+    handoff = Handoff(
+        business_id=business.id,
+        lead_id=lead.id,
+        created_at=now,
+        summary=build_summary(session, lead, business, state.get("qualification") or {}, case_study),
+        sla_due_at=sla_deadline(business, now),
+    )
+    session.add(handoff)
+    session.flush()
+    rep = choose_rep(session, business.id, lead.industry, ())
+    if rep is not None:
+        handoff.assigned_rep_id = rep.id
+        handoff.notified = [{"rep_id": rep.id, "at": now.isoformat()}]
+        rep.last_assigned_at = now
+    else:
+        handoff.notified = [{"rep_id": FALLBACK, "at": now.isoformat()}]
+    reached = ctx.notifications = notify(
+        session,
+        business=business,
+        handoff=handoff,
+        rep=rep,
+        fallback=None if rep else (business.profile or {}).get("fallback_contact"),
+        text=summary_text(handoff.summary, business),
+        subject=f"Hot lead: {lead.name or lead.id}",
+        now=now,
+    )
+    choice = lead_channel(ctx)
+    if choice is not None:
         say(
             ctx,
             kind="handoff_notice",
-            choice=ChannelChoice(channel, to, sender),
-            language=lead.locale or business.default_locale,
+            choice=choice,
+            language=language,
             touch=None,
-            extra={"rep_eta": "shortly"},
+            extra={"rep_eta": rep_eta(business, now, language), "rep_name": rep.name.split()[0] if rep else ""},
         )
-    activity.record(ctx.session, lead, now, "escalated", f"score {lead.score}: handed to a person")
-    return {"stage": stages.ESCALATED, "route": "plan", "hot": False}
+    activity.record(
+        session,
+        lead,
+        now,
+        "escalated",
+        f"score {lead.score}: handoff {handoff.id} to {rep.name if rep else 'the fallback contact'}"
+        f" ({reached} notification(s))",
+    )
+    # The graph now waits at interrupt(), so `plan` will not mirror this run onto the lead row.
+    if lead.stage != stages.ESCALATED:
+        activity.record(session, lead, now, "stage", f"{lead.stage} → {stages.ESCALATED}")
+    lead.stage, lead.next_touch, lead.next_due_at, lead.next_channel = stages.ESCALATED, None, None, None
+    lead.last_touch = state.get("last_touch", lead.last_touch)
+    return {
+        "stage": stages.ESCALATED,
+        "route": "await_rep",
+        "hot": False,
+        "handoff_id": handoff.id,
+        "sla_check_at": to_iso(handoff.sla_due_at),
+        "kept_warm": False,
+    }

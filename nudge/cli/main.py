@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nudge.cli import chat, demo, serve, simulate, tenant
+from nudge.cli import chat, demo, kb, serve, simulate, tenant
 
 app = typer.Typer(
     name="nudge",
@@ -21,6 +21,7 @@ app.command("simulate", help="Synthetic leads with varied behaviour through the 
 )
 app.command("chat", help="Talk to the agent as a lead from the terminal (sandbox WhatsApp).")(chat.chat)
 app.add_typer(tenant.app, name="tenant")
+app.add_typer(kb.app, name="kb")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

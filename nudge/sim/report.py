@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from agent import stages
-from nudge.models import Lead, LeadActivity, LeadEvent, Message
+from nudge.models import Lead, LeadActivity, Message
 
 COLD_AFTER = timedelta(days=1)
 
@@ -64,9 +64,7 @@ def summarise(session: Session) -> Summary:
     summary.opted_out = summary.stages.get(stages.OPTED_OUT, 0)
     summary.converted = int(
         session.scalar(
-            sa.select(sa.func.count(sa.distinct(LeadEvent.lead_id))).where(
-                LeadEvent.kind == "signal", LeadEvent.payload["type"].as_string().in_(("converted", "won"))
-            )
+            sa.select(sa.func.count(sa.distinct(LeadActivity.lead_id))).where(LeadActivity.kind == "conversion")
         )
         or 0
     )

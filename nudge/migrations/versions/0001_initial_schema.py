@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 15:25:56.994682
+Create Date: 2026-11-28 15:47:17.885100
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def upgrade() -> None:
         sa.Column("metadata", sa.JSON(), nullable=False),
         sa.Column("last_inbound_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("whatsapp_inbound_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_channel", sa.String(length=16), nullable=True),
         sa.Column("last_contact_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_touch", sa.Integer(), nullable=False),
         sa.Column("next_touch", sa.Integer(), nullable=True),
@@ -130,6 +131,57 @@ def upgrade() -> None:
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_leads_business_id"), ["business_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_leads_stage"), ["stage"], unique=False)
+
+    op.create_table(
+        "reps",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("phone", sa.String(length=40), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=True),
+        sa.Column("webhook_url", sa.String(length=2000), nullable=True),
+        sa.Column("industries", sa.JSON(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("last_assigned_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("business_id", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["business_id"],
+            ["businesses.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("reps", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reps_business_id"), ["business_id"], unique=False)
+
+    op.create_table(
+        "handoffs",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("lead_id", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("assigned_rep_id", sa.String(length=40), nullable=True),
+        sa.Column("claimed_by", sa.String(length=40), nullable=True),
+        sa.Column("notified", sa.JSON(), nullable=False),
+        sa.Column("summary", sa.JSON(), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("sla_due_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("business_id", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(["assigned_rep_id"], ["reps.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["business_id"],
+            ["businesses.id"],
+        ),
+        sa.ForeignKeyConstraint(["claimed_by"], ["reps.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("handoffs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_handoffs_business_id"), ["business_id"], unique=False)
+        batch_op.create_index("ix_handoffs_business_status", ["business_id", "status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_handoffs_lead_id"), ["lead_id"], unique=False)
 
     op.create_table(
         "lead_activity",
@@ -259,6 +311,40 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_tracked_links_lead_id"), ["lead_id"], unique=False)
 
     op.create_table(
+        "notifications",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("handoff_id", sa.String(length=40), nullable=True),
+        sa.Column("rep_id", sa.String(length=40), nullable=True),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("target", sa.String(length=2000), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("available_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("business_id", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["business_id"],
+            ["businesses.id"],
+        ),
+        sa.ForeignKeyConstraint(["handoff_id"], ["handoffs.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["rep_id"], ["reps.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notifications_business_id"), ["business_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_notifications_handoff_id"), ["handoff_id"], unique=False)
+        batch_op.create_index(
+            "ix_notifications_ready",
+            ["available_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+
+    op.create_table(
         "outbox",
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("lead_id", sa.String(length=40), nullable=False),
@@ -306,6 +392,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_outbox_business_id"))
 
     op.drop_table("outbox")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_notifications_ready",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+        batch_op.drop_index(batch_op.f("ix_notifications_handoff_id"))
+        batch_op.drop_index(batch_op.f("ix_notifications_business_id"))
+
+    op.drop_table("notifications")
     with op.batch_alter_table("tracked_links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_tracked_links_lead_id"))
         batch_op.drop_index(batch_op.f("ix_tracked_links_business_id"))
@@ -337,6 +433,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lead_activity_business_id"))
 
     op.drop_table("lead_activity")
+    with op.batch_alter_table("handoffs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_handoffs_lead_id"))
+        batch_op.drop_index("ix_handoffs_business_status")
+        batch_op.drop_index(batch_op.f("ix_handoffs_business_id"))
+
+    op.drop_table("handoffs")
+    with op.batch_alter_table("reps", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reps_business_id"))
+
+    op.drop_table("reps")
     with op.batch_alter_table("leads", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_leads_stage"))
         batch_op.drop_index(batch_op.f("ix_leads_business_id"))

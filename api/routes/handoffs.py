@@ -1,0 +1,260 @@
+"""Sales reps and the handoffs they work: list, claim, reply, resolve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agent.contacts import ContactError, normalise_email, normalise_phone
+from api.deps import BusinessDep, RuntimeDep, SessionDep
+from api.errors import ERROR_RESPONSES, ApiError, not_found
+from nudge.db import after_commit
+from nudge.ids import new_id
+from nudge.models import Handoff, Lead, Rep
+from scheduler import mailbox
+
+router = APIRouter(tags=["reps and handoffs"], responses=ERROR_RESPONSES)
+_CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "the handoff is not in a state that allows this"}}
+
+
+class RepIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    phone: str | None = None
+    email: str | None = None
+    webhook_url: Annotated[str | None, Field(max_length=2000, pattern=r"^https?://")] = None
+    industries: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)] = []
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        try:
+            return normalise_phone(value) if value else None
+        except ContactError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        try:
+            return normalise_email(value) if value else None
+        except ContactError as exc:
+            raise ValueError(str(exc)) from exc
+
+
+class RepOut(BaseModel):
+    id: str
+    name: str
+    phone: str | None
+    email: str | None
+    webhook_url: str | None
+    industries: list[str]
+    active: bool
+    created_at: datetime
+
+
+class RepList(BaseModel):
+    reps: list[RepOut]
+
+
+class HandoffOut(BaseModel):
+    id: str
+    lead_id: str
+    status: str
+    assigned_rep_id: str | None
+    claimed_by: str | None
+    outcome: str | None
+    summary: dict[str, Any]
+    notified: list[dict[str, Any]]
+    sla_due_at: datetime | None
+    created_at: datetime
+    claimed_at: datetime | None
+    resolved_at: datetime | None
+
+
+class HandoffList(BaseModel):
+    handoffs: list[HandoffOut]
+
+
+class ClaimIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rep_id: str
+
+
+class ReplyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rep_id: str | None = None
+    text: Annotated[str, Field(min_length=1, max_length=1600)]
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: Literal["won", "lost", "nurture"]
+    rep_id: str | None = None
+    value: Annotated[float | None, Field(ge=0)] = None
+    currency: Annotated[str | None, Field(pattern=r"^[A-Z]{3}$")] = None
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class Accepted(BaseModel):
+    accepted: bool
+    handoff: HandoffOut
+
+
+def rep_out(rep: Rep) -> RepOut:
+    return RepOut(
+        id=rep.id,
+        name=rep.name,
+        phone=rep.phone,
+        email=rep.email,
+        webhook_url=rep.webhook_url,
+        industries=list(rep.industries or []),
+        active=rep.active,
+        created_at=rep.created_at,
+    )
+
+
+def handoff_out(handoff: Handoff) -> HandoffOut:
+    return HandoffOut(
+        id=handoff.id,
+        lead_id=handoff.lead_id,
+        status=handoff.status,
+        assigned_rep_id=handoff.assigned_rep_id,
+        claimed_by=handoff.claimed_by,
+        outcome=handoff.outcome,
+        summary=handoff.summary,
+        notified=handoff.notified,
+        sla_due_at=handoff.sla_due_at,
+        created_at=handoff.created_at,
+        claimed_at=handoff.claimed_at,
+        resolved_at=handoff.resolved_at,
+    )
+
+
+@router.post("/v1/reps", status_code=201, response_model=RepOut)
+def create_rep(body: RepIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep) -> RepOut:
+    if not (body.phone or body.email or body.webhook_url):
+        raise ApiError(422, "invalid", "a rep needs a phone, an email or a webhook_url to be notified")
+    rep = Rep(
+        business_id=business.id,
+        name=body.name.strip(),
+        phone=body.phone,
+        email=body.email,
+        webhook_url=body.webhook_url,
+        industries=body.industries,
+        created_at=runtime.clock.now(),
+    )
+    session.add(rep)
+    session.flush()
+    return rep_out(rep)
+
+
+@router.get("/v1/reps", response_model=RepList)
+def list_reps(session: SessionDep, business: BusinessDep) -> RepList:
+    reps = session.scalars(sa.select(Rep).where(Rep.business_id == business.id).order_by(Rep.created_at))
+    return RepList(reps=[rep_out(r) for r in reps])
+
+
+@router.get("/v1/handoffs", response_model=HandoffList)
+def list_handoffs(
+    session: SessionDep,
+    business: BusinessDep,
+    status: Annotated[Literal["open", "claimed", "resolved"] | None, Query()] = None,
+) -> HandoffList:
+    query = sa.select(Handoff).where(Handoff.business_id == business.id)
+    if status is not None:
+        query = query.where(Handoff.status == status)
+    return HandoffList(handoffs=[handoff_out(h) for h in session.scalars(query.order_by(Handoff.created_at))])
+
+
+def _handoff(session: SessionDep, handoff_id: str) -> Handoff:
+    handoff = session.get(Handoff, handoff_id)
+    if handoff is None:
+        raise not_found("handoff")
+    return handoff
+
+
+def _rep(session: SessionDep, rep_id: str | None) -> Rep | None:
+    if rep_id is None:
+        return None
+    rep = session.get(Rep, rep_id)
+    if rep is None:
+        raise not_found("rep")
+    return rep
+
+
+@router.post("/v1/handoffs/{handoff_id}/claim", response_model=HandoffOut, responses=_CONFLICT)
+def claim(
+    handoff_id: str, body: ClaimIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
+) -> HandoffOut:
+    handoff, rep = _handoff(session, handoff_id), _rep(session, body.rep_id)
+    assert rep is not None
+    now = runtime.clock.now()
+    # One conditional UPDATE decides a race: only the first claim finds the handoff still open.
+    won = session.execute(
+        sa.update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.status == "open")
+        .values(status="claimed", claimed_by=rep.id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not won:
+        session.refresh(handoff)
+        holder = "already claimed" if handoff.status == "claimed" else f"already {handoff.status}"
+        raise ApiError(409, "conflict", f"handoff {handoff.id} is {holder}")
+    session.refresh(handoff)
+    return handoff_out(handoff)
+
+
+def _signal(session: SessionDep, runtime: RuntimeDep, handoff: Handoff, kind: str, payload: dict[str, Any]) -> None:
+    lead = session.get(Lead, handoff.lead_id)
+    if lead is None:
+        raise not_found("lead")
+    mailbox.enqueue(
+        session, lead=lead, kind=kind, dedupe_key=f"{kind}:{new_id('rep')}", now=runtime.clock.now(), payload=payload
+    )
+    lead_id = lead.id
+    after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
+
+
+@router.post("/v1/handoffs/{handoff_id}/reply", status_code=202, response_model=Accepted, responses=_CONFLICT)
+def reply(handoff_id: str, body: ReplyIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep) -> Accepted:
+    handoff = _handoff(session, handoff_id)
+    rep = _rep(session, body.rep_id or handoff.claimed_by)
+    if handoff.status == "resolved":
+        raise ApiError(409, "conflict", f"handoff {handoff.id} is resolved; the bot has the lead again")
+    _signal(
+        session,
+        runtime,
+        handoff,
+        "rep_reply",
+        {"handoff_id": handoff.id, "text": body.text, "rep_id": rep.id if rep else None},
+    )
+    return Accepted(accepted=True, handoff=handoff_out(handoff))
+
+
+@router.post("/v1/handoffs/{handoff_id}/resolve", response_model=HandoffOut, responses=_CONFLICT)
+def resolve(
+    handoff_id: str, body: ResolveIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
+) -> HandoffOut:
+    handoff = _handoff(session, handoff_id)
+    _rep(session, body.rep_id)
+    now = runtime.clock.now()
+    done = session.execute(
+        sa.update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.status != "resolved")
+        .values(status="resolved", outcome=body.outcome, resolved_at=now, note=body.note)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not done:
+        raise ApiError(409, "conflict", f"handoff {handoff.id} is already resolved")
+    payload: dict[str, Any] = {"handoff_id": handoff.id, "outcome": body.outcome}
+    if body.outcome == "won":
+        payload.update(type="won", value=body.value, currency=body.currency)
+    _signal(session, runtime, handoff, "handoff_resolved", payload)
+    session.refresh(handoff)
+    return handoff_out(handoff)

@@ -1,0 +1,114 @@
+"""Delivering rep notifications (webhook, email, SMS/WhatsApp) after the run that queued them."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Mapping
+from typing import cast
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent.channels import Channel, ChannelError, ChannelName, OutboundMessage
+from nudge.clock import Clock
+from nudge.db import transaction
+from nudge.models import Business, Notification
+from scheduler.delivery import backoff
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+
+
+class Notifier:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        http: httpx.Client,
+        seed: int | None = None,
+    ) -> None:
+        self._factory, self._channels, self._clock, self._http = session_factory, channels, clock, http
+        self._rng = random.Random(seed)
+
+    def deliver(self, limit: int = 100) -> int:
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            query = (
+                sa.select(Notification)
+                .where(Notification.status == "pending", Notification.available_at <= now)
+                .order_by(Notification.available_at)
+                .limit(limit)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            jobs = []
+            for row in session.scalars(query):
+                row.status, row.attempts, row.updated_at = "sending", row.attempts + 1, now
+                business = session.get(Business, row.business_id)
+                assert business is not None
+                jobs.append(
+                    (
+                        row.id,
+                        row.kind,
+                        row.target,
+                        dict(row.payload),
+                        business.sms_from,
+                        business.whatsapp_from,
+                        business.email_from,
+                    )
+                )
+        sent = 0
+        for row_id, kind, target, payload, sms_from, whatsapp_from, email_from in jobs:
+            error = self._send(
+                row_id, kind, target, payload, {"sms": sms_from, "whatsapp": whatsapp_from, "email": email_from}
+            )
+            self._record(row_id, error)
+            sent += error is None
+        return sent
+
+    def _send(
+        self, row_id: str, kind: str, target: str, payload: dict[str, object], senders: Mapping[str, str | None]
+    ) -> str | None:
+        try:
+            if kind == "webhook":
+                response = self._http.post(target, json=payload, timeout=5.0)
+                if response.status_code >= 300:
+                    return f"webhook answered {response.status_code}"
+                return None
+            sender = senders.get(kind)
+            if not sender:
+                return f"the business has no {kind} sender"
+            self._channels[kind].send(
+                OutboundMessage(
+                    message_id=row_id,
+                    channel=cast(ChannelName, kind),
+                    to=target,
+                    sender=sender,
+                    body=str(payload.get("text", "")),
+                    subject=str(payload.get("subject", "")),
+                )
+            )
+        except ChannelError as exc:
+            return str(exc)
+        except httpx.HTTPError as exc:
+            return f"webhook unreachable: {exc}"
+        return None
+
+    def _record(self, row_id: str, error: str | None) -> None:
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            row = session.get(Notification, row_id)
+            assert row is not None
+            row.updated_at = now
+            if error is None:
+                row.status = "sent"
+            elif row.attempts < MAX_ATTEMPTS:
+                row.status, row.last_error = "pending", error[:500]
+                row.available_at = now + backoff(row.attempts, self._rng)
+            else:
+                row.status, row.last_error = "failed", error[:500]
+                log.warning("rep notification %s failed for good: %s", row_id, error)
