@@ -220,6 +220,7 @@ class Dispatcher:
                 configurable["checkpoint_id"] = lead.checkpoint_id
             config: RunnableConfig = {"configurable": configurable}
             inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": dict(e.payload)} for e in events]
+            was_paused = lead.graph_paused
             graph_input: LeadState | Command[Any] = (
                 Command(resume={"inbox": inbox}) if lead.graph_paused else {"inbox": inbox}
             )
@@ -237,14 +238,15 @@ class Dispatcher:
             mailbox.set_timer(
                 session, lead, from_iso(final.get("next_due_at")) if touch else None, now, payload={"touch": touch}
             )
-            mailbox.set_timer(
-                session,
-                lead,
-                from_iso(final.get("sla_check_at")),
-                now,
-                kind=mailbox.HANDOFF_SLA,
-                payload={"handoff_id": final.get("handoff_id")},
-            )
+            if was_paused or lead.graph_paused:  # SLA timers exist only while a handoff is open
+                mailbox.set_timer(
+                    session,
+                    lead,
+                    from_iso(final.get("sla_check_at")),
+                    now,
+                    kind=mailbox.HANDOFF_SLA,
+                    payload={"handoff_id": final.get("handoff_id")},
+                )
             claimed = self._deliverer.claim(session, lead_id=lead_id, now=now)
             notify = context.notifications > 0
             more = mailbox.has_due(session, lead_id, now)

@@ -105,21 +105,21 @@ def set_timer(
 def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:
     """Leads with due events and a free lease, oldest due first."""
     due = (
-        sa.select(LeadEvent.lead_id, sa.func.min(LeadEvent.available_at).label("first_due"))
-        .where(LeadEvent.processed_at.is_(None), LeadEvent.available_at <= now)
-        .group_by(LeadEvent.lead_id)
+        sa.select(_EVENTS.c.lead_id, sa.func.min(_EVENTS.c.available_at).label("first_due"))
+        .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.available_at <= now)
+        .group_by(_EVENTS.c.lead_id)
         .subquery()
     )
     query = (
-        sa.select(Lead.id)
-        .join(due, due.c.lead_id == Lead.id)
-        .where(sa.or_(Lead.lease_until.is_(None), Lead.lease_until < now))
+        sa.select(_LEADS.c.id)
+        .join(due, due.c.lead_id == _LEADS.c.id)
+        .where(sa.or_(_LEADS.c.lease_until.is_(None), _LEADS.c.lease_until < now))
         .order_by(due.c.first_due)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=Lead, skip_locked=True)
-    return list(session.scalars(query))
+        query = query.with_for_update(of=_LEADS, skip_locked=True)
+    return [str(row[0]) for row in session.connection().execute(query)]
 
 
 def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: timedelta) -> int | None:
