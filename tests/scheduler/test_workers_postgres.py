@@ -165,6 +165,7 @@ def _stop_all(workers: list[WorkerProcess]) -> list[int]:
     return [worker.stop() for worker in workers]
 
 
+@pytest.mark.slow
 def test_two_worker_processes_send_every_due_touch_once_and_never_run_a_lead_twice_at_once(
     pg_url: str, tmp_path: Path
 ) -> None:
