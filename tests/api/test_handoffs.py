@@ -77,7 +77,9 @@ def _setup(live: LiveNudge, hook: str) -> tuple[str, str, str]:
         "/v1/reps", headers=live.auth(key), json={"name": "Rita Rep", "webhook_url": hook, "industries": ["dental"]}
     )
     assert rep.status_code == 201, rep.text
-    other = live.client.post("/v1/reps", headers=live.auth(key), json={"name": "Otto", "email": "otto@acme.example"})
+    other = live.client.post(
+        "/v1/reps", headers=live.auth(key), json={"name": "Otto", "email": "otto@acme.example", "webhook_url": hook}
+    )
     return key, rep.json()["id"], other.json()["id"]
 
 
