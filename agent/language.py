@@ -302,6 +302,11 @@ def detect_language(text: str, default: str = "en") -> str:
     scores = language_scores(text)
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     best, best_score = ranked[0]
-    if best_score < 1.0 or best_score == ranked[1][1]:
-        return default if default in SUPPORTED else "en"
+    fallback = default if default in SUPPORTED else "en"
+    if best_score < 1.0:
+        return fallback
+    tied = [lang for lang, score in ranked if score == best_score]
+    if len(tied) > 1:
+        # "consultorio de ortodoncia" ties es/pt: the default only wins a tie it is part of.
+        return fallback if fallback in tied else tied[0]
     return best

@@ -39,9 +39,21 @@ def one_line_result(study: CaseStudy) -> str:
     return first if len(first) <= 160 else first[:157].rsplit(" ", 1)[0] + "…"
 
 
-def _extra(profile: Mapping[str, Any]) -> dict[str, list[str]] | None:
-    extra = profile.get("industries")
-    return {str(k): [str(s) for s in v] for k, v in extra.items()} if isinstance(extra, dict) else None
+def synonyms(profile: Mapping[str, Any] | None) -> dict[str, list[str]] | None:
+    """The business's own industries/synonyms (`profile.industries`), ignoring malformed entries.
+
+    The profile is free-form JSON, so a value may be a list of words, one word, or junk.
+    """
+    raw = (profile or {}).get("industries")
+    if not isinstance(raw, Mapping):
+        return None
+    out: dict[str, list[str]] = {}
+    for key, value in raw.items():
+        if not isinstance(key, str) or not key.strip():
+            continue
+        words = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        out[key] = [w.strip() for w in words if isinstance(w, str) and w.strip()]
+    return out or None
 
 
 class KnowledgeService:
@@ -51,7 +63,7 @@ class KnowledgeService:
     def detect_industry(
         self, profile: Mapping[str, Any], text: str, form_field: str | None, language: str
     ) -> str | None:
-        guess = detect_industry(text, form_field=form_field, extra=_extra(profile), language=language)
+        guess = detect_industry(text, form_field=form_field, extra=synonyms(profile), language=language)
         return guess.industry
 
     def pick_case_study(
@@ -70,7 +82,7 @@ class KnowledgeService:
             language=language,
             industry_hint=industry,
             exclude_ids=exclude,
-            extra=_extra(profile),
+            extra=synonyms(profile),
         )
         if result.match is not None:
             study = result.match.case_study

@@ -13,7 +13,6 @@ of another item) rejects the whole request with each problem listed by its index
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -27,6 +26,7 @@ from api.errors import ERROR_RESPONSES, ApiError, not_found
 from knowledge.industries import ExtraSynonyms, normalize_industry
 from knowledge.ingest import validate_record
 from knowledge.matching import MatchResult, find_match
+from knowledge.service import synonyms
 from knowledge.store import LANGUAGES, CaseStudy
 from nudge.db import transaction
 
@@ -131,23 +131,6 @@ class Tenant:
     business_id: str
     default_locale: str
     extra: dict[str, list[str]] | None
-
-
-def synonyms(profile: Mapping[str, Any] | None) -> dict[str, list[str]] | None:
-    """The business's own industries/synonyms (`profile.industries`), ignoring malformed entries.
-
-    The profile is free-form JSON, so a value may be a list of words, one word, or junk.
-    """
-    raw = (profile or {}).get("industries")
-    if not isinstance(raw, Mapping):
-        return None
-    out: dict[str, list[str]] = {}
-    for key, value in raw.items():
-        if not isinstance(key, str) or not key.strip():
-            continue
-        words = [value] if isinstance(value, str) else value if isinstance(value, list) else []
-        out[key] = [w.strip() for w in words if isinstance(w, str) and w.strip()]
-    return out or None
 
 
 def current_tenant(

@@ -18,9 +18,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from agent.language import detect_language
-from api.routes.case_studies import match_out, synonyms
+from api.routes.case_studies import match_out
 from knowledge.ingest import ImportRejected, ImportReport, import_files
 from knowledge.matching import find_match
+from knowledge.service import synonyms
 from knowledge.store import LANGUAGES
 from nudge.cli.common import console, errors, fail, settings_or_exit
 from nudge.db import transaction
