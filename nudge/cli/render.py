@@ -13,6 +13,7 @@ from nudge.sim.audit import Violation
 from nudge.sim.report import Summary
 
 CHANNEL_LABEL = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "Email"}
+COMPOSER_LABEL = {"template": "phrasebook", "llm": "LLM", "human": "person"}
 
 
 def _when(at: str, start: datetime) -> str:
@@ -38,7 +39,10 @@ def print_conversation(console: Console, timeline: dict[str, Any], start: dateti
         if item["direction"] == "in":
             console.print(f"  {when}  [cyan]← lead ({channel})[/]  {text}")
             continue
-        tags = [f"touch {item['touch']}" if item["touch"] else "reply", item["composer"]]
+        source = (
+            "approved template" if item.get("template_sid") else COMPOSER_LABEL.get(item["composer"], item["composer"])
+        )
+        tags = [f"touch {item['touch']}" if item["touch"] else "reply", source]
         if item["author"] == "rep":
             tags = ["rep"]
         note = f"  [dim](passed over {item['channel_note']})[/]" if item.get("channel_note") else ""

@@ -12,6 +12,7 @@ from typing import Any
 from knowledge import import_files
 from nudge.clock import VirtualClock
 from nudge.db import transaction
+from nudge.models import Rep
 from nudge.runtime import Runtime, open_runtime
 from nudge.settings import Settings
 from nudge.sim.engine import Simulation
@@ -40,6 +41,10 @@ def simulation_runtime(
 
 
 SAMPLE_CASE_STUDIES = Path(__file__).with_name("sample_case_studies.jsonl")
+SAMPLE_REPS: list[dict[str, Any]] = [
+    {"name": "Rita Alvarez", "email": "rita@brightsmile.example", "industries": ["dental", "healthcare"]},
+    {"name": "Omar Haddad", "email": "omar@brightsmile.example", "industries": ["fitness", "real_estate"]},
+]
 
 
 def create_sample_businesses(runtime: Runtime, businesses: list[dict[str, Any]] | None = None) -> list[str]:
@@ -50,6 +55,10 @@ def create_sample_businesses(runtime: Runtime, businesses: list[dict[str, Any]] 
             fields = {k: v for k, v in spec.items() if k != "name"}
             created = create_business(session, name=spec["name"], now=runtime.clock.now(), fields=fields)
             ids.append(created.business.id)
+    with transaction(runtime.sessions) as session:
+        for business_id in ids:
+            for rep in SAMPLE_REPS:
+                session.add(Rep(business_id=business_id, created_at=runtime.clock.now(), **rep))
     for business_id in ids:
         import_files(runtime.knowledge.store, business_id, [SAMPLE_CASE_STUDIES])
     return ids

@@ -41,6 +41,7 @@ def timelines(session: Session, start: datetime) -> list[dict[str, Any]]:
                         "touch": m.touch,
                         "author": m.author,
                         "composer": m.composer,
+                        "template_sid": m.template_sid,
                         "text": m.body,
                         "status": m.status,
                         "at": m.created_at.isoformat(),

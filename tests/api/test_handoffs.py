@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nudge.db import transaction
-from nudge.models import Handoff, Lead, LeadActivity, Notification, Rep
+from nudge.models import Handoff, Lead, LeadActivity, Notification
 from nudge.sim.engine import Simulation
 from nudge.sim.personas import Persona
 from nudge.sim.sample import whatsapp_templates
@@ -216,14 +216,7 @@ def test_bad_handoff_input(live: LiveNudge, rep_inbox: tuple[Inbox, str]) -> Non
 def test_unclaimed_handoff_is_re_sent_after_the_sla_and_nurture_resumes_the_cadence(tmp_path: Path) -> None:
     with simulation_runtime(tmp_path, seed=5) as (runtime, clock):
         clock.advance(timedelta(hours=2))  # 10:00 in New York: business hours, so the 5-minute SLA runs
-        business_id = create_sample_businesses(runtime)[0]
-        with transaction(runtime.sessions) as session:
-            for name in ("Ana", "Bea"):
-                session.add(
-                    Rep(
-                        business_id=business_id, name=name, email=f"{name.lower()}@team.example", created_at=clock.now()
-                    )
-                )
+        business_id = create_sample_businesses(runtime)[0]  # with two reps: Rita and Omar
         sim = Simulation(runtime, clock, random.Random(5))
         lead = sim.add_lead(
             Persona("hot", "en", "whatsapp", "I want to buy today, budget approved"), business_id, clock.now()
@@ -236,7 +229,7 @@ def test_unclaimed_handoff_is_re_sent_after_the_sla_and_nurture_resumes_the_cade
         with transaction(runtime.sessions) as session:
             notes = session.scalars(sa.select(Notification).order_by(Notification.created_at)).all()
             handoff = session.scalars(sa.select(Handoff)).one()
-        assert {n.target for n in notes} == {"ana@team.example", "bea@team.example"}
+        assert {n.target for n in notes} == {"rita@brightsmile.example", "omar@brightsmile.example"}
         assert "Reminder" in notes[-1].payload["text"] and len(handoff.notified) == 2
         with transaction(runtime.sessions) as session:
             lead_row = session.get(Lead, lead.lead_id)
