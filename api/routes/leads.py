@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from agent.intake import NewLead
 from api.deps import BusinessDep, RuntimeDep, SessionDep
-from api.errors import ERROR_RESPONSES, not_found
+from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.schemas import AcceptedOut, LeadEventIn, LeadIn, LeadOut, MessageOut, MessagesOut, NextTouch
 from nudge.db import after_commit
 from nudge.ids import new_id
 from nudge.models import Lead, Message, OptOut
+from nudge.privacy import erase_lead, export_lead
+from scheduler import mailbox
 from scheduler.dispatcher import sequence_for
 from scheduler.inputs import receive_lead, record_signal
 
@@ -134,3 +139,26 @@ def outside_event(
     if stored:
         after_commit(session, lambda: runtime.dispatcher.wake(lead.id))
     return AcceptedOut(accepted=True, duplicate=not stored)
+
+
+@router.get("/{lead_id}/export", response_model=dict[str, Any])
+def export(lead_id: str, session: SessionDep, business: BusinessDep) -> dict[str, Any]:
+    """Everything Nudge holds about the lead (a privacy access request)."""
+    return export_lead(session, get_lead(session, lead_id))
+
+
+@router.delete(
+    "/{lead_id}",
+    status_code=204,
+    response_class=Response,
+    responses={409: {"description": "the lead is being processed right now; retry"}},
+)
+def erase(lead_id: str, session: SessionDep, business: BusinessDep, runtime: RuntimeDep) -> Response:
+    """Erase the lead's personal data everywhere: transcript, mailbox, outbox, decisions, links,
+    handoffs, rep notifications and the graph's checkpoints."""
+    lead = get_lead(session, lead_id)
+    if mailbox.claim(session, lead.id, "privacy-erasure", runtime.clock.now(), timedelta(minutes=1)) is None:
+        raise ApiError(409, "busy", "the lead is being processed right now; retry in a moment")
+    erase_lead(session, lead)
+    after_commit(session, lambda: runtime.checkpointer.delete_thread(lead_id))
+    return Response(status_code=204)
