@@ -7,7 +7,7 @@ Everything is real except the outside world: the Twilio stand-in speaks HTTP to 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +147,3 @@ def live(sqlite_url: str, tmp_path: Path) -> Iterator[LiveNudge]:
 def live_any_db(any_database_url: str, tmp_path: Path) -> Iterator[LiveNudge]:
     with live_nudge(any_database_url, tmp_path) as nudge:
         yield nudge
-
-
-Waiter = Callable[[Callable[[], bool], float], None]
