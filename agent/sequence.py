@@ -7,6 +7,7 @@ message), so a conversation pushes the rest of the sequence back instead of talk
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -117,6 +118,7 @@ class Sequence(BaseModel):
         return data
 
 
+@functools.lru_cache(maxsize=1)
 def default_sequence() -> Sequence:
     """The 7 touches of DESIGN.md."""
     return Sequence(

@@ -6,7 +6,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent import activity
 from agent.assets import Asset
 from agent.composer import ComposeRequest, MessageKind
 from agent.contacts import first_name
@@ -121,5 +120,4 @@ def say(
             )
         )
     ctx.forget_history()
-    activity.record(ctx.session, ctx.lead, now, "message_queued", kind, touch=touch, channel=choice.channel)
     return Spoken(message, "")
