@@ -12,9 +12,10 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
+from agent.language import detect_language
 from knowledge.industries import detect_industry
-from knowledge.matching import find_match
-from knowledge.store import CaseStudy, KnowledgeStore
+from knowledge.matching import MatchResult, find_match
+from knowledge.store import LANGUAGES, CaseStudy, KnowledgeStore
 
 GENERAL = "general"  # a business's story for leads whose industry is unknown
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -54,6 +55,23 @@ def synonyms(profile: Mapping[str, Any] | None) -> dict[str, list[str]] | None:
         words = [value] if isinstance(value, str) else value if isinstance(value, list) else []
         out[key] = [w.strip() for w in words if isinstance(w, str) and w.strip()]
     return out or None
+
+
+def match_text(
+    store: KnowledgeStore,
+    business_id: str,
+    text: str,
+    *,
+    language: str | None,
+    default_language: str,
+    industry: str | None,
+    extra: dict[str, list[str]] | None,
+) -> tuple[MatchResult, str]:
+    """`nudge kb match` and `GET /v1/case-studies/match`: the match and the language used
+    (detected from the text when not given)."""
+    resolved = language or detect_language(text, default_language if default_language in LANGUAGES else "en")
+    hint = (industry.strip() or None) if industry else None
+    return find_match(store, business_id, text, language=resolved, industry_hint=hint, extra=extra), resolved
 
 
 class KnowledgeService:

@@ -10,7 +10,6 @@ from typing import Protocol
 class Clock(Protocol):
     def now(self) -> datetime:
         """Current time, timezone-aware UTC."""
-        ...
 
 
 class SystemClock:

@@ -30,20 +30,8 @@ def create_business(
     business = Business(name=name, agency_id=agency_id, created_at=now, updated_at=now, **dict(fields or {}))
     session.add(business)
     session.flush()
-    key = generate_key("business")
-    session.add(
-        ApiKey(
-            prefix=key.prefix,
-            key_hash=key.key_hash,
-            kind="business",
-            business_id=business.id,
-            agency_id=agency_id,
-            label="default",
-            created_at=now,
-        )
-    )
-    session.flush()
-    return CreatedTenant(business=business, api_key=key.plaintext)
+    key = issue_key(session, "business", now, agency_id=agency_id, business_id=business.id)
+    return CreatedTenant(business=business, api_key=key)
 
 
 @dataclass(frozen=True)
@@ -56,16 +44,25 @@ def create_agency(session: Session, *, name: str, now: datetime) -> CreatedAgenc
     agency = Agency(name=name, created_at=now)
     session.add(agency)
     session.flush()
-    key = generate_key("agency")
+    key = issue_key(session, "agency", now, agency_id=agency.id)
+    return CreatedAgency(agency=agency, api_key=key)
+
+
+def issue_key(
+    session: Session, kind: str, now: datetime, *, agency_id: str | None = None, business_id: str | None = None
+) -> str:
+    """Store a new key's hash and return the plaintext (shown once, never stored)."""
+    key = generate_key(kind)
     session.add(
         ApiKey(
             prefix=key.prefix,
             key_hash=key.key_hash,
-            kind="agency",
-            agency_id=agency.id,
+            kind=kind,
+            agency_id=agency_id,
+            business_id=business_id,
             label="default",
             created_at=now,
         )
     )
     session.flush()
-    return CreatedAgency(agency=agency, api_key=key.plaintext)
+    return key.plaintext

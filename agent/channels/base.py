@@ -48,8 +48,6 @@ class Channel(Protocol):
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Hand the message to the provider. Raises ChannelError when refused."""
-        ...
 
     def find_sent(self, message: OutboundMessage, since: datetime) -> SendResult | None:
         """After a crash between 'sending' and 'sent': did the provider get this message?"""
-        ...

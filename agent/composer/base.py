@@ -59,4 +59,3 @@ class Draft:
 class Composer(Protocol):
     def compose(self, request: ComposeRequest) -> Draft | None:
         """A draft for the request, or None when nothing fitting and unused is left."""
-        ...

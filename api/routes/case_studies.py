@@ -20,14 +20,13 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from agent.language import detect_language
 from api.deps import RuntimeDep, get_principal, require_business
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from knowledge.industries import ExtraSynonyms, normalize_industry
 from knowledge.ingest import validate_record
-from knowledge.matching import MatchResult, find_match
-from knowledge.service import synonyms
-from knowledge.store import LANGUAGES, CaseStudy
+from knowledge.matching import MatchResult
+from knowledge.service import match_text, synonyms
+from knowledge.store import CaseStudy
 from nudge.db import transaction
 
 router = APIRouter(prefix="/v1/case-studies", tags=["case studies"], responses=ERROR_RESPONSES)
@@ -326,14 +325,13 @@ def match(
     """The industry detected in a lead's message and the case study touch 4 would show."""
     if not text.strip():
         raise ApiError(422, "invalid", "text: is blank")
-    default = tenant.default_locale if tenant.default_locale in LANGUAGES else "en"
-    lang = language or detect_language(text, default)
-    result = find_match(
+    result, lang = match_text(
         runtime.knowledge.store,
         tenant.business_id,
         text,
-        language=lang,
-        industry_hint=(industry.strip() or None) if industry else None,
+        language=language,
+        default_language=tenant.default_locale,
+        industry=industry,
         extra=tenant.extra,
     )
     return match_out(result, lang, detected=language is None)

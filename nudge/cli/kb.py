@@ -17,11 +17,9 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from agent.language import detect_language
 from api.routes.case_studies import match_out
 from knowledge.ingest import ImportRejected, ImportReport, import_files
-from knowledge.matching import find_match
-from knowledge.service import synonyms
+from knowledge.service import match_text, synonyms
 from knowledge.store import LANGUAGES
 from nudge.cli.common import console, errors, fail, settings_or_exit
 from nudge.db import transaction
@@ -156,14 +154,13 @@ def match(
     if lang is not None and lang not in LANGUAGES:
         raise fail(f"--language must be one of {', '.join(LANGUAGES)} (got {escape(repr(language))})")
     with _runtime_for(business) as (runtime, info):
-        default = info.default_locale if info.default_locale in LANGUAGES else "en"
-        resolved = lang or detect_language(text, default)
-        result = find_match(
+        result, resolved = match_text(
             runtime.knowledge.store,
             info.id,
             text,
-            language=resolved,
-            industry_hint=(industry.strip() or None) if industry else None,
+            language=lang,
+            default_language=info.default_locale,
+            industry=industry,
             extra=info.extra,
         )
     out = match_out(result, resolved, detected=lang is None)
