@@ -15,7 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.policies import whatsapp_window_open
+from nudge.ids import new_id
 from nudge.models import Business, Lead, Message, OptOut, Outbox
+
+QUEUED_IN_SESSION = "nudge.queued_outbox"
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ def queue_message(
     info: Mapping[str, Any] | None = None,
 ) -> Message:
     message = Message(
+        id=new_id("msg"),  # known now, so the outbox row can point at it without a flush
         business_id=lead.business_id,
         lead_id=lead.id,
         direction="out",
@@ -160,40 +164,54 @@ def queue_message(
         created_at=now,
     )
     session.add(message)
-    session.flush()
-    session.add(
-        Outbox(
-            business_id=lead.business_id,
-            lead_id=lead.id,
-            message_id=message.id,
-            channel=choice.channel,
-            available_at=now,
-            created_at=now,
-            updated_at=now,
-        )
+    outbox = Outbox(
+        id=new_id("out"),
+        business_id=lead.business_id,
+        lead_id=lead.id,
+        message_id=message.id,
+        channel=choice.channel,
+        status="pending",  # set here, not by the column default: the run claims it before any flush
+        attempts=0,
+        available_at=now,
+        created_at=now,
+        updated_at=now,
     )
+    session.add(outbox)
+    # The run that queued these claims them at its commit without reading them back (strong
+    # references: the session's identity map alone would let them be collected).
+    session.info.setdefault(QUEUED_IN_SESSION, []).append((outbox, message))
     return message
+
+
+def queued_in(session: Session) -> list[tuple[Outbox, Message]]:
+    """Outbox rows (with their messages) queued through this session, oldest first."""
+    return list(session.info.get(QUEUED_IN_SESSION, ()))
 
 
 @dataclass(frozen=True)
 class SentHistory:
     """Everything already sent to a lead, read once per run: the no-repeat rule, the phrasings
-    used, and the assets (resources, case studies) already shown."""
+    used, the assets (resources, case studies) already shown and the sends that failed."""
 
     bodies: tuple[str, ...]
     variants: frozenset[str]
     assets: frozenset[str]
+    failed: frozenset[tuple[int, str]] = frozenset()  # (touch, channel) the provider refused
+
+    def failed_channels(self, touch: int) -> list[str]:
+        return sorted(channel for number, channel in self.failed if number == touch)
 
 
 def sent_history(session: Session, lead_id: str) -> SentHistory:
     rows = session.execute(
-        select(Message.body, Message.info)
+        select(Message.body, Message.info, Message.touch, Message.channel, Message.status)
         .where(Message.lead_id == lead_id, Message.direction == "out")
         .order_by(Message.created_at, Message.id)
     ).all()
-    infos = [info or {} for _, info in rows]
+    infos = [row.info or {} for row in rows]
     return SentHistory(
-        bodies=tuple(body for body, _ in rows),
+        bodies=tuple(row.body for row in rows),
         variants=frozenset(str(i["variant"]) for i in infos if i.get("variant")),
         assets=frozenset(str(i["asset"]) for i in infos if i.get("asset")),
+        failed=frozenset((row.touch, row.channel) for row in rows if row.status == "failed" and row.touch is not None),
     )

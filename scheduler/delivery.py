@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent import activity
 from agent.channels import Channel, ChannelError, OutboundMessage
+from agent.outbound import queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
 from nudge.db import transaction
@@ -111,22 +112,45 @@ class Deliverer:
         query = query.order_by(Outbox.available_at).limit(limit)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        claimed = []
+        claimed: list[tuple[str, OutboundMessage]] = []
         for row in session.scalars(query):
-            row.status, row.attempts, row.updated_at = "sending", row.attempts + 1, now
             message = session.get(Message, row.message_id)
             lead = session.get(Lead, row.lead_id)
             business = session.get(Business, row.business_id)
             assert message is not None and lead is not None and business is not None
-            outbound = outbound_for(message, lead, business, self._public_url)
-            channel = self._channels[row.channel]
-            if getattr(channel, "records_only", False):
-                # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
-                result = channel.send(outbound)
-                self._mark_sent(row, message, result.provider_id, result.status, now)
-                continue
-            claimed.append((row.id, outbound))
+            self._claim_row(row, message, lead, business, now, claimed)
         return claimed
+
+    def claim_queued(
+        self, session: Session, *, lead: Lead, business: Business, now: datetime
+    ) -> list[tuple[str, OutboundMessage]]:
+        """Like `claim`, for the rows a graph run queued in this session: no need to read back
+        what the run has just written. Older pending rows (retries) are swept by `deliver`."""
+        claimed: list[tuple[str, OutboundMessage]] = []
+        for row, message in queued_in(session):
+            if row.status == "pending" and row.lead_id == lead.id and row.available_at <= now:
+                self._claim_row(row, message, lead, business, now, claimed)
+        return claimed
+
+    def _claim_row(
+        self,
+        row: Outbox,
+        message: Message,
+        lead: Lead,
+        business: Business,
+        now: datetime,
+        claimed: list[tuple[str, OutboundMessage]],
+    ) -> None:
+        row.attempts, row.updated_at = row.attempts + 1, now
+        outbound = outbound_for(message, lead, business, self._public_url)
+        channel = self._channels[row.channel]
+        if getattr(channel, "records_only", False):
+            # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
+            result = channel.send(outbound)
+            self._mark_sent(row, message, result.provider_id, result.status, now)
+            return
+        row.status = "sending"
+        claimed.append((row.id, outbound))
 
     def _mark_sent(self, row: Outbox, message: Message, provider_id: str, status: str, now: datetime) -> None:
         row.status, row.updated_at = "sent", now

@@ -22,6 +22,7 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels import OutboundMessage
@@ -200,19 +201,16 @@ class Dispatcher:
         runner = self._runner
         with transaction(self._factory) as session:
             now = self._clock.now()
-            if not mailbox.has_due(session, lead_id, now):
-                return None  # another worker drained it already: no claim, no write
             fence = mailbox.claim(session, lead_id, self.owner, now, self._lease)
             if fence is None:
                 return None
             events = mailbox.pending(session, lead_id, now)
-            if not events:
+            if not events:  # another worker drained it already
                 mailbox.release(session, lead_id, fence)
                 return None
-            lead = session.get(Lead, lead_id)
-            assert lead is not None
-            business = session.get(Business, lead.business_id)
-            assert business is not None
+            lead, business = session.execute(
+                select(Lead, Business).join(Business, Business.id == Lead.business_id).where(Lead.id == lead_id)
+            ).one()
             context = RunContext(
                 session=session,
                 clock=self._clock,
@@ -247,6 +245,8 @@ class Dispatcher:
             assert latest is not None
             lead.checkpoint_id = latest.config["configurable"]["checkpoint_id"]
             lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
+            # Before the first flush: a sandbox send is then written with its message's INSERT.
+            claimed = self._deliverer.claim_queued(session, lead=lead, business=business, now=self._clock.now())
             mailbox.mark_processed(session, events, now)
             touch = final.get("next_touch")
             mailbox.set_timer(
@@ -261,8 +261,6 @@ class Dispatcher:
                     kind=mailbox.HANDOFF_SLA,
                     payload={"handoff_id": final.get("handoff_id")},
                 )
-            # Re-read the clock: rows queued during the run carry a later available_at than `now`.
-            claimed = self._deliverer.claim(session, lead_id=lead_id, now=self._clock.now())
             notify = context.notifications > 0
             more = mailbox.has_due(session, lead_id, now)
             mailbox.release(session, lead_id, fence)  # raises LeaseLost (rolling back) if it moved

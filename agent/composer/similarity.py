@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from difflib import SequenceMatcher
@@ -11,6 +12,7 @@ _URL = re.compile(r"https?://\S+")
 _NON_WORD = re.compile(r"[^\w]+")
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise(text: str) -> str:
     """Lower case, accents folded, links and punctuation dropped: what a reader compares."""
     text = _URL.sub(" ", text.lower())

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from langgraph.runtime import Runtime
-from sqlalchemy import select
 
 from agent import activity, stages
 from agent.assets import Asset, case_study_asset, content_asset, offer_asset, resource_asset
@@ -17,7 +16,6 @@ from graph.context import RunContext
 from graph.speak import say
 from graph.state import LeadState
 from graph.timeutil import from_iso, to_iso
-from nudge.models import Message
 
 STAGE_AFTER = {"instant_reply": stages.CONTACTED, "qualification": stages.QUALIFYING}
 
@@ -106,12 +104,7 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update["last_touch"] = number
         return update
 
-    failed = [
-        m.channel
-        for m in session.scalars(
-            select(Message).where(Message.lead_id == lead.id, Message.touch == number, Message.status == "failed")
-        )
-    ]
+    failed = ctx.history().failed_channels(number)
     decision = choose_channel(
         order=spec.channels,
         lead=lead,

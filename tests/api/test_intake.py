@@ -6,10 +6,11 @@ import time
 
 import sqlalchemy as sa
 
-from nudge.models import Lead, LeadEvent, Message
+from nudge.models import Lead, LeadEvent, Message, Outbox
 from nudge.sim.sample import whatsapp_templates
 from tests.conftest import LiveNudge
 from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, inbound_params, post_inbound
+from tests.support.workers import wait_until
 
 WA_NUMBER = "+14155550100"
 SMS_NUMBER = "+14155550101"
@@ -49,6 +50,18 @@ def test_signed_whatsapp_message_gets_a_reply_within_a_second(live_any_db: LiveN
     assert "João" not in reply["body"] and reply["body"].strip()
     assert any(word in reply["body"].lower() for word in ("obrigad", "oi", "olá")), "answered in Portuguese"
     assert reply["status_callback"] == f"{live.url}/webhooks/twilio/status"
+    # The provider's answer is recorded on the transcript row the run queued.
+    wait_until(lambda: _sent_with_provider_id(live, reply["sid"]), 5.0, what="the send recorded as sent")
+
+
+def _sent_with_provider_id(live: LiveNudge, sid: str) -> bool:
+    with live.runtime.sessions() as session:
+        row = session.execute(
+            sa.select(Message.status, Outbox.status)
+            .join(Outbox, Outbox.message_id == Message.id)
+            .where(Message.provider_id == sid)
+        ).first()
+    return row is not None and row[1] == "sent" and row[0] in ("sent", "delivered", "read")
 
 
 def test_forged_signature_is_refused_and_nothing_is_stored(live: LiveNudge) -> None:
