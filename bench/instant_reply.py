@@ -1,9 +1,12 @@
 """Instant-reply benchmark: webhook-to-send latency at 20 concurrent leads, against a LangGraph floor.
 
-    .venv/bin/python bench/instant_reply.py [--concurrency 20] [--trials 5] [--rounds 4] [--json FILE]
+    .venv/bin/python bench/instant_reply.py [--concurrency 20] [--trials 5] [--rounds 4] [--in-process]
+                                            [--json FILE]
 
-1. Nudge: the API under uvicorn (tests.conftest.live_nudge: SQLite in a temp dir, live Twilio channel
-   pointed at the local Twilio stand-in, template composer, no LLM, no sandbox). Each round, C fresh
+1. Nudge: `nudge serve` in its own process, as deployed (SQLite in a temp dir, live Twilio channel
+   pointed at the local Twilio stand-in, template composer, no LLM, no sandbox); the senders and the
+   stand-in, which stand for the outside world, run in the bench process. `--in-process` runs Nudge
+   on threads of the bench process instead (tests.conftest.live_nudge). Each round, C fresh
    leads (different phones) post a signed inbound WhatsApp message at the same moment (a barrier
    releases C threads). Latency = from just before the webhook POST to the moment the stand-in
    handled the Messages create for that lead (its `received_at`, time.monotonic()).
@@ -21,7 +24,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -43,12 +49,23 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from graph.checkpointer import open_checkpointer  # noqa: E402
+from nudge.db import create_db_engine, make_session_factory, transaction  # noqa: E402
 from nudge.models import LeadEvent, Outbox  # noqa: E402
+from nudge.runtime import open_runtime  # noqa: E402
+from nudge.settings import Settings  # noqa: E402
 from nudge.sim.sample import whatsapp_templates  # noqa: E402
-from tests.conftest import LiveNudge, live_nudge  # noqa: E402
-from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, inbound_params, twilio_signature  # noqa: E402
+from nudge.tenants import create_business  # noqa: E402
+from tests.conftest import live_nudge  # noqa: E402
+from tests.support.twilio_stub import (  # noqa: E402
+    DEFAULT_ACCOUNT_SID,
+    DEFAULT_AUTH_TOKEN,
+    TwilioStub,
+    inbound_params,
+    twilio_signature,
+)
 
 WA_NUMBER = "+14155550100"
 SMS_NUMBER = "+14155550101"
@@ -128,25 +145,26 @@ class Shot:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Target:
+    """A running Nudge: where its webhook is, the stand-in it sends to, and its database."""
+
+    url: str
+    stub: TwilioStub
+    sessions: sessionmaker[Session]
+
+
 class NudgeBench:
-    def __init__(self, live: LiveNudge, concurrency: int) -> None:
-        assert live.twilio is not None, "the bench needs the Twilio stand-in"
-        self.live = live
-        self.stub = live.twilio
+    def __init__(self, target: Target, concurrency: int) -> None:
+        self.target = target
+        self.stub = target.stub
         self.concurrency = concurrency
-        self.webhook_url = f"{live.url}/webhooks/twilio/inbound"
+        self.webhook_url = f"{target.url}/webhooks/twilio/inbound"
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-lead")
         self._local = threading.local()
         self._clients: list[httpx.Client] = []
         self._clients_lock = threading.Lock()
         self._rounds = 0
-        live.business(
-            "Acme Growth",
-            whatsapp_from=WA_NUMBER,
-            sms_from=SMS_NUMBER,
-            email_from="Acme <hi@acme.example>",
-            whatsapp_templates=whatsapp_templates("Acme Growth"),
-        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -207,7 +225,7 @@ class NudgeBench:
     def _settle(self, timeout: float = 10.0) -> None:
         """Wait until the dispatcher has finished this round (sent rows recorded, mailbox drained)."""
         deadline = time.monotonic() + timeout
-        sessions = self.live.runtime.sessions
+        sessions = self.target.sessions
         while time.monotonic() < deadline:
             with sessions() as session:
                 busy = session.scalar(
@@ -282,16 +300,94 @@ def progress(text: str) -> None:
     print(text, flush=True)
 
 
+BUSINESS_FIELDS: dict[str, Any] = {
+    "whatsapp_from": WA_NUMBER,
+    "sms_from": SMS_NUMBER,
+    "email_from": "Acme <hi@acme.example>",
+    "whatsapp_templates": whatsapp_templates("Acme Growth"),
+}
+
+
+@contextmanager
+def in_process_nudge(args: argparse.Namespace, workdir: Path) -> Iterator[Target]:
+    """Nudge's API and workers on threads of this process (the test suite's `live_nudge`)."""
+    extra = {"NUDGE_TICK_SECONDS": args.tick, "NUDGE_DISPATCHER_THREADS": args.dispatcher_threads}
+    with live_nudge(f"sqlite:///{workdir / 'nudge.db'}", workdir, **extra) as live:
+        assert live.twilio is not None
+        live.business("Acme Growth", **BUSINESS_FIELDS)
+        yield Target(live.url, live.twilio, live.runtime.sessions)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served_nudge(args: argparse.Namespace, workdir: Path) -> Iterator[Target]:
+    """`nudge serve` in its own process, as in production: the webhook senders and the Twilio
+    stand-in (the outside world) run in this process and do not share Nudge's interpreter."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{workdir / 'nudge.db'}"
+    with TwilioStub(status_mode="off") as stub:
+        env = {
+            "NUDGE_DATABASE_URL": database_url,
+            "NUDGE_DATA_DIR": str(workdir),
+            "NUDGE_CHANNELS": "live",
+            "NUDGE_PUBLIC_URL": url,
+            "NUDGE_TWILIO_API_URL": stub.url,
+            "NUDGE_SMTP_URL": "smtp://127.0.0.1:1",
+            "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
+            "NUDGE_TICK_SECONDS": str(args.tick),
+            "NUDGE_DISPATCHER_THREADS": str(args.dispatcher_threads),
+            "NUDGE_LOG_LEVEL": "WARNING",
+        }
+        settings = Settings(_env_file=None, **env)  # type: ignore[arg-type]
+        with open_runtime(settings) as runtime, transaction(runtime.sessions) as session:
+            create_business(session, name="Acme Growth", now=runtime.clock.now(), fields=BUSINESS_FIELDS)
+        log = (workdir / "serve.log").open("w")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "nudge.cli.main", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        engine = create_db_engine(database_url)
+        try:
+            _wait_healthy(url, server, workdir / "serve.log")
+            yield Target(url, stub, make_session_factory(engine))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            engine.dispose()
+            log.close()
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"nudge serve exited ({server.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"nudge serve did not answer /healthz within {timeout:.0f}s")
+
+
 @contextmanager
 def benches(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[NudgeBench, FloorBench]]:
-    extra: dict[str, Any] = {
-        "NUDGE_TICK_SECONDS": args.tick,
-        "NUDGE_DISPATCHER_THREADS": args.dispatcher_threads,
-    }
     nudge_dir = workdir / "nudge"
     nudge_dir.mkdir()
-    with live_nudge(f"sqlite:///{nudge_dir / 'nudge.db'}", nudge_dir, **extra) as live:
-        nudge = NudgeBench(live, args.concurrency)
+    started = in_process_nudge if args.in_process else served_nudge
+    with started(args, nudge_dir) as target:
+        nudge = NudgeBench(target, args.concurrency)
         floor = FloorBench(f"sqlite:///{workdir / 'floor.db'}", args.concurrency)
         try:
             yield nudge, floor
@@ -335,7 +431,9 @@ def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Se
     ratio_ok = ratio_p99 < RATIO_TARGET
 
     print()
+    where = "threads of the bench process" if args.in_process else "`nudge serve` in its own process"
     print(f"Instant reply at {args.concurrency} concurrent leads, SQLite, templates, live Twilio channel → local stub")
+    print(f"Nudge ran on {where}; senders and the Twilio stand-in in the bench process")
     print(
         f"{args.trials} trials x {args.rounds} rounds x {args.concurrency} leads (+{args.warmup} warm-up round), "
         f"{args.dispatcher_threads} dispatcher threads, tick {args.tick}s, {elapsed:.0f}s total"
@@ -376,6 +474,7 @@ def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Se
             "dispatcher_threads": args.dispatcher_threads,
             "tick_seconds": args.tick,
             "database": "sqlite",
+            "nudge_process": "in-process" if args.in_process else "nudge serve",
             "composer": "templates",
             "elapsed_seconds": round(elapsed, 1),
         },
@@ -414,6 +513,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="warm-up rounds, not counted")
     parser.add_argument("--dispatcher-threads", type=int, default=4, help="NUDGE_DISPATCHER_THREADS")
     parser.add_argument("--tick", type=float, default=1.0, help="NUDGE_TICK_SECONDS (production default 1.0)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run Nudge on threads of the bench process instead of `nudge serve` in its own process",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     figures = run(args)
