@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from agent import activity, stages
 from graph.context import RunContext
+from graph.industry import ensure_industry
 from graph.nodes.await_rep import conversion_detail
 from graph.state import LeadState
 from graph.timeutil import to_iso
@@ -52,9 +53,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 if new_stage == stages.WON:
                     activity.record(ctx.session, ctx.lead, now, "conversion", conversion_detail(payload))
     update["stage"] = stage
-    if not state.get("industry_checked") and ctx.knowledge is not None:
-        _detect_industry(ctx)
-        update["industry_checked"] = True
+    if replies or due not in (None, 1):  # touch 1 alone does not need the industry (graph/industry.py)
+        update.update(ensure_industry(ctx, state))
 
     if replies:
         update["reply_ids"] = replies
@@ -63,15 +63,3 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update["due_touch"] = due
         update["route"] = "touch"
     return update
-
-
-def _detect_industry(ctx: RunContext) -> None:
-    """Once per lead: the industry from what they wrote (and the form field), for touch 4."""
-    lead = ctx.lead
-    assert ctx.knowledge is not None
-    detected = ctx.knowledge.detect_industry(
-        ctx.business.profile or {}, lead.first_message, lead.industry, lead.locale or ctx.business.default_locale
-    )
-    if detected and detected != lead.industry:
-        activity.record(ctx.session, lead, ctx.clock.now(), "industry", f"{lead.industry or 'unknown'} → {detected}")
-        lead.industry = detected

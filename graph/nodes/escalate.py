@@ -10,6 +10,7 @@ from agent import activity, stages
 from agent.handoff import FALLBACK, build_summary, choose_rep, notify, rep_eta, sla_deadline, summary_text
 from agent.outbound import ChannelChoice
 from graph.context import RunContext
+from graph.industry import ensure_industry
 from graph.speak import say
 from graph.state import LeadState
 from graph.timeutil import to_iso
@@ -33,6 +34,7 @@ def lead_channel(ctx: RunContext) -> ChannelChoice | None:
 def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     session, lead, business, now = ctx.session, ctx.lead, ctx.business, ctx.clock.now()
+    checked = ensure_industry(ctx, state)  # a hot lead is handed over in its first run
     language = lead.locale or business.default_locale
     case_study = None
     if ctx.knowledge is not None:
@@ -97,4 +99,5 @@ def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         "handoff_id": handoff.id,
         "sla_check_at": to_iso(handoff.sla_due_at),
         "kept_warm": False,
+        **checked,
     }
