@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 from sqlalchemy import select
 
-from agent import activity, stages
+from agent import activity, experiments, stages
 from agent.assets import Asset, case_study_asset, content_asset, offer_asset, resource_asset
 from agent.outbound import choose_channel, opted_out_channels
 from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time, zone
@@ -92,6 +92,13 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             update.update(next_touch=number, next_due_at=to_iso(allowed), route="hold")
             return update
 
+    arm = experiments.assign(lead.id, spec)
+    if arm is not None and arm.holdout:
+        # The experiment's control group: recorded so the report can compare it with those sent.
+        activity.record(session, lead, now, "touch_skipped", experiments.HOLDOUT_DETAIL + arm.experiment, touch=number)
+        update["last_touch"] = number
+        return update
+
     language = lead.locale or business.default_locale
     asset = find_asset(ctx, spec, language)
     if asset is None:
@@ -113,7 +120,7 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         )
     ]
     decision = choose_channel(
-        order=spec.channels,
+        order=list(arm.channels) if arm is not None and arm.channels else spec.channels,
         lead=lead,
         business=business,
         opted_out=opted_out_channels(session, lead.id),
@@ -146,13 +153,16 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return update
     if decision.passed_over:
         spoken.message.info = {**spoken.message.info, "channel_reason": "; ".join(decision.passed_over)}
+    if arm is not None:
+        spoken.message.info = {**spoken.message.info, "arm": arm.label}
     activity.record(
         session,
         lead,
         now,
         "touch_sent",
         f"{spec.purpose} on {decision.choice.channel}"
-        + (f" (passed over {'; '.join(decision.passed_over)})" if decision.passed_over else ""),
+        + (f" (passed over {'; '.join(decision.passed_over)})" if decision.passed_over else "")
+        + (f" [experiment arm {arm.label}]" if arm is not None else ""),
         touch=number,
         channel=decision.choice.channel,
     )

@@ -1,0 +1,73 @@
+"""One lead's ledger as the reports see it: touches sent, replies, clicks, conversions, holdouts.
+
+Built from the database by `agent.ledger_reader`; everything downstream is pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from agent.attribution.journey import Journey, TouchPoint
+
+REACHED = frozenset({"sent", "delivered", "read"})  # the provider took it and did not bounce it
+
+
+@dataclass(frozen=True)
+class Sent:
+    touch: int
+    channel: str
+    at: datetime
+    statuses: frozenset[str]  # every status the message went through
+    variant: str = ""
+    case_study: str = ""
+    composer: str = ""
+    arm: str = ""
+
+    @property
+    def reached(self) -> bool:
+        return bool(self.statuses & REACHED) and not self.statuses & {"failed", "undelivered"}
+
+
+@dataclass(frozen=True)
+class Converted:
+    at: datetime
+    value: float | None
+    currency: str | None
+
+
+@dataclass
+class LeadLedger:
+    lead_id: str
+    sent: list[Sent] = field(default_factory=list)  # time order
+    inbound: list[datetime] = field(default_factory=list)  # time order
+    clicks: dict[int, datetime] = field(default_factory=dict)  # touch → first click
+    conversions: list[Converted] = field(default_factory=list)  # time order
+    holdouts: dict[int, tuple[str, datetime]] = field(default_factory=dict)  # touch → (arm label, when)
+
+    @property
+    def converted_at(self) -> datetime | None:
+        return self.conversions[0].at if self.conversions else None
+
+    def journey(self) -> Journey:
+        """The touches that reached the lead before its first conversion (all of them if none)."""
+        end = self.converted_at
+        touches = tuple(
+            TouchPoint(
+                touch=s.touch,
+                channel=s.channel,
+                at=s.at,
+                variant=s.variant,
+                case_study=s.case_study,
+                composer=s.composer,
+                arm=s.arm,
+            )
+            for s in self.sent
+            if s.reached and (end is None or s.at <= end)
+        )
+        value: dict[str, float] = {}
+        for conversion in self.conversions:
+            if conversion.value is not None:
+                currency = conversion.currency or ""
+                value[currency] = value.get(currency, 0.0) + conversion.value
+        return Journey(lead_id=self.lead_id, touches=touches, converted_at=end, value=value)

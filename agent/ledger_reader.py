@@ -1,0 +1,94 @@
+"""Reading every lead's ledger of one business from the database, in a handful of queries.
+
+The session must be scoped to the business (`transaction(..., business_id=...)`); the explicit
+`business_id` filters keep the queries on the business index as well.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from agent.attribution.ledger import Converted, LeadLedger, Sent
+from agent.experiments import HOLDOUT_DETAIL
+from nudge.models import Conversion, LeadActivity, Message, TrackedLink
+
+
+def _statuses(status: str, history: list[dict[str, str]] | None) -> frozenset[str]:
+    return frozenset({status, *(str(h.get("status")) for h in history or ())})
+
+
+def read_ledgers(session: Session, business_id: str) -> list[LeadLedger]:
+    ledgers: dict[str, LeadLedger] = {}
+
+    def ledger(lead_id: str) -> LeadLedger:
+        found = ledgers.get(lead_id)
+        if found is None:
+            found = ledgers[lead_id] = LeadLedger(lead_id)
+        return found
+
+    messages = session.execute(
+        sa.select(
+            Message.lead_id,
+            Message.direction,
+            Message.touch,
+            Message.channel,
+            Message.author,
+            Message.composer,
+            Message.status,
+            Message.status_history,
+            Message.info,
+            Message.created_at,
+            Message.sent_at,
+        )
+        .where(Message.business_id == business_id)
+        .order_by(Message.created_at, Message.id)
+    )
+    for lead_id, direction, touch, channel, author, composer, status, history, info, created_at, sent_at in messages:
+        if direction == "in":
+            ledger(lead_id).inbound.append(created_at)
+            continue
+        if touch is None or author != "agent":
+            continue  # a conversational answer or a rep's message, not a touch of the sequence
+        info = info or {}
+        asset = str(info.get("asset") or "")
+        ledger(lead_id).sent.append(
+            Sent(
+                touch=touch,
+                channel=channel,
+                at=sent_at or created_at,
+                statuses=_statuses(status, history),
+                variant=str(info.get("variant") or ""),
+                case_study=asset.split(":", 1)[1] if asset.startswith("case_study:") else "",
+                composer=composer,
+                arm=str(info.get("arm") or ""),
+            )
+        )
+    clicks = session.execute(
+        sa.select(TrackedLink.lead_id, TrackedLink.touch, TrackedLink.first_clicked_at).where(
+            TrackedLink.business_id == business_id, TrackedLink.first_clicked_at.is_not(None)
+        )
+    )
+    for lead_id, touch, at in clicks:
+        if touch is not None and at is not None:
+            known = ledger(lead_id).clicks
+            known[touch] = min(at, known.get(touch, at))
+    conversions = session.execute(
+        sa.select(Conversion.lead_id, Conversion.occurred_at, Conversion.value, Conversion.currency)
+        .where(Conversion.business_id == business_id)
+        .order_by(Conversion.occurred_at, Conversion.id)
+    )
+    for lead_id, at, value, currency in conversions:
+        ledger(lead_id).conversions.append(Converted(at, value, currency))
+    holdouts = session.execute(
+        sa.select(LeadActivity.lead_id, LeadActivity.touch, LeadActivity.detail, LeadActivity.at).where(
+            LeadActivity.business_id == business_id,
+            LeadActivity.kind == "touch_skipped",
+            LeadActivity.detail.startswith(HOLDOUT_DETAIL),
+        )
+    )
+    for lead_id, touch, detail, at in holdouts:
+        if touch is not None:
+            experiment = detail.removeprefix(HOLDOUT_DETAIL)
+            ledger(lead_id).holdouts.setdefault(touch, (f"{experiment}:holdout", at))
+    return list(ledgers.values())
