@@ -113,10 +113,10 @@ def funnel_out(report: FunnelReport, sequence: Sequence) -> FunnelOut:
         leads=report.leads,
         touches=[FunnelRowOut(touch=row.touch, purpose=purpose(row.touch), **row.counts) for row in report.rows],
         recovery=RecoveryOut(
-            leads=report.recovery.went_cold, recovered=report.recovery.recovered, rate=round(report.recovery.rate, 6)
+            leads=report.recovery.leads, recovered=report.recovery.recovered, rate=round(report.recovery.rate, 6)
         ),
         breakup=RecoveryOut(
-            leads=report.breakup.went_cold, recovered=report.breakup.recovered, rate=round(report.breakup.rate, 6)
+            leads=report.breakup.leads, recovered=report.breakup.recovered, rate=round(report.breakup.rate, 6)
         ),
         experiments=[
             ExperimentOut(

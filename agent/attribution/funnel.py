@@ -62,12 +62,12 @@ def funnel(ledgers: Iterable[LeadLedger]) -> list[FunnelRow]:
 
 @dataclass(frozen=True)
 class Recovery:
-    went_cold: int
+    leads: int  # that went cold (or were sent the break-up)
     recovered: int
 
     @property
     def rate(self) -> float:
-        return self.recovered / self.went_cold if self.went_cold else 0.0
+        return self.recovered / self.leads if self.leads else 0.0
 
 
 def cold_and_back(outbound: Sequence[datetime], inbound: Sequence[datetime]) -> tuple[bool, bool]:
