@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -24,10 +27,26 @@ class FunnelReport:
     experiments: list[ExperimentResult]
 
 
+@contextmanager
+def _bulk_allocation() -> Iterator[None]:
+    """A report builds a few hundred thousand small tuples that never form cycles; the cyclic
+    garbage collector would otherwise rescan them all again and again (half a report's time at
+    10,000 leads). Reference counting still frees everything; collection resumes afterwards."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def attribution_report(
     session: Session, business_id: str, model: str, half_life: timedelta = timedelta(days=7)
 ) -> CreditReport:
-    return attribute([ledger.journey() for ledger in read_ledgers(session, business_id)], model, half_life=half_life)
+    with _bulk_allocation():
+        journeys = [ledger.journey() for ledger in read_ledgers(session, business_id)]
+        return attribute(journeys, model, half_life=half_life)
 
 
 def funnel_from(ledgers: list[LeadLedger], sequence: Sequence) -> FunnelReport:
@@ -43,4 +62,5 @@ def funnel_from(ledgers: list[LeadLedger], sequence: Sequence) -> FunnelReport:
 
 
 def funnel_report(session: Session, business_id: str, sequence: Sequence) -> FunnelReport:
-    return funnel_from(read_ledgers(session, business_id), sequence)
+    with _bulk_allocation():
+        return funnel_from(read_ledgers(session, business_id), sequence)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class TouchPoint:
-    """One touch that reached the lead (a queued-then-sent message of the sequence)."""
+class TouchPoint(NamedTuple):
+    """One touch that reached the lead (a queued-then-sent message of the sequence).
+    A named tuple: reports build tens of thousands of them, and a frozen dataclass is slow to make."""
 
     touch: int
     channel: str

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from agent.attribution.journey import Journey, TouchPoint
 
 REACHED = frozenset({"sent", "delivered", "read"})  # the provider took it and did not bounce it
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(NamedTuple):
     touch: int
     channel: str
     at: datetime
@@ -53,15 +53,7 @@ class LeadLedger:
         """The touches that reached the lead before its first conversion (all of them if none)."""
         end = self.converted_at
         touches = tuple(
-            TouchPoint(
-                touch=s.touch,
-                channel=s.channel,
-                at=s.at,
-                variant=s.variant,
-                case_study=s.case_study,
-                composer=s.composer,
-                arm=s.arm,
-            )
+            TouchPoint(s.touch, s.channel, s.at, s.variant, s.case_study, s.composer, s.arm)
             for s in self.sent
             if s.reached and (end is None or s.at <= end)
         )
