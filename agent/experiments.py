@@ -55,6 +55,10 @@ def assign(lead_id: str, touch: Touch) -> Arm | None:
     return Arm(touch.experiment_name, variant.name, channels, variant.delay)
 
 
+def channel_order(arm: Arm | None, touch: Touch) -> list[ChannelName]:
+    return list(arm.channels) if arm is not None and arm.channels else list(touch.channels)
+
+
 def delay_for(lead_id: str, touch: Touch) -> timedelta:
     arm = assign(lead_id, touch)
     return arm.delay if arm is not None and arm.delay is not None else touch.delay

@@ -59,7 +59,7 @@ def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     lead.next_touch = number
     lead.next_due_at = due
     spec = ctx.sequence.touch(number) if number else None
-    lead.next_channel = spec.channels[0] if spec else None
+    lead.next_channel = experiments.channel_order(experiments.assign(lead.id, spec), spec)[0] if spec else None
     anchor = from_iso(state.get("anchor_at"))
     if anchor is not None:
         lead.last_contact_at = anchor

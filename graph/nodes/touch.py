@@ -120,7 +120,7 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         )
     ]
     decision = choose_channel(
-        order=list(arm.channels) if arm is not None and arm.channels else spec.channels,
+        order=experiments.channel_order(arm, spec),
         lead=lead,
         business=business,
         opted_out=opted_out_channels(session, lead.id),

@@ -45,7 +45,8 @@ def _wait_touch_sent(live: LiveNudge, key: str, lead_id: str) -> dict[str, Any]:
     raise AssertionError(f"touch 1 to {lead_id} was not sent")
 
 
-def test_a_conversion_event_is_credited_to_the_touch_that_came_before(live: LiveNudge) -> None:
+def test_a_conversion_event_is_credited_to_the_touch_that_came_before(live_any_db: LiveNudge) -> None:
+    live = live_any_db  # SQLite and PostgreSQL: the reports read JSON fields in SQL
     key = _business(live)
     buyer, browser = _new_lead(live, key, "+5511987650010"), _new_lead(live, key, "+5511987650011")
     for lead_id in (buyer, browser):
