@@ -51,7 +51,8 @@ def test_simulate_ends_with_funnel_attribution_and_experiment_reports(run: Run, 
     for credits in attribution["by"].values():
         assert abs(sum(c["conversions"] for c in credits) - attribution["total"]["conversions"]) < 1e-6
     for name in ("funnel.svg", "attribution.svg"):
-        assert minidom.parse(str(charts / name)).documentElement.tagName == "svg"
+        root = minidom.parse(str(charts / name)).documentElement
+        assert root is not None and root.tagName == "svg"
 
 
 def test_a_bad_sequence_file_is_refused_before_anything_runs(run: Run, tmp_path: Path) -> None:
