@@ -33,7 +33,8 @@ class AttributionOut(BaseModel):
     total: TotalOut = Field(description="what the credits of every dimension add up to")
     unattributed: int = Field(description="conversions with no touch before them (nothing to credit)")
     by: dict[str, list[CreditOut]] = Field(
-        description="touch, channel, touch_channel, case_study, variant (wording), arm (experiment)"
+        description="touch, channel, touch_channel, case_study, variant (wording), arm (experiment), "
+        "composer (template or llm)"
     )
 
 

@@ -1,4 +1,5 @@
-"""Credit per touch, channel, touch × channel, case study, wording variant and experiment arm."""
+"""Credit per touch, channel, touch × channel, case study, wording variant, experiment arm and
+composer (phrasebook or LLM)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ DIMENSIONS: dict[str, Key] = {
     "case_study": lambda t: t.case_study or NONE,
     "variant": lambda t: t.variant or NONE,
     "arm": lambda t: t.arm or NONE,
+    "composer": lambda t: t.composer or NONE,  # template (phrasebook) or llm
 }
 
 

@@ -23,8 +23,8 @@ def attribution(
     model: Annotated[ModelName, Query(description="attribution model")] = "markov",
     half_life: Annotated[str, Query(max_length=20, description="time_decay: credit halves every… e.g. '7d'")] = "7d",
 ) -> AttributionOut:
-    """Credit for the conversions, per touch, channel, touch × channel, case study, wording variant
-    and experiment arm. Every dimension's credits add up to `total`."""
+    """Credit for the conversions, per touch, channel, touch × channel, case study, wording variant,
+    experiment arm and composer (template or LLM). Every dimension's credits add up to `total`."""
     try:
         decay = parse_duration(half_life)
     except ValueError as exc:

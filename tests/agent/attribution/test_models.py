@@ -23,7 +23,7 @@ def at(days: float) -> datetime:
 J1 = Journey(
     "l1",
     (
-        TouchPoint(1, "whatsapp", at(0), variant="en.instant.1"),
+        TouchPoint(1, "whatsapp", at(0), variant="en.instant.1", composer="llm"),
         TouchPoint(3, "email", at(7), variant="en.soft.2", arm="touch3:short"),
         TouchPoint(4, "whatsapp", at(14), case_study="cs-dental"),
     ),
@@ -73,7 +73,7 @@ def test_rule_based_models_credit_each_touch_as_worked_out_by_hand(model: str) -
     assert report.unattributed == 1 and report.journeys == 4
 
 
-def test_linear_credit_per_channel_case_study_variant_and_arm() -> None:
+def test_linear_credit_per_channel_case_study_variant_arm_and_composer() -> None:
     report = attribute(JOURNEYS, "linear")
     # WhatsApp had J1's touches 1 and 4 (2/3); email J1's touch 3 (1/3); SMS all of J2.
     channel = {k: c.conversions for k, c in report.by["channel"].items()}
@@ -86,6 +86,8 @@ def test_linear_credit_per_channel_case_study_variant_and_arm() -> None:
     assert variant == pytest.approx({"en.instant.1": 1 / 3, "en.soft.2": 1 / 3, "(none)": 1 / 3, "en.instant.2": 1.0})
     arm = {k: c.conversions for k, c in report.by["arm"].items()}
     assert arm == pytest.approx({"touch3:short": 1 / 3, "(none)": 5 / 3})
+    composer = {k: c.conversions for k, c in report.by["composer"].items()}
+    assert composer == pytest.approx({"llm": 1 / 3, "(none)": 5 / 3})
 
 
 @pytest.mark.parametrize("model", MODELS)
