@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from agent.experiments import assign
 from api.app import create_app
 from nudge.db import transaction
-from nudge.models import Business, LeadActivity, Message
+from nudge.models import Business, Lead, LeadActivity, Message
 from nudge.sim.engine import Simulation
 from nudge.sim.personas import Persona, Reaction
 from nudge.sim.setup import create_sample_businesses, simulation_runtime
@@ -39,11 +39,11 @@ touches:
     holdout: 0.3
     variants:
       - {name: by_email, channels: [email, whatsapp]}
-      - {name: by_whatsapp, channels: [whatsapp, email], weight: 1}
+      - {name: by_whatsapp, channels: [whatsapp, email], weight: 1, delay: 2d}
 """
 
 
-def test_variants_and_holdout_are_assigned_stably_and_reported_with_lift(tmp_path: Path) -> None:
+def test_channel_and_timing_variants_and_a_holdout_are_assigned_stably_and_reported_with_lift(tmp_path: Path) -> None:
     with simulation_runtime(tmp_path, seed=11) as (runtime, clock):
         business_id = create_sample_businesses(runtime)[0]
         with transaction(runtime.sessions) as session:
@@ -75,6 +75,7 @@ def test_variants_and_holdout_are_assigned_stably_and_reported_with_lift(tmp_pat
                 m.lead_id: m
                 for m in session.scalars(sa.select(Message).where(Message.touch == 2, Message.direction == "out"))
             }
+            arrivals = dict(session.execute(sa.select(Lead.id, Lead.created_at)).tuples().all())
             held = set(
                 session.scalars(
                     sa.select(LeadActivity.lead_id).where(
@@ -92,6 +93,10 @@ def test_variants_and_holdout_are_assigned_stably_and_reported_with_lift(tmp_pat
         arm = arms[lead_id]
         assert arm is not None and message.info["arm"] == f"reminder:{arm.name}"
         assert message.channel == (arm.channels or ("",))[0], (arm, message.channel)
+        # Timing: the by_whatsapp arm waits two days instead of one (quiet hours may add a night).
+        waited = message.created_at - arrivals[lead_id]
+        due = arm.delay or timedelta(days=1)
+        assert due <= waited <= due + timedelta(hours=16), (arm.name, waited)
     counts = Counter(arm.name for arm in arms.values() if arm is not None)
     assert set(counts) == {"holdout", "by_email", "by_whatsapp"}, counts
 
