@@ -14,6 +14,7 @@ from agent.sequence import ChannelName, Touch
 
 HOLDOUT = "holdout"
 HOLDOUT_DETAIL = "holdout: experiment "  # the decision row the reports read the control group from
+ARM_KIND = "experiment_arm"  # the decision row of a lead assigned to a variant (detail: its label)
 
 
 @dataclass(frozen=True)

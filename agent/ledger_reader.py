@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from agent.attribution.ledger import Converted, LeadLedger, Sent
-from agent.experiments import HOLDOUT_DETAIL
+from agent.experiments import ARM_KIND, HOLDOUT, HOLDOUT_DETAIL
 from nudge.models import Conversion, LeadActivity, Message, TrackedLink
 
 # Statuses only move forward (scheduler.delivery.apply_status), so the last one implies the ones
@@ -107,15 +107,19 @@ def read_ledgers(session: Session, business_id: str) -> list[LeadLedger]:
     )
     for lead_id, at, value, currency in conversions:
         ledger(lead_id).conversions.append(Converted(at, value, currency))
-    holdouts = session.execute(
-        sa.select(LeadActivity.lead_id, LeadActivity.touch, LeadActivity.detail, LeadActivity.at).where(
+    arms = session.execute(
+        sa.select(LeadActivity.lead_id, LeadActivity.touch, LeadActivity.kind, LeadActivity.detail, LeadActivity.at)
+        .where(
             LeadActivity.business_id == business_id,
-            LeadActivity.kind == "touch_skipped",
-            LeadActivity.detail.startswith(HOLDOUT_DETAIL),
+            sa.or_(
+                LeadActivity.kind == ARM_KIND,
+                sa.and_(LeadActivity.kind == "touch_skipped", LeadActivity.detail.startswith(HOLDOUT_DETAIL)),
+            ),
         )
+        .order_by(LeadActivity.at, LeadActivity.id)
     )
-    for lead_id, touch, detail, at in holdouts:
+    for lead_id, touch, kind, detail, at in arms:
         if touch is not None:
-            experiment = detail.removeprefix(HOLDOUT_DETAIL)
-            ledger(lead_id).holdouts.setdefault(touch, (f"{experiment}:holdout", at))
+            label = detail if kind == ARM_KIND else f"{detail.removeprefix(HOLDOUT_DETAIL)}:{HOLDOUT}"
+            ledger(lead_id).arms.setdefault(touch, (label, at))  # a retried touch keeps its first draw
     return list(ledgers.values())

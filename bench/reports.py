@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from agent.attribution import MODELS, attribute  # noqa: E402
 from agent.attribution.ledger import Converted, LeadLedger, Sent  # noqa: E402
-from agent.experiments import HOLDOUT_DETAIL  # noqa: E402
+from agent.experiments import ARM_KIND, HOLDOUT_DETAIL  # noqa: E402
 from agent.ledger_reader import read_ledgers  # noqa: E402
 from agent.reports import attribution_report, funnel_from, funnel_report  # noqa: E402
 from agent.sequence import default_sequence  # noqa: E402
@@ -77,6 +77,11 @@ def _journey_rows(rng: random.Random, business_id: str, index: int) -> dict[str,
     arm = rng.choices(["holdout", "short", "long"], weights=[2, 4, 4])[0]
     for touch in sequence.touches:
         at = arrived + touch.delay + timedelta(minutes=rng.uniform(0, 90))
+        if touch.number == 3 and arm != "holdout":
+            rows["activity"].append(
+                {"id": new_id("act"), "business_id": business_id, "lead_id": lead_id, "at": at,
+                 "kind": ARM_KIND, "touch": 3, "detail": f"reminder:{arm}"}
+            )  # fmt: skip
         if touch.number == 3 and arm == "holdout":
             rows["activity"].append(
                 {"id": new_id("act"), "business_id": business_id, "lead_id": lead_id, "at": at,
@@ -174,11 +179,13 @@ def naive_ledgers(session: Session) -> list[LeadLedger]:
         ):
             ledger.conversions.append(Converted(c.occurred_at, c.value, c.currency))
         for a in session.scalars(
-            sa.select(LeadActivity).where(LeadActivity.lead_id == lead.id, LeadActivity.kind == "touch_skipped")
+            sa.select(LeadActivity).where(LeadActivity.lead_id == lead.id).order_by(LeadActivity.at)
         ):
-            if a.detail.startswith(HOLDOUT_DETAIL) and a.touch is not None:
-                ledger.holdouts[a.touch] = (a.detail.removeprefix(HOLDOUT_DETAIL) + ":holdout", a.at)
-        if ledger.sent or ledger.inbound or ledger.conversions or ledger.holdouts:
+            if a.touch is not None and a.kind == ARM_KIND:
+                ledger.arms.setdefault(a.touch, (a.detail, a.at))
+            elif a.touch is not None and a.kind == "touch_skipped" and a.detail.startswith(HOLDOUT_DETAIL):
+                ledger.arms.setdefault(a.touch, (a.detail.removeprefix(HOLDOUT_DETAIL) + ":holdout", a.at))
+        if ledger.sent or ledger.inbound or ledger.conversions or ledger.arms:
             ledgers.append(ledger)
     return ledgers
 

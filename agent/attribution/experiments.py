@@ -33,15 +33,12 @@ class ExperimentResult:
 
 
 def _exposures(ledger: LeadLedger) -> dict[tuple[int, str], tuple[str, datetime]]:
-    """(touch, experiment) → (arm, when the lead met it): the first send, or the holdout skip."""
+    """(touch, experiment) → (arm, when the lead was assigned to it). Intention to treat: a lead
+    counts in its arm whether or not the touch then reached it, as held-out leads do."""
     found: dict[tuple[int, str], tuple[str, datetime]] = {}
-    for sent in ledger.sent:
-        if sent.arm:
-            experiment, arm = sent.arm.rsplit(":", 1)
-            found.setdefault((sent.touch, experiment), (arm, sent.at))
-    for touch, (label, at) in ledger.holdouts.items():
+    for touch, (label, at) in ledger.arms.items():
         experiment, arm = label.rsplit(":", 1)
-        found.setdefault((touch, experiment), (arm, at))
+        found[(touch, experiment)] = (arm, at)
     return found
 
 

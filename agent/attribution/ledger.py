@@ -1,4 +1,4 @@
-"""One lead's ledger as the reports see it: touches sent, replies, clicks, conversions, holdouts.
+"""One lead's ledger as the reports see it: touches sent, replies, clicks, conversions, experiment arms.
 
 Built from the database by `agent.ledger_reader`; everything downstream is pure.
 """
@@ -43,7 +43,8 @@ class LeadLedger:
     inbound: list[datetime] = field(default_factory=list)  # time order
     clicks: dict[int, datetime] = field(default_factory=dict)  # touch → first click
     conversions: list[Converted] = field(default_factory=list)  # time order
-    holdouts: dict[int, tuple[str, datetime]] = field(default_factory=dict)  # touch → (arm label, when)
+    # touch → (arm label "experiment:arm", when the lead was assigned), holdouts included
+    arms: dict[int, tuple[str, datetime]] = field(default_factory=dict)
 
     @property
     def converted_at(self) -> datetime | None:

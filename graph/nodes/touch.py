@@ -98,6 +98,10 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         activity.record(session, lead, now, "touch_skipped", experiments.HOLDOUT_DETAIL + arm.experiment, touch=number)
         update["last_touch"] = number
         return update
+    if arm is not None:
+        # Recorded before anything can still skip the touch, so a lead counts in its arm even when
+        # no channel or asset is left for it (as a held-out lead counts in the holdout).
+        activity.record(session, lead, now, experiments.ARM_KIND, arm.label, touch=number)
 
     language = lead.locale or business.default_locale
     asset = find_asset(ctx, spec, language)

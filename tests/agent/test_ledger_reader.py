@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.attribution.ledger import Converted, Sent
-from agent.experiments import HOLDOUT_DETAIL
+from agent.experiments import ARM_KIND, HOLDOUT_DETAIL
 from agent.ledger_reader import read_ledgers
 from nudge.db import transaction
 from nudge.models import Conversion, Lead, LeadActivity, Message, TrackedLink
@@ -62,6 +62,7 @@ def test_ledgers_hold_touches_replies_clicks_conversions_and_holdouts_of_one_bus
                                      touch=4, detail=HOLDOUT_DETAIL + "t4"))  # fmt: skip
             session.add(LeadActivity(business_id=ours, lead_id="lead_a", at=T0 + 2 * day, kind="touch_skipped",
                                      touch=5, detail="value rule: no offer"))  # fmt: skip
+            session.add(LeadActivity(business_id=ours, lead_id="lead_a", at=T0, kind=ARM_KIND, touch=1, detail="t1:a"))
         with transaction(runtime.sessions, business_id=ours) as session:
             [ledger] = read_ledgers(session, ours)
     assert ledger.lead_id == "lead_a"
@@ -75,6 +76,6 @@ def test_ledgers_hold_touches_replies_clicks_conversions_and_holdouts_of_one_bus
     assert ledger.inbound == [T0 + day]
     assert ledger.clicks == {1: T0 + timedelta(hours=1)}
     assert ledger.conversions == [Converted(T0 + 4 * day, 10.0, "EUR")]
-    assert ledger.holdouts == {4: ("t4:holdout", T0 + 2 * day)}
+    assert ledger.arms == {1: ("t1:a", T0), 4: ("t4:holdout", T0 + 2 * day)}
     journey = ledger.journey()
     assert [t.touch for t in journey.touches] == [1] and journey.value == {"EUR": 10.0}

@@ -33,16 +33,24 @@ A = LeadLedger(
     inbound=[day(1.5), day(15)],
     clicks={3: day(1.2)},
     conversions=[Converted(day(16), 900.0, "USD")],
+    arms={3: ("reminder:short", day(1))},
 )
 # B: touch 1 failed on WhatsApp and went by SMS instead (one lead, counted once); held out of the
 #    touch-3 experiment; silent ever after.
 B = LeadLedger(
     "b",
     sent=[Sent(1, "whatsapp", day(0), FAILED), Sent(1, "sms", day(0), DELIVERED), Sent(6, "sms", day(14), DELIVERED)],
-    holdouts={3: ("reminder:holdout", day(1))},
+    arms={3: ("reminder:holdout", day(1))},
 )
 # C: wrote first (day 0), then touch 3 a day later; never wrote again.
-C = LeadLedger("c", sent=[Sent(3, "email", day(1.1), DELIVERED, arm="reminder:long")], inbound=[day(0.0)])
+C = LeadLedger(
+    "c",
+    sent=[Sent(3, "email", day(1.1), DELIVERED, arm="reminder:long")],
+    inbound=[day(0.0)],
+    arms={3: ("reminder:long", day(1.1))},
+)
+# D: drawn into the "long" arm, but no channel was left to send touch 3 on; bought on day 5.
+D = LeadLedger("d", conversions=[Converted(day(5), 50.0, "USD")], arms={3: ("reminder:long", day(1))})
 
 
 def test_funnel_counts_each_lead_once_per_touch_and_gives_replies_to_the_latest_touch() -> None:
@@ -70,11 +78,12 @@ def test_a_follow_up_within_a_day_of_the_leads_message_is_not_cold() -> None:
     assert cold_and_back([day(2)], [day(0), day(3)]) == (True, True)
 
 
-def test_experiment_tallies_arms_from_sends_and_holdouts() -> None:
-    [result] = experiments([A, B, C], {"reminder": ["short", "long"]})
+def test_experiments_count_every_lead_drawn_into_an_arm_whether_or_not_it_was_sent() -> None:
+    [result] = experiments([A, B, C, D], {"reminder": ["short", "long"]})
     assert (result.experiment, result.touch, result.control) == ("reminder", 3, "holdout")
     arms = {a.arm: (a.leads, a.converted) for a in result.arms}
     assert [a.arm for a in result.arms] == ["holdout", "short", "long"]
-    assert arms == {"holdout": (1, 0), "short": (1, 1), "long": (1, 0)}
+    # Intention to treat: D counts in "long" (and its sale too) although touch 3 never reached it.
+    assert arms == {"holdout": (1, 0), "short": (1, 1), "long": (2, 1)}
     short = next(a for a in result.arms if a.arm == "short")
     assert short.lift == newcombe(1, 1, 0, 1)
