@@ -33,6 +33,7 @@ unit: install
 bench: install
 	$(BIN)/python bench/instant_reply.py
 	$(BIN)/python bench/cadence.py
+	$(BIN)/python bench/reports.py
 
 serve: install
 	$(BIN)/nudge serve

@@ -50,6 +50,37 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+def _delay(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        if value < timedelta(0):
+            raise ValueError("a delay cannot be negative")
+        return value
+    return parse_duration(value)
+
+
+class Variant(BaseModel):
+    """One arm of a touch's experiment: what it changes for the leads assigned to it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+    weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    channels: Annotated[list[ChannelName] | None, Field(min_length=1)] = None  # replaces the touch's order
+    delay: timedelta | None = Field(default=None, description="replaces the touch's delay; e.g. '2d'")
+
+    @field_validator("delay", mode="before")
+    @classmethod
+    def _parse_delay(cls, value: Any) -> timedelta | None:
+        return None if value is None else _delay(value)
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, value: list[ChannelName] | None) -> list[ChannelName] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("a channel is listed twice")
+        return value
+
+
 class Touch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,15 +93,38 @@ class Touch(BaseModel):
     # bound by quiet hours and the one-touch-a-day cap.
     follow_up: bool = True
     retarget: bool = False
+    # An experiment: leads are split at random (stable per lead) between the variants, and a
+    # `holdout` share of them skips the touch, so the report can show what the touch adds.
+    variants: Annotated[list[Variant], Field(max_length=10)] = []
+    holdout: Annotated[float, Field(ge=0, le=0.9)] = 0.0
+    experiment: Annotated[str, Field(max_length=60)] = ""  # renaming it re-draws every lead's arm
 
     @field_validator("delay", mode="before")
     @classmethod
     def _parse_delay(cls, value: Any) -> timedelta:
-        if isinstance(value, timedelta):
-            if value < timedelta(0):
-                raise ValueError("a delay cannot be negative")
-            return value
-        return parse_duration(value)
+        return _delay(value)
+
+    @field_validator("variants")
+    @classmethod
+    def _unique_variants(cls, value: list[Variant]) -> list[Variant]:
+        names = [v.name for v in value]
+        if len(set(names)) != len(names):
+            raise ValueError("two variants have the same name")
+        return value
+
+    @model_validator(mode="after")
+    def _holdout_allowed(self) -> Touch:
+        if self.holdout and not self.follow_up:
+            raise ValueError("holdout: touches that answer a lead who is writing (follow_up: false) are never held out")
+        return self
+
+    @property
+    def experiment_name(self) -> str:
+        return self.experiment or f"touch{self.number}"
+
+    @property
+    def has_experiment(self) -> bool:
+        return bool(self.variants) or self.holdout > 0
 
     @field_validator("channels")
     @classmethod
@@ -97,6 +151,20 @@ class Sequence(BaseModel):
                     f"touch {after.number} ({format_duration(after.delay)}) comes before touch "
                     f"{before.number} ({format_duration(before.delay)}); delays must not decrease"
                 )
+        for index, touch in enumerate(self.touches):
+            low = self.touches[index - 1].delay if index else timedelta(0)
+            high = self.touches[index + 1].delay if index + 1 < len(self.touches) else None
+            for position, variant in enumerate(touch.variants):
+                if variant.delay is not None and (variant.delay < low or (high is not None and variant.delay > high)):
+                    limit = (
+                        f"{format_duration(low)}–{format_duration(high)}"
+                        if high is not None
+                        else f">= {format_duration(low)}"
+                    )
+                    raise ValueError(
+                        f"touches.{index}.variants.{position}.delay: {format_duration(variant.delay)} would move touch "
+                        f"{touch.number} past a neighbour; keep it within {limit}"
+                    )
         return self
 
     def touch(self, number: int) -> Touch | None:
@@ -115,6 +183,8 @@ class Sequence(BaseModel):
         data = self.model_dump(mode="json")
         for item, touch in zip(data["touches"], self.touches, strict=True):
             item["delay"] = format_duration(touch.delay)
+            for variant_item, variant in zip(item["variants"], touch.variants, strict=True):
+                variant_item["delay"] = format_duration(variant.delay) if variant.delay is not None else None
         return data
 
 

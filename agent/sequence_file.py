@@ -83,4 +83,11 @@ def channel_problems(sequence: Sequence, configured: dict[str, bool]) -> list[st
                     f"touches.{index}.channels.{position}: the business has no {channel} sender "
                     f"(set {setting[channel]} with PATCH /v1/business first)"
                 )
+        for number, variant in enumerate(touch.variants):
+            for position, channel in enumerate(variant.channels or []):
+                if not configured.get(channel):
+                    problems.append(
+                        f"touches.{index}.variants.{number}.channels.{position}: the business has no {channel} "
+                        f"sender (set {setting[channel]} with PATCH /v1/business first)"
+                    )
     return problems

@@ -138,6 +138,12 @@ class LeadEventIn(Strict):
     note: Annotated[str, Field(max_length=1000)] = ""
     external_id: Annotated[str | None, Field(max_length=200)] = None
 
+    @model_validator(mode="after")
+    def _currency_with_value(self) -> LeadEventIn:
+        if self.value is not None and self.currency is None:
+            raise ValueError("currency: required with a value (ISO 4217, e.g. USD)")
+        return self
+
 
 class AcceptedOut(BaseModel):
     accepted: bool
@@ -232,6 +238,13 @@ class BusinessCreated(BusinessOut):
     api_key: str = Field(description="shown once; store it now")
 
 
+class VariantOut(BaseModel):
+    name: str
+    weight: float
+    channels: list[str] | None
+    delay: str | None
+
+
 class TouchOut(BaseModel):
     number: int
     purpose: str
@@ -240,6 +253,9 @@ class TouchOut(BaseModel):
     asset: str
     follow_up: bool
     retarget: bool
+    variants: list[VariantOut] = []
+    holdout: float = Field(default=0.0, description="share of leads that skip this touch (an experiment's control)")
+    experiment: str = ""
 
 
 class SequenceOut(BaseModel):

@@ -344,6 +344,24 @@ class Notification(TenantScoped, Base):
     updated_at: Mapped[datetime]
 
 
+class Conversion(TenantScoped, Base):
+    """A sale or booking: from `POST /v1/leads/{id}/events`, a rep's "won", or the simulator.
+    Attribution credits the touches a lead received before its first conversion."""
+
+    __tablename__ = "conversions"
+    __table_args__ = (_owned_by_business(), sa.Index("ix_conversions_lead_occurred", "lead_id", "occurred_at"))
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("cnv"))
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # converted | won | booked
+    value: Mapped[float | None] = mapped_column(sa.Float)
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    source: Mapped[str] = mapped_column(sa.String(8))  # api | rep | sim
+    dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
 TENANT_MODELS: tuple[type[Base], ...] = (
     Lead,
     OptOut,
@@ -355,4 +373,5 @@ TENANT_MODELS: tuple[type[Base], ...] = (
     Rep,
     Handoff,
     Notification,
+    Conversion,
 )

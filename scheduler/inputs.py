@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.conversions import record_conversion
 from agent.intake import NewLead, create_lead, find_existing, record_inbound
 from nudge.db import TENANT_KEY
 from nudge.models import Business, Lead, Message, TrackedLink
@@ -93,6 +94,23 @@ def receive_lead(session: Session, business: Business, data: NewLead, now: datet
     return lead, True
 
 
-def record_signal(session: Session, lead: Lead, payload: dict[str, object], now: datetime, dedupe_key: str) -> bool:
-    """An outside signal (converted, booked, lost…) for the lead's graph."""
-    return mailbox.enqueue(session, lead=lead, kind="signal", dedupe_key=dedupe_key, now=now, payload=payload)
+def record_signal(
+    session: Session, lead: Lead, payload: dict[str, object], now: datetime, dedupe_key: str, *, source: str = "api"
+) -> bool:
+    """An outside signal (converted, booked, lost…) for the lead's graph; a sale or booking also
+    goes into the conversion ledger, in the same transaction."""
+    stored = mailbox.enqueue(session, lead=lead, kind="signal", dedupe_key=dedupe_key, now=now, payload=payload)
+    if stored:
+        value = payload.get("value")
+        currency = payload.get("currency")
+        record_conversion(
+            session,
+            lead,
+            kind=str(payload.get("type")),
+            value=float(value) if isinstance(value, int | float) else None,
+            currency=str(currency) if currency else None,
+            source=source,
+            at=now,
+            dedupe_key=dedupe_key,
+        )
+    return stored

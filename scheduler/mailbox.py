@@ -53,10 +53,12 @@ def enqueue(
         "created_at": now,
     }
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(_EVENTS).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    # Core, not ORM: the mailbox is the hot path and needs no identity map.
-    result = session.connection().execute(statement)
-    return bool(result.rowcount)
+    statement = (
+        insert(_EVENTS).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_EVENTS.c.id)
+    )
+    # Core, not ORM: the mailbox is the hot path and needs no identity map. RETURNING, not
+    # rowcount: psycopg reports rowcount -1 for this statement, which made every duplicate look new.
+    return session.connection().execute(statement).first() is not None
 
 
 def pending(session: Session, lead_id: str, now: datetime) -> list[LeadEvent]:

@@ -7,9 +7,10 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
+from agent.conversions import record_conversion
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from nudge.db import after_commit
@@ -99,6 +100,12 @@ class ResolveIn(BaseModel):
     value: Annotated[float | None, Field(ge=0)] = None
     currency: Annotated[str | None, Field(pattern=r"^[A-Z]{3}$")] = None
     note: Annotated[str, Field(max_length=2000)] = ""
+
+    @model_validator(mode="after")
+    def _currency_with_value(self) -> ResolveIn:
+        if self.value is not None and self.currency is None:
+            raise ValueError("currency: required with a value (ISO 4217, e.g. USD)")
+        return self
 
 
 class Accepted(BaseModel):
@@ -255,6 +262,18 @@ def resolve(
     payload: dict[str, Any] = {"handoff_id": handoff.id, "outcome": body.outcome}
     if body.outcome == "won":
         payload.update(type="won", value=body.value, currency=body.currency)
+        lead = session.get(Lead, handoff.lead_id)
+        if lead is not None:
+            record_conversion(
+                session,
+                lead,
+                kind="won",
+                value=body.value,
+                currency=body.currency,
+                source="rep",
+                at=now,
+                dedupe_key=f"handoff-won:{handoff.id}",
+            )
     _signal(session, runtime, handoff, "handoff_resolved", payload)
     session.refresh(handoff)
     return handoff_out(handoff)

@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent import activity, stages
+from agent import activity, experiments, stages
 from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time
 from graph.context import RunContext
 from graph.state import LeadState
@@ -31,7 +31,7 @@ def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime
         return None, None
     spec = ctx.sequence.touches[number - 1]
     anchor = from_iso(state.get("anchor_at")) or ctx.lead.created_at
-    due = anchor + spec.delay
+    due = anchor + experiments.delay_for(ctx.lead.id, spec)  # a timing experiment moves it
     last_follow_up = from_iso(state.get("last_follow_up_at"))
     if spec.follow_up:
         # The send-time check in `touch` stays the guard; planning with the same rules just saves
@@ -59,7 +59,7 @@ def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     lead.next_touch = number
     lead.next_due_at = due
     spec = ctx.sequence.touch(number) if number else None
-    lead.next_channel = spec.channels[0] if spec else None
+    lead.next_channel = experiments.channel_order(experiments.assign(lead.id, spec), spec)[0] if spec else None
     anchor = from_iso(state.get("anchor_at"))
     if anchor is not None:
         lead.last_contact_at = anchor

@@ -7,7 +7,7 @@ from typing import Any
 
 from langgraph.runtime import Runtime
 
-from agent import activity, stages
+from agent import activity, experiments, stages
 from agent.assets import Asset, case_study_asset, content_asset, offer_asset, resource_asset
 from agent.outbound import choose_channel, opted_out_channels
 from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time, zone
@@ -90,6 +90,17 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             update.update(next_touch=number, next_due_at=to_iso(allowed), route="hold")
             return update
 
+    arm = experiments.assign(lead.id, spec)
+    if arm is not None and arm.holdout:
+        # The experiment's control group: recorded so the report can compare it with those sent.
+        activity.record(session, lead, now, "touch_skipped", experiments.HOLDOUT_DETAIL + arm.experiment, touch=number)
+        update["last_touch"] = number
+        return update
+    if arm is not None:
+        # Recorded before anything can still skip the touch, so a lead counts in its arm even when
+        # no channel or asset is left for it (as a held-out lead counts in the holdout).
+        activity.record(session, lead, now, experiments.ARM_KIND, arm.label, touch=number)
+
     language = lead.locale or business.default_locale
     asset = find_asset(ctx, spec, language)
     if asset is None:
@@ -106,7 +117,7 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
     failed = ctx.history().failed_channels(number)
     decision = choose_channel(
-        order=spec.channels,
+        order=experiments.channel_order(arm, spec),
         lead=lead,
         business=business,
         opted_out=opted_out_channels(session, lead.id),
@@ -139,13 +150,16 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return update
     if decision.passed_over:
         spoken.message.info = {**spoken.message.info, "channel_reason": "; ".join(decision.passed_over)}
+    if arm is not None:
+        spoken.message.info = {**spoken.message.info, "arm": arm.label}
     activity.record(
         session,
         lead,
         now,
         "touch_sent",
         f"{spec.purpose} on {decision.choice.channel}"
-        + (f" (passed over {'; '.join(decision.passed_over)})" if decision.passed_over else ""),
+        + (f" (passed over {'; '.join(decision.passed_over)})" if decision.passed_over else "")
+        + (f" [experiment arm {arm.label}]" if arm is not None else ""),
         touch=number,
         channel=decision.choice.channel,
     )

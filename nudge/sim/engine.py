@@ -148,6 +148,7 @@ class Simulation:
                 {"type": "converted", "value": 1500, "currency": "USD"},
                 self.clock.now(),
                 f"sim-convert:{sim.lead_id}",
+                source="sim",
             )
 
     # -- reacting to what Nudge sent -----------------------------------------------------------

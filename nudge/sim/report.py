@@ -11,9 +11,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from agent import stages
-from nudge.models import Lead, LeadActivity, Message
-
-COLD_AFTER = timedelta(days=1)
+from agent.attribution import CreditReport, attribute
+from agent.attribution.funnel import cold_and_back
+from agent.ledger_reader import read_ledgers
+from agent.reports import FunnelReport, funnel_from
+from agent.sequence import Sequence
+from nudge.models import Business, Lead, LeadActivity, Message
+from scheduler.dispatcher import sequence_for
 
 
 @dataclass
@@ -90,15 +94,31 @@ def summarise(session: Session) -> Summary:
         if first_out is not None and any(m.created_at > first_out for m in inbound):
             summary.replied += 1
         # Cold: a follow-up touch (3+) went out and the lead had been silent for a day; recovered: they wrote.
-        cold_since = None
-        for message in messages:
-            if message.direction == "out" and (message.touch or 0) >= 3 and cold_since is None:
-                last_in = max((m.created_at for m in inbound if m.created_at <= message.created_at), default=None)
-                if last_in is None or message.created_at - last_in >= COLD_AFTER:
-                    cold_since = message.created_at
-            if message.direction == "in" and cold_since is not None and message.created_at > cold_since:
-                summary.recovered += 1
-                break
-        if cold_since is not None:
-            summary.went_cold += 1
+        follow_ups = [m.created_at for m in messages if m.direction == "out" and (m.touch or 0) >= 3]
+        went_cold, came_back = cold_and_back(follow_ups, [m.created_at for m in inbound])
+        summary.went_cold += went_cold
+        summary.recovered += came_back
     return summary
+
+
+@dataclass(frozen=True)
+class SequenceReports:
+    """The same reports as `nudge report`, over every business of the simulation together."""
+
+    funnel: FunnelReport
+    attribution: CreditReport
+    sequence: Sequence
+
+
+def sequence_reports(
+    session: Session, business_ids: list[str], model: str, half_life: timedelta = timedelta(days=7)
+) -> SequenceReports:
+    business = session.get(Business, business_ids[0])
+    assert business is not None
+    sequence = sequence_for(business)
+    ledgers = [ledger for business_id in business_ids for ledger in read_ledgers(session, business_id)]
+    return SequenceReports(
+        funnel=funnel_from(ledgers, sequence),
+        attribution=attribute([ledger.journey() for ledger in ledgers], model, half_life=half_life),
+        sequence=sequence,
+    )

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from agent.sequence import Sequence
 from knowledge import import_files
 from nudge.clock import VirtualClock
 from nudge.db import transaction
-from nudge.models import Rep
+from nudge.models import Business, Rep
 from nudge.runtime import Runtime, open_runtime
 from nudge.settings import Settings
 from nudge.sim.engine import Simulation
@@ -62,6 +63,15 @@ def create_sample_businesses(runtime: Runtime, businesses: list[dict[str, Any]] 
     for business_id in ids:
         import_files(runtime.knowledge.store, business_id, [SAMPLE_CASE_STUDIES])
     return ids
+
+
+def use_sequence(runtime: Runtime, business_ids: list[str], sequence: Sequence) -> None:
+    """Give every business the same sequence (to compare sequences on the same synthetic leads)."""
+    with transaction(runtime.sessions) as session:
+        for business_id in business_ids:
+            business = session.get(Business, business_id)
+            assert business is not None
+            business.sequence = sequence.to_public()
 
 
 def populate(sim: Simulation, business_ids: list[str], leads: int, arrival_days: float) -> None:

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from nudge.db import transaction
-from nudge.models import Handoff, Lead, LeadActivity, Notification
+from nudge.models import Conversion, Handoff, Lead, LeadActivity, Notification
 from nudge.sim.engine import Simulation
 from nudge.sim.personas import Persona
 from nudge.sim.sample import whatsapp_templates
@@ -183,6 +183,11 @@ def test_claim_race_reply_silence_and_resolution(live: LiveNudge, rep_inbox: tup
             break
         time.sleep(0.05)
     assert conversions and conversions[0].detail == "1200.0 USD"
+    with live.runtime.sessions() as session:
+        ledger = session.scalars(sa.select(Conversion)).all()
+    assert [(c.kind, c.source, c.value, c.currency) for c in ledger] == [("won", "rep", 1200.0, "USD")]
+    report = live.client.get("/v1/reports/attribution?model=last", headers=live.auth(key)).json()
+    assert report["total"] == {"conversions": 1.0, "value": {"USD": 1200.0}}
     lead = live.client.get(f"/v1/leads/{handoff['lead_id']}", headers=live.auth(key)).json()
     assert lead["stage"] == "won" and lead["next_touch"] is None
 
