@@ -109,7 +109,12 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     failed = [
         m.channel
         for m in session.scalars(
-            select(Message).where(Message.lead_id == lead.id, Message.touch == number, Message.status == "failed")
+            select(Message).where(
+                Message.lead_id == lead.id,
+                Message.touch == number,
+                # "undelivered" (a carrier dropped it) is as final as "failed": try the next channel.
+                Message.status.in_(("failed", "undelivered")),
+            )
         )
     ]
     decision = choose_channel(
