@@ -34,6 +34,7 @@ from nudge.settings import Settings
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
 from scheduler.notifications import Notifier
+from scheduler.pacing import SenderPacer, SendRates
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def open_runtime(
                 public_url=settings.public_url,
                 seed=seed,
                 metrics=metrics,
+                pacer=SenderPacer(SendRates.from_settings(settings)),
+                max_wait=timedelta(seconds=settings.pacing_max_wait_seconds),
             )
             runner = LeadRunner(
                 graph=graph,

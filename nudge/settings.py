@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     smtp_url: str = Field(default="", validation_alias="NUDGE_SMTP_URL")
     channels: ChannelMode = Field(default="sandbox", validation_alias="NUDGE_CHANNELS")
 
+    # Messages per second per sender (providers refuse a burst over these with 429s).
+    rate_whatsapp: float = Field(default=80.0, ge=0, validation_alias="NUDGE_RATE_WHATSAPP")
+    rate_sms_long_code: float = Field(default=1.0, ge=0, validation_alias="NUDGE_RATE_SMS_LONG_CODE")
+    rate_sms_toll_free: float = Field(default=3.0, ge=0, validation_alias="NUDGE_RATE_SMS_TOLL_FREE")
+    rate_sms_short_code: float = Field(default=100.0, ge=0, validation_alias="NUDGE_RATE_SMS_SHORT_CODE")
+    rate_email: float = Field(default=20.0, ge=0, validation_alias="NUDGE_RATE_EMAIL")
+    # A send whose slot is further away than this goes back to the queue instead of holding a thread.
+    pacing_max_wait_seconds: float = Field(default=0.5, ge=0, validation_alias="NUDGE_PACING_MAX_WAIT")
+
     # Largest request body the API accepts; Twilio webhooks are a few KB, case-study uploads more.
     max_body_bytes: int = Field(default=5 * 1024 * 1024, validation_alias="NUDGE_MAX_BODY_BYTES")
     dispatcher_threads: int = Field(default=4, ge=1, le=64, validation_alias="NUDGE_DISPATCHER_THREADS")

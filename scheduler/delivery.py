@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,6 +25,7 @@ from nudge.db import transaction
 from nudge.metrics import Metrics
 from nudge.models import Business, Lead, Message, Outbox
 from scheduler import mailbox
+from scheduler.pacing import SenderPacer, SendRates
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # waiting for the sender's rate
     leads_to_wake: list[str] = field(default_factory=list)  # failures became mailbox events
 
 
@@ -72,6 +75,8 @@ class Deliverer:
         public_url: str,
         seed: int | None = None,
         metrics: Metrics | None = None,
+        pacer: SenderPacer | None = None,
+        max_wait: timedelta = timedelta(seconds=0.5),
     ) -> None:
         self._factory = session_factory
         self._channels = channels
@@ -79,6 +84,9 @@ class Deliverer:
         self._public_url = public_url
         self._rng = random.Random(seed)
         self._metrics = metrics
+        self._pacer = pacer or SenderPacer(SendRates())
+        self._max_wait = max_wait
+        self._sleep: Callable[[float], None] = getattr(clock, "sleep", time.sleep)
 
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
         """Send due pending rows (retries whose backoff ended, rows a crashed worker left).
@@ -97,6 +105,7 @@ class Deliverer:
             report.sent += one.sent
             report.retried += one.retried
             report.failed += one.failed
+            report.deferred += one.deferred
             report.leads_to_wake.extend(one.leads_to_wake)
         return report
 
@@ -146,6 +155,14 @@ class Deliverer:
 
     def _deliver_one(self, outbox_id: str, outbound: OutboundMessage, report: DeliveryReport) -> None:
         channel = self._channels[outbound.channel]
+        now = self._clock.now()
+        slot, taken = self._pacer.reserve(outbound.channel, outbound.sender, now, self._max_wait)
+        if not taken:
+            self._defer(outbox_id, slot)
+            report.deferred += 1
+            return
+        if slot > now:
+            self._sleep((slot - now).total_seconds())  # the sender's queue: wait for our slot
         try:
             result = channel.send(outbound)
         except ChannelError as exc:
@@ -159,6 +176,14 @@ class Deliverer:
             return
         self._record_sent(outbox_id, result.provider_id, result.status)
         report.sent += 1
+
+    def _defer(self, outbox_id: str, slot: datetime) -> None:
+        """Back to the queue until the sender's next free slot (it asks again then)."""
+        with transaction(self._factory) as session:
+            row = session.get(Outbox, outbox_id)
+            assert row is not None
+            row.status, row.available_at, row.updated_at = "pending", slot, self._clock.now()
+            row.attempts = max(0, row.attempts - 1)  # waiting for a slot is not a failed attempt
 
     def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
         now = self._clock.now()
