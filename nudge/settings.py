@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     llm_model: str = Field(default="", validation_alias="NUDGE_LLM_MODEL")
 
     smtp_url: str = Field(default="", validation_alias="NUDGE_SMTP_URL")
+    # Shared secret that signs POSTs to /webhooks/email/inbound (replies and bounces from your mail
+    # provider's inbound parse); without it the endpoint refuses everything.
+    email_inbound_secret: str = Field(default="", validation_alias="NUDGE_EMAIL_INBOUND_SECRET")
     channels: ChannelMode = Field(default="sandbox", validation_alias="NUDGE_CHANNELS")
 
     # Messages per second per sender (providers refuse a burst over these with 429s).

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent import activity
 from agent.channels import Channel, ChannelError, OutboundMessage
+from agent.email_thread import email_headers
 from agent.suppression import suppress
 from nudge.clock import Clock
 from nudge.db import transaction
@@ -49,19 +50,23 @@ class DeliveryReport:
     leads_to_wake: list[str] = field(default_factory=list)  # failures became mailbox events
 
 
-def outbound_for(message: Message, lead: Lead, business: Business, public_url: str) -> OutboundMessage:
-    sender = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
-    to = lead.email if message.channel == "email" else lead.phone
+def outbound_for(
+    session: Session, message: Message, lead: Lead, business: Business, public_url: str, now: datetime
+) -> OutboundMessage:
+    senders = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
+    sender = senders.get(message.channel) or ""
+    email = message.channel == "email"
     return OutboundMessage(
         message_id=message.id,
         channel=message.channel,  # type: ignore[arg-type]
-        to=to or "",
-        sender=sender.get(message.channel) or "",
+        to=(lead.email if email else lead.phone) or "",
+        sender=sender,
         body=message.body,
         subject=message.subject,
         content_sid=message.template_sid,
         content_variables=message.template_variables or {},
-        status_callback=f"{public_url}/webhooks/twilio/status" if message.channel != "email" else None,
+        status_callback=None if email else f"{public_url}/webhooks/twilio/status",
+        headers=email_headers(session, message, lead, sender, public_url, now) if email else {},
     )
 
 
@@ -127,7 +132,7 @@ class Deliverer:
             lead = session.get(Lead, row.lead_id)
             business = session.get(Business, row.business_id)
             assert message is not None and lead is not None and business is not None
-            outbound = outbound_for(message, lead, business, self._public_url)
+            outbound = outbound_for(session, message, lead, business, self._public_url, now)
             channel = self._channels[row.channel]
             if getattr(channel, "records_only", False):
                 # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
@@ -217,18 +222,9 @@ class Deliverer:
             if error.action == "suppress":
                 suppress(session, lead, message.channel, f"provider error {error.code}", now)
             if error.action in ("next_channel", "suppress", "retry") and message.touch is not None:
-                if error.action == "next_channel":
-                    extra = dict(lead.extra or {})
-                    dead = set(extra.get("unreachable", [])) | {message.channel}
-                    lead.extra = {**extra, "unreachable": sorted(dead)} if error.code != "63016" else extra
-                mailbox.enqueue(
-                    session,
-                    lead=lead,
-                    kind="delivery_failed",
-                    dedupe_key=f"failed:{message.id}",
-                    now=now,
-                    payload={"message_id": message.id, "code": error.code},
-                )
+                if error.action == "next_channel" and error.code != "63016":  # 63016 is timing, not the number
+                    mark_unreachable(lead, message.channel)
+                enqueue_fallback(session, lead, message, error.code, now)
                 report.leads_to_wake.append(lead.id)
 
     def recover_interrupted(self) -> int:
@@ -246,7 +242,7 @@ class Deliverer:
                 lead = session.get(Lead, row.lead_id)
                 business = session.get(Business, row.business_id)
                 assert message is not None and lead is not None and business is not None
-                outbound = outbound_for(message, lead, business, self._public_url)
+                outbound = outbound_for(session, message, lead, business, self._public_url, now)
                 try:
                     found = self._channels[row.channel].find_sent(outbound, row.updated_at)
                 except ChannelError as exc:
@@ -262,6 +258,41 @@ class Deliverer:
                     apply_status(message, "sent", now)
                 recovered += 1
         return recovered
+
+
+def mark_unreachable(lead: Lead, channel: str) -> None:
+    """Remember that this lead cannot be reached on `channel` (not a WhatsApp user, a hard bounce)."""
+    extra = dict(lead.extra or {})
+    lead.extra = {**extra, "unreachable": sorted(set(extra.get("unreachable", [])) | {channel})}
+
+
+def enqueue_fallback(session: Session, lead: Lead, message: Message, code: str, now: datetime) -> None:
+    """The lead's graph sends the touch again on its next channel (the failed one is excluded)."""
+    mailbox.enqueue(
+        session,
+        lead=lead,
+        kind="delivery_failed",
+        dedupe_key=f"failed:{message.id}",
+        now=now,
+        payload={"message_id": message.id, "code": code},
+    )
+
+
+def report_failure(
+    session: Session, message: Message, status: str, code: str | None, now: datetime, *, unreachable: bool = False
+) -> str | None:
+    """A provider said after the send that the message did not arrive (a status callback, a bounce).
+    Returns the lead to wake when the touch falls to its next channel."""
+    if not apply_status(message, status, now):
+        return None  # a duplicate or a late callback: the first one did the work
+    message.error_code = code or message.error_code
+    lead = session.get(Lead, message.lead_id)
+    if lead is None or message.touch is None:
+        return None
+    if unreachable:
+        mark_unreachable(lead, message.channel)
+    enqueue_fallback(session, lead, message, message.error_code or "", now)
+    return lead.id
 
 
 def apply_status(message: Message, status: str, at: datetime) -> bool:

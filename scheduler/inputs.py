@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.intake import NewLead, create_lead, find_existing, record_inbound
+from agent.unsubscribe import lead_for_token, unsubscribe
 from nudge.db import TENANT_KEY
 from nudge.models import Business, Lead, Message, TrackedLink
 from scheduler import mailbox
@@ -96,3 +97,22 @@ def receive_lead(session: Session, business: Business, data: NewLead, now: datet
 def record_signal(session: Session, lead: Lead, payload: dict[str, object], now: datetime, dedupe_key: str) -> bool:
     """An outside signal (converted, booked, lost…) for the lead's graph."""
     return mailbox.enqueue(session, lead=lead, kind="signal", dedupe_key=dedupe_key, now=now, payload=payload)
+
+
+def record_unsubscribe(session: Session, token: str, now: datetime, how: str) -> tuple[bool, str | None]:
+    """(token known, lead to wake). Idempotent: a second click finds the work done."""
+    found = lead_for_token(session, token)
+    if found is None:
+        return False, None
+    row, lead = found
+    if not unsubscribe(session, row, lead, now, how):
+        return True, None
+    mailbox.enqueue(
+        session,
+        lead=lead,
+        kind="signal",
+        dedupe_key=f"unsubscribed:{token}",
+        now=now,
+        payload={"type": "unsubscribed", "how": how},
+    )
+    return True, lead.id

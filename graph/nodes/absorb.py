@@ -13,7 +13,7 @@ from graph.state import LeadState
 from graph.timeutil import to_iso
 from nudge.models import Message
 
-OUTSIDE_SIGNALS = {"converted": stages.WON, "won": stages.WON, "lost": stages.LOST}
+OUTSIDE_SIGNALS = {"converted": stages.WON, "won": stages.WON, "lost": stages.LOST, "unsubscribed": stages.OPTED_OUT}
 
 
 def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
