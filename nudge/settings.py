@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # provider's inbound parse); without it the endpoint refuses everything.
     email_inbound_secret: str = Field(default="", validation_alias="NUDGE_EMAIL_INBOUND_SECRET")
     channels: ChannelMode = Field(default="sandbox", validation_alias="NUDGE_CHANNELS")
+    # Meta Marketing API host for Custom Audiences (point it at a stand-in in tests).
+    meta_graph_url: str = Field(default="https://graph.facebook.com", validation_alias="NUDGE_META_GRAPH_URL")
 
     # Messages per second per sender (providers refuse a burst over these with 429s).
     rate_whatsapp: float = Field(default=80.0, ge=0, validation_alias="NUDGE_RATE_WHATSAPP")

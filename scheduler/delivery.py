@@ -26,6 +26,7 @@ from nudge.db import transaction
 from nudge.metrics import Metrics
 from nudge.models import Business, Lead, Message, Outbox
 from scheduler import mailbox
+from scheduler.audiences import AudienceSync
 from scheduler.pacing import SenderPacer, SendRates
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     deferred: int = 0  # waiting for the sender's rate
+    audience_jobs: int = 0  # retargeting audience changes sent
     leads_to_wake: list[str] = field(default_factory=list)  # failures became mailbox events
 
 
@@ -82,6 +84,7 @@ class Deliverer:
         metrics: Metrics | None = None,
         pacer: SenderPacer | None = None,
         max_wait: timedelta = timedelta(seconds=0.5),
+        audiences: AudienceSync | None = None,
     ) -> None:
         self._factory = session_factory
         self._channels = channels
@@ -91,6 +94,7 @@ class Deliverer:
         self._metrics = metrics
         self._pacer = pacer or SenderPacer(SendRates())
         self._max_wait = max_wait
+        self._audiences = audiences
         self._sleep: Callable[[float], None] = getattr(clock, "sleep", time.sleep)
 
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
@@ -112,6 +116,8 @@ class Deliverer:
             report.failed += one.failed
             report.deferred += one.deferred
             report.leads_to_wake.extend(one.leads_to_wake)
+        if self._audiences is not None and lead_id is None:
+            report.audience_jobs = self._audiences.sync()
         return report
 
     def claim(

@@ -17,9 +17,9 @@ from agent.contacts import ContactError, normalise_email
 from agent.unsubscribe import token_in_subject
 from api.deps import RuntimeDep, SessionDep
 from api.errors import ApiError, describe_validation
-from api.signing import signature_problem
 from nudge.db import after_commit
 from nudge.models import Business, Lead, Message
+from nudge.signing import signature_problem
 from scheduler.delivery import report_failure
 from scheduler.inputs import receive_message, record_unsubscribe
 

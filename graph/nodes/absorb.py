@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent import activity, stages
+from agent.audiences.jobs import queue_audience
 from graph.context import RunContext
 from graph.nodes.await_rep import conversion_detail
 from graph.state import LeadState
@@ -49,6 +50,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             if new_stage and stage not in (stages.OPTED_OUT, new_stage):
                 stage = new_stage
                 activity.record(ctx.session, ctx.lead, now, "stage", f"{payload.get('type')} (outside signal)")
+                if new_stage in (stages.WON, stages.OPTED_OUT):  # a customer or an opt-out is not retargeted
+                    queue_audience(ctx.session, ctx.lead, ctx.business, "remove", str(payload.get("type")), now)
                 if new_stage == stages.WON:
                     activity.record(ctx.session, ctx.lead, now, "conversion", conversion_detail(payload))
     update["stage"] = stage

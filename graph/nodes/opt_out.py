@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 from sqlalchemy import select
 
 from agent import activity, stages
+from agent.audiences.jobs import queue_audience
 from agent.outbound import ChannelChoice
 from agent.suppression import suppress
 from graph.context import RunContext
@@ -40,6 +41,7 @@ def opt_out(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 touch=None,
             )
     suppress(session, lead, "all", "the lead asked to stop", now)
+    queue_audience(session, lead, ctx.business, "remove", "opted_out", now)
     activity.record(
         session, lead, now, "opted_out", "natural-language opt-out", channel=inbound.channel if inbound else None
     )

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from agent import activity, stages
 from agent.assets import Asset, case_study_asset, content_asset, offer_asset, resource_asset
+from agent.audiences.jobs import queue_audience
 from agent.outbound import choose_channel, opted_out_channels
 from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time, zone
 from agent.sequence import Touch
@@ -161,6 +162,8 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         touch=number,
         channel=decision.choice.channel,
     )
+    if spec.retarget and queue_audience(session, lead, business, "add", spec.purpose, now):
+        activity.record(session, lead, now, "audience", "added to the retargeting audience", touch=number)
     update["last_touch"] = number
     if spec.follow_up:
         update["last_follow_up_at"] = to_iso(now)

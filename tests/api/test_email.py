@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from api.signing import sign
 from nudge.models import Lead, Message, OptOut
+from nudge.signing import sign
 from tests.conftest import LiveNudge, live_nudge
 from tests.support.smtp_server import SmtpServer
 
