@@ -45,6 +45,17 @@ class ChannelDecision:
     choice: ChannelChoice | None
     passed_over: tuple[str, ...] = field(default=())  # "whatsapp: outside the 24h window, no template"
 
+    def explain(self) -> str:
+        """Why this channel, for people reading a transcript: "first choice; approved template…"."""
+        if self.choice is None:
+            return "no channel: " + "; ".join(self.passed_over)
+        parts = ["first choice" if not self.passed_over else "passed over " + "; ".join(self.passed_over)]
+        if self.choice.template is not None:
+            parts.append("approved template (outside the 24-hour window)")
+        elif self.choice.channel == "whatsapp":
+            parts.append("free text (the 24-hour window is open)")
+        return "; ".join(parts)
+
 
 def whatsapp_template(business: Business, purpose: str, language: str) -> WhatsAppTemplate | None:
     by_language: Any = (business.whatsapp_templates or {}).get(purpose) or {}

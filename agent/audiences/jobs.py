@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent import activity
 from agent.audiences.base import AudienceAction
 from agent.audiences.hashing import contact_hashes
 from nudge.models import AudienceJob, Business, Lead
@@ -39,6 +40,8 @@ def queue_audience(
     last = _last_action(session, lead.id)
     if last == action or (action == "remove" and last is None):
         return False
+    what = "added to" if action == "add" else "removed from"
+    activity.record(session, lead, now, "audience", f"{what} the retargeting audience ({reason.replace('_', ' ')})")
     session.add(
         AudienceJob(
             business_id=lead.business_id,

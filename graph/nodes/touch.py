@@ -150,8 +150,11 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         )
         update["last_touch"] = number
         return update
-    if decision.passed_over:
-        spoken.message.info = {**spoken.message.info, "channel_reason": "; ".join(decision.passed_over)}
+    spoken.message.info = {
+        **spoken.message.info,
+        "channel_reason": decision.explain(),
+        "passed_over": list(decision.passed_over),
+    }
     activity.record(
         session,
         lead,
@@ -162,8 +165,8 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         touch=number,
         channel=decision.choice.channel,
     )
-    if spec.retarget and queue_audience(session, lead, business, "add", spec.purpose, now):
-        activity.record(session, lead, now, "audience", "added to the retargeting audience", touch=number)
+    if spec.retarget:
+        queue_audience(session, lead, business, "add", spec.purpose, now)
     update["last_touch"] = number
     if spec.follow_up:
         update["last_follow_up_at"] = to_iso(now)
