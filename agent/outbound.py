@@ -84,14 +84,16 @@ def choose_channel(
     language: str,
     exclude: Iterable[str] = (),
     unreachable: Iterable[str] = (),
+    ruled_out: Mapping[str, str] | None = None,
 ) -> ChannelDecision:
-    """The first channel in `order` this lead can be reached on right now, and why others were not."""
+    """The first channel in `order` this lead can be reached on right now, and why others were not.
+    `ruled_out` names channels the caller already tried for this touch, with the reason."""
     passed: list[str] = []
     excluded, dead = set(exclude), set(unreachable)
     if "all" in opted_out:
         return ChannelDecision(None, ("all channels: the lead opted out",))
     for channel in order:
-        reason = _why_not(channel, lead, business, opted_out, excluded, dead)
+        reason = (ruled_out or {}).get(channel) or _why_not(channel, lead, business, opted_out, excluded, dead)
         if reason:
             passed.append(f"{channel}: {reason}")
             continue
@@ -123,6 +125,8 @@ def _why_not(
     consent = lead.consent or {}
     if consent.get(channel) is False:
         return "no consent"
+    if channel in (business.consent_required or []) and consent.get(channel) is not True:
+        return "no consent given, and the business requires it"
     if channel == "email":
         if not lead.email:
             return "no email address"

@@ -80,6 +80,7 @@ class Business(Base):
     whatsapp_templates: Mapped[dict[str, Any]] = mapped_column(default=dict)
     # Retargeting destinations: [{"kind": "meta", "audience_id", "access_token"} | {"kind": "webhook", "url", "secret"}]
     audiences: Mapped[list[Any]] = mapped_column(default=list)
+    consent_required: Mapped[list[Any]] = mapped_column(default=list)  # channels that need explicit consent
     sequence: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -118,38 +118,46 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             )
         )
     ]
-    decision = choose_channel(
-        order=spec.channels,
-        lead=lead,
-        business=business,
-        opted_out=opted_out_channels(session, lead.id),
-        now=now,
-        purpose=spec.purpose,
-        language=language,
-        exclude=failed,
-        unreachable=(lead.extra or {}).get("unreachable", []),
-    )
-    if decision.choice is None:
-        activity.record(
-            session, lead, now, "touch_skipped", "no channel: " + "; ".join(decision.passed_over), touch=number
+    ruled_out: dict[str, str] = {}
+    while True:
+        decision = choose_channel(
+            order=spec.channels,
+            lead=lead,
+            business=business,
+            opted_out=opted_out_channels(session, lead.id),
+            now=now,
+            purpose=spec.purpose,
+            language=language,
+            exclude=failed,
+            unreachable=(lead.extra or {}).get("unreachable", []),
+            ruled_out=ruled_out,
         )
-        update["last_touch"] = number
-        return update
-    spoken = say(
-        ctx,
-        kind=spec.purpose,
-        choice=decision.choice,
-        language=language,
-        touch=number,
-        asset=asset if asset.key else None,
-        template_purpose=spec.purpose,
-    )
-    if spoken.message is None:
-        activity.record(
-            session, lead, now, "touch_skipped", spoken.reason, touch=number, channel=decision.choice.channel
+        if decision.choice is None:
+            activity.record(
+                session, lead, now, "touch_skipped", "no channel: " + "; ".join(decision.passed_over), touch=number
+            )
+            update["last_touch"] = number
+            return update
+        spoken = say(
+            ctx,
+            kind=spec.purpose,
+            choice=decision.choice,
+            language=language,
+            touch=number,
+            asset=asset if asset.key else None,
+            template_purpose=spec.purpose,
         )
-        update["last_touch"] = number
-        return update
+        if spoken.message is not None:
+            break
+        if decision.choice.template is None:
+            activity.record(
+                session, lead, now, "touch_skipped", spoken.reason, touch=number, channel=decision.choice.channel
+            )
+            update["last_touch"] = number
+            return update
+        # An approved template that cannot carry this touch's value would be a hollow message:
+        # the next channel gets the touch instead.
+        ruled_out[decision.choice.channel] = spoken.reason
     spoken.message.info = {
         **spoken.message.info,
         "channel_reason": decision.explain(),

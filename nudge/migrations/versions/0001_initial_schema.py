@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("profile", sa.JSON(), nullable=False),
         sa.Column("whatsapp_templates", sa.JSON(), nullable=False),
         sa.Column("audiences", sa.JSON(), nullable=False),
+        sa.Column("consent_required", sa.JSON(), nullable=False),
         sa.Column("sequence", sa.JSON(), nullable=True),
         sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
