@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 
 from agent import activity, stages
 from agent.assets import matching_fact
+from agent.channels.sms import carrier_answers
 from agent.composer import MessageKind
 from agent.outbound import ChannelChoice
 from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer, qualify
@@ -68,7 +69,7 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         # Carriers require an answer to HELP, even from an opted-out number; it is not a reply to
         # the cadence, so nothing else moves.
         help_choice = _reply_choice(ctx, human[-1])
-        if help_choice is not None:
+        if help_choice is not None and not carrier_answers(human[-1].channel, human[-1].body):
             say(ctx, kind="help", choice=help_choice, language=result.language, touch=None)
         activity.record(session, lead, now, "help", "HELP keyword answered", channel=human[-1].channel)
         return {"route": "plan"}
@@ -96,7 +97,8 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
     if stage == stages.OPTED_OUT:  # and the lead asked to come back
         session.execute(delete(OptOut).where(OptOut.lead_id == lead.id))
-        reply("optin_confirm")
+        if not carrier_answers(human[-1].channel, human[-1].body):
+            reply("optin_confirm")
         update["stage"] = stages.CONVERSING
         return update
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from agent import activity, stages
 from agent.audiences.jobs import queue_audience
+from agent.channels.sms import carrier_answers
 from agent.outbound import ChannelChoice
 from agent.suppression import suppress
 from graph.context import RunContext
@@ -24,7 +25,7 @@ def opt_out(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     inbound = session.scalars(
         select(Message).where(Message.id.in_(state.get("reply_ids", []))).order_by(Message.created_at.desc())
     ).first()
-    if not already and inbound is not None:
+    if not already and inbound is not None and not carrier_answers(inbound.channel, inbound.body):
         # The confirmation goes out before the suppression so it is the last thing they get.
         to = lead.email if inbound.channel == "email" else lead.phone
         sender = {
