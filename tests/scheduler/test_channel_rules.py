@@ -151,6 +151,7 @@ def test_undelivered_callback_is_final_and_sends_the_touch_on_the_next_channel(l
     ("channel", "stop_word", "confirmations"),
     [
         ("whatsapp", "BAJA", 1),
+        ("whatsapp", "parem", 1),
         ("whatsapp", "parem de me mandar mensagem", 1),
         ("sms", "please stop texting me", 1),
         ("sms", "STOP", 0),  # Twilio itself confirms an SMS STOP keyword; a second one would fail (21610)
