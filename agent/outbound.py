@@ -48,6 +48,17 @@ class ChannelDecision:
     choice: ChannelChoice | None
     passed_over: tuple[str, ...] = field(default=())  # "whatsapp: outside the 24h window, no template"
 
+    def explain(self) -> str:
+        """Why this channel, for people reading a transcript: "first choice; approved template…"."""
+        if self.choice is None:
+            return "no channel: " + "; ".join(self.passed_over)
+        parts = ["first choice" if not self.passed_over else "passed over " + "; ".join(self.passed_over)]
+        if self.choice.template is not None:
+            parts.append("approved template (outside the 24-hour window)")
+        elif self.choice.channel == "whatsapp":
+            parts.append("free text (the 24-hour window is open)")
+        return "; ".join(parts)
+
 
 def whatsapp_template(business: Business, purpose: str, language: str) -> WhatsAppTemplate | None:
     by_language: Any = (business.whatsapp_templates or {}).get(purpose) or {}
@@ -76,14 +87,16 @@ def choose_channel(
     language: str,
     exclude: Iterable[str] = (),
     unreachable: Iterable[str] = (),
+    ruled_out: Mapping[str, str] | None = None,
 ) -> ChannelDecision:
-    """The first channel in `order` this lead can be reached on right now, and why others were not."""
+    """The first channel in `order` this lead can be reached on right now, and why others were not.
+    `ruled_out` names channels the caller already tried for this touch, with the reason."""
     passed: list[str] = []
     excluded, dead = set(exclude), set(unreachable)
     if "all" in opted_out:
         return ChannelDecision(None, ("all channels: the lead opted out",))
     for channel in order:
-        reason = _why_not(channel, lead, business, opted_out, excluded, dead)
+        reason = (ruled_out or {}).get(channel) or _why_not(channel, lead, business, opted_out, excluded, dead)
         if reason:
             passed.append(f"{channel}: {reason}")
             continue
@@ -115,6 +128,8 @@ def _why_not(
     consent = lead.consent or {}
     if consent.get(channel) is False:
         return "no consent"
+    if channel in (business.consent_required or []) and consent.get(channel) is not True:
+        return "no consent given, and the business requires it"
     if channel == "email":
         if not lead.email:
             return "no email address"
@@ -196,7 +211,7 @@ class SentHistory:
     bodies: tuple[str, ...]
     variants: frozenset[str]
     assets: frozenset[str]
-    failed: frozenset[tuple[int, str]] = frozenset()  # (touch, channel) the provider refused
+    failed: frozenset[tuple[int, str]] = frozenset()  # (touch, channel) refused or dropped
 
     def failed_channels(self, touch: int) -> list[str]:
         return sorted(channel for number, channel in self.failed if number == touch)
@@ -213,5 +228,10 @@ def sent_history(session: Session, lead_id: str) -> SentHistory:
         bodies=tuple(row.body for row in rows),
         variants=frozenset(str(i["variant"]) for i in infos if i.get("variant")),
         assets=frozenset(str(i["asset"]) for i in infos if i.get("asset")),
-        failed=frozenset((row.touch, row.channel) for row in rows if row.status == "failed" and row.touch is not None),
+        # "undelivered" (a carrier dropped it) is as final as "failed": try the next channel.
+        failed=frozenset(
+            (row.touch, row.channel)
+            for row in rows
+            if row.status in ("failed", "undelivered") and row.touch is not None
+        ),
     )

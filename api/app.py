@@ -9,7 +9,19 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import business, case_studies, handoffs, health, leads, links, reports, sequence, twilio
+from api.routes import (
+    business,
+    case_studies,
+    email,
+    handoffs,
+    health,
+    leads,
+    links,
+    reports,
+    sequence,
+    twilio,
+    unsubscribe,
+)
 from nudge.runtime import Runtime, open_runtime
 from nudge.settings import Settings
 from scheduler.service import running_workers
@@ -40,7 +52,19 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime  # usable even when the server runs without lifespan events
     install_error_handlers(app)
-    for module in (health, leads, business, sequence, case_studies, handoffs, twilio, links, reports):
+    for module in (
+        health,
+        leads,
+        business,
+        sequence,
+        case_studies,
+        handoffs,
+        twilio,
+        links,
+        reports,
+        unsubscribe,
+        email,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

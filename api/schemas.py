@@ -164,6 +164,23 @@ class QuietHoursIn(Strict):
         return value
 
 
+class MetaAudienceIn(Strict):
+    kind: Literal["meta"]
+    audience_id: Annotated[str, Field(pattern=r"^\d{1,40}$", description="the Custom Audience id")]
+    access_token: Annotated[str, Field(min_length=10, max_length=1000)]
+
+
+class WebhookAudienceIn(Strict):
+    kind: Literal["webhook"]
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    url: Annotated[str, Field(pattern=r"^https?://", max_length=2000)]
+    secret: Annotated[str, Field(min_length=16, max_length=200, description="signs each POST (HMAC-SHA256)")]
+
+
+AudienceIn = Annotated[MetaAudienceIn | WebhookAudienceIn, Field(discriminator="kind")]
+ChannelNameIn = Literal["whatsapp", "sms", "email"]
+
+
 class BusinessPatch(Strict):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     timezone: str | None = None
@@ -176,6 +193,12 @@ class BusinessPatch(Strict):
     handoff_sla_seconds: Annotated[int | None, Field(ge=30, le=7 * 86400)] = None
     profile: dict[str, Any] | None = None
     whatsapp_templates: dict[str, dict[str, dict[str, Any]]] | None = None
+    audiences: list[AudienceIn] | None = Field(
+        default=None, description="retargeting destinations; the lead is added at the value-offer touch"
+    )
+    consent_required: list[ChannelNameIn] | None = Field(
+        default=None, description="channels used only with the lead's explicit consent (consent.<channel> true)"
+    )
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _timezone(v)))
 
@@ -231,6 +254,8 @@ class BusinessOut(BaseModel):
     handoff_sla_seconds: int
     profile: dict[str, Any]
     whatsapp_templates: dict[str, Any]
+    audiences: list[dict[str, Any]] = Field(description="secrets and tokens are masked")
+    consent_required: list[str]
     created_at: datetime
 
 

@@ -59,7 +59,7 @@ def say(
     if asset is not None:
         info["asset"] = asset.key
     if choice.template is not None:
-        if asset is not None and not set(asset.values) | set(asset.urls) & set(choice.template.variables):
+        if asset is not None and not (set(asset.values) | set(asset.urls)) & set(choice.template.variables):
             return Spoken(
                 None,
                 f"the approved template {choice.template.content_sid} does not carry the "

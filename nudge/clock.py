@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -15,6 +16,9 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
 
 
 class VirtualClock:
@@ -36,6 +40,10 @@ class VirtualClock:
         with self._lock:
             self._now += delta
             return self._now
+
+    def sleep(self, seconds: float) -> None:
+        """Waiting on virtual time is letting it pass."""
+        self.advance(timedelta(seconds=max(0.0, seconds)))
 
     def set(self, moment: datetime) -> datetime:
         with self._lock:

@@ -78,6 +78,9 @@ class Business(Base):
     handoff_sla_seconds: Mapped[int] = mapped_column(default=300)
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
     whatsapp_templates: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Retargeting destinations: [{"kind": "meta", "audience_id", "access_token"} | {"kind": "webhook", "url", "secret"}]
+    audiences: Mapped[list[Any]] = mapped_column(default=list)
+    consent_required: Mapped[list[Any]] = mapped_column(default=list)  # channels that need explicit consent
     sequence: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -362,6 +365,46 @@ class Conversion(TenantScoped, Base):
     created_at: Mapped[datetime]
 
 
+class UnsubscribeToken(TenantScoped, Base):
+    """The unguessable token in an email's List-Unsubscribe link (`/u/{token}`), one per lead."""
+
+    __tablename__ = "unsubscribe_tokens"
+    __table_args__ = (_owned_by_business(),)
+
+    token: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), unique=True)
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AudienceJob(TenantScoped, Base):
+    """Add a lead to (or remove one from) a business's retargeting audiences, delivered after the
+    commit like the outbox. Holds only SHA-256 hashes, so a removal outlives an erased lead."""
+
+    __tablename__ = "audience_jobs"
+    __table_args__ = (
+        _owned_by_business(),
+        sa.Index(
+            "ix_audience_jobs_ready",
+            "available_at",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("aud"))
+    lead_id: Mapped[str | None] = mapped_column(sa.ForeignKey("leads.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(8))  # add | remove
+    reason: Mapped[str] = mapped_column(sa.String(64), default="")
+    hashes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # {"email": sha256 hex, "phone": sha256 hex}
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending|sending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 TENANT_MODELS: tuple[type[Base], ...] = (
     Lead,
     OptOut,
@@ -374,4 +417,6 @@ TENANT_MODELS: tuple[type[Base], ...] = (
     Handoff,
     Notification,
     Conversion,
+    UnsubscribeToken,
+    AudienceJob,
 )

@@ -31,9 +31,11 @@ from nudge.clock import Clock, SystemClock
 from nudge.db import create_db_engine, make_session_factory
 from nudge.metrics import Metrics
 from nudge.settings import Settings
+from scheduler.audiences import AudienceSync
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
 from scheduler.notifications import Notifier
+from scheduler.pacing import SenderPacer, SendRates
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,16 @@ def open_runtime(
                 public_url=settings.public_url,
                 seed=seed,
                 metrics=metrics,
+                pacer=SenderPacer(SendRates.from_settings(settings)),
+                max_wait=timedelta(seconds=settings.pacing_max_wait_seconds),
+                audiences=AudienceSync(
+                    session_factory=sessions,
+                    clock=clock,
+                    http=http,
+                    meta_graph_url=settings.meta_graph_url,
+                    live=settings.channels == "live",
+                    seed=seed,
+                ),
             )
             runner = LeadRunner(
                 graph=graph,

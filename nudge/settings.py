@@ -38,7 +38,21 @@ class Settings(BaseSettings):
     llm_model: str = Field(default="", validation_alias="NUDGE_LLM_MODEL")
 
     smtp_url: str = Field(default="", validation_alias="NUDGE_SMTP_URL")
+    # Shared secret that signs POSTs to /webhooks/email/inbound (replies and bounces from your mail
+    # provider's inbound parse); without it the endpoint refuses everything.
+    email_inbound_secret: str = Field(default="", validation_alias="NUDGE_EMAIL_INBOUND_SECRET")
     channels: ChannelMode = Field(default="sandbox", validation_alias="NUDGE_CHANNELS")
+    # Meta Marketing API host for Custom Audiences (point it at a stand-in in tests).
+    meta_graph_url: str = Field(default="https://graph.facebook.com", validation_alias="NUDGE_META_GRAPH_URL")
+
+    # Messages per second per sender (providers refuse a burst over these with 429s).
+    rate_whatsapp: float = Field(default=80.0, ge=0, validation_alias="NUDGE_RATE_WHATSAPP")
+    rate_sms_long_code: float = Field(default=1.0, ge=0, validation_alias="NUDGE_RATE_SMS_LONG_CODE")
+    rate_sms_toll_free: float = Field(default=3.0, ge=0, validation_alias="NUDGE_RATE_SMS_TOLL_FREE")
+    rate_sms_short_code: float = Field(default=100.0, ge=0, validation_alias="NUDGE_RATE_SMS_SHORT_CODE")
+    rate_email: float = Field(default=20.0, ge=0, validation_alias="NUDGE_RATE_EMAIL")
+    # A send whose slot is further away than this goes back to the queue instead of holding a thread.
+    pacing_max_wait_seconds: float = Field(default=0.5, ge=0, validation_alias="NUDGE_PACING_MAX_WAIT")
 
     # Largest request body the API accepts; Twilio webhooks are a few KB, case-study uploads more.
     max_body_bytes: int = Field(default=5 * 1024 * 1024, validation_alias="NUDGE_MAX_BODY_BYTES")

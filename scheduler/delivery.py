@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent import activity
 from agent.channels import Channel, ChannelError, OutboundMessage
+from agent.email_thread import email_headers
 from agent.outbound import queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
@@ -25,6 +27,8 @@ from nudge.db import transaction
 from nudge.metrics import Metrics
 from nudge.models import Business, Lead, Message, Outbox
 from scheduler import mailbox
+from scheduler.audiences import AudienceSync
+from scheduler.pacing import SenderPacer, SendRates
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +48,28 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # waiting for the sender's rate
+    audience_jobs: int = 0  # retargeting audience changes sent
     leads_to_wake: list[str] = field(default_factory=list)  # failures became mailbox events
 
 
-def outbound_for(message: Message, lead: Lead, business: Business, public_url: str) -> OutboundMessage:
-    sender = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
-    to = lead.email if message.channel == "email" else lead.phone
+def outbound_for(
+    session: Session, message: Message, lead: Lead, business: Business, public_url: str, now: datetime
+) -> OutboundMessage:
+    senders = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
+    sender = senders.get(message.channel) or ""
+    email = message.channel == "email"
     return OutboundMessage(
         message_id=message.id,
         channel=message.channel,  # type: ignore[arg-type]
-        to=to or "",
-        sender=sender.get(message.channel) or "",
+        to=(lead.email if email else lead.phone) or "",
+        sender=sender,
         body=message.body,
         subject=message.subject,
         content_sid=message.template_sid,
         content_variables=message.template_variables or {},
-        status_callback=f"{public_url}/webhooks/twilio/status" if message.channel != "email" else None,
+        status_callback=None if email else f"{public_url}/webhooks/twilio/status",
+        headers=email_headers(session, message, lead, sender, public_url, now) if email else {},
     )
 
 
@@ -73,6 +83,9 @@ class Deliverer:
         public_url: str,
         seed: int | None = None,
         metrics: Metrics | None = None,
+        pacer: SenderPacer | None = None,
+        max_wait: timedelta = timedelta(seconds=0.5),
+        audiences: AudienceSync | None = None,
     ) -> None:
         self._factory = session_factory
         self._channels = channels
@@ -80,6 +93,10 @@ class Deliverer:
         self._public_url = public_url
         self._rng = random.Random(seed)
         self._metrics = metrics
+        self._pacer = pacer or SenderPacer(SendRates())
+        self._max_wait = max_wait
+        self._audiences = audiences
+        self._sleep: Callable[[float], None] = getattr(clock, "sleep", time.sleep)
 
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
         """Send due pending rows (retries whose backoff ended, rows a crashed worker left).
@@ -98,7 +115,10 @@ class Deliverer:
             report.sent += one.sent
             report.retried += one.retried
             report.failed += one.failed
+            report.deferred += one.deferred
             report.leads_to_wake.extend(one.leads_to_wake)
+        if self._audiences is not None and lead_id is None:
+            report.audience_jobs = self._audiences.sync()
         return report
 
     def claim(
@@ -118,7 +138,7 @@ class Deliverer:
             lead = session.get(Lead, row.lead_id)
             business = session.get(Business, row.business_id)
             assert message is not None and lead is not None and business is not None
-            self._claim_row(row, message, lead, business, now, claimed)
+            self._claim_row(session, row, message, lead, business, now, claimed)
         return claimed
 
     def claim_queued(
@@ -129,11 +149,12 @@ class Deliverer:
         claimed: list[tuple[str, OutboundMessage]] = []
         for row, message in queued_in(session):
             if row.status == "pending" and row.lead_id == lead.id and row.available_at <= now:
-                self._claim_row(row, message, lead, business, now, claimed)
+                self._claim_row(session, row, message, lead, business, now, claimed)
         return claimed
 
     def _claim_row(
         self,
+        session: Session,
         row: Outbox,
         message: Message,
         lead: Lead,
@@ -142,7 +163,7 @@ class Deliverer:
         claimed: list[tuple[str, OutboundMessage]],
     ) -> None:
         row.attempts, row.updated_at = row.attempts + 1, now
-        outbound = outbound_for(message, lead, business, self._public_url)
+        outbound = outbound_for(session, message, lead, business, self._public_url, now)
         channel = self._channels[row.channel]
         if getattr(channel, "records_only", False):
             # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
@@ -170,6 +191,14 @@ class Deliverer:
 
     def _deliver_one(self, outbox_id: str, outbound: OutboundMessage, report: DeliveryReport) -> None:
         channel = self._channels[outbound.channel]
+        now = self._clock.now()
+        slot, taken = self._pacer.reserve(outbound.channel, outbound.sender, now, self._max_wait)
+        if not taken:
+            self._defer(outbox_id, slot)
+            report.deferred += 1
+            return
+        if slot > now:
+            self._sleep((slot - now).total_seconds())  # the sender's queue: wait for our slot
         try:
             result = channel.send(outbound)
         except ChannelError as exc:
@@ -183,6 +212,14 @@ class Deliverer:
             return
         self._record_sent(outbox_id, result.provider_id, result.status)
         report.sent += 1
+
+    def _defer(self, outbox_id: str, slot: datetime) -> None:
+        """Back to the queue until the sender's next free slot (it asks again then)."""
+        with transaction(self._factory) as session:
+            row = session.get(Outbox, outbox_id)
+            assert row is not None
+            row.status, row.available_at, row.updated_at = "pending", slot, self._clock.now()
+            row.attempts = max(0, row.attempts - 1)  # waiting for a slot is not a failed attempt
 
     def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
         now = self._clock.now()
@@ -216,18 +253,9 @@ class Deliverer:
             if error.action == "suppress":
                 suppress(session, lead, message.channel, f"provider error {error.code}", now)
             if error.action in ("next_channel", "suppress", "retry") and message.touch is not None:
-                if error.action == "next_channel":
-                    extra = dict(lead.extra or {})
-                    dead = set(extra.get("unreachable", [])) | {message.channel}
-                    lead.extra = {**extra, "unreachable": sorted(dead)} if error.code != "63016" else extra
-                mailbox.enqueue(
-                    session,
-                    lead=lead,
-                    kind="delivery_failed",
-                    dedupe_key=f"failed:{message.id}",
-                    now=now,
-                    payload={"message_id": message.id, "code": error.code},
-                )
+                if error.action == "next_channel" and error.code != "63016":  # 63016 is timing, not the number
+                    mark_unreachable(lead, message.channel)
+                enqueue_fallback(session, lead, message, error.code, now)
                 report.leads_to_wake.append(lead.id)
 
     def recover_interrupted(self) -> int:
@@ -245,7 +273,7 @@ class Deliverer:
                 lead = session.get(Lead, row.lead_id)
                 business = session.get(Business, row.business_id)
                 assert message is not None and lead is not None and business is not None
-                outbound = outbound_for(message, lead, business, self._public_url)
+                outbound = outbound_for(session, message, lead, business, self._public_url, now)
                 try:
                     found = self._channels[row.channel].find_sent(outbound, row.updated_at)
                 except ChannelError as exc:
@@ -261,6 +289,41 @@ class Deliverer:
                     apply_status(message, "sent", now)
                 recovered += 1
         return recovered
+
+
+def mark_unreachable(lead: Lead, channel: str) -> None:
+    """Remember that this lead cannot be reached on `channel` (not a WhatsApp user, a hard bounce)."""
+    extra = dict(lead.extra or {})
+    lead.extra = {**extra, "unreachable": sorted(set(extra.get("unreachable", [])) | {channel})}
+
+
+def enqueue_fallback(session: Session, lead: Lead, message: Message, code: str, now: datetime) -> None:
+    """The lead's graph sends the touch again on its next channel (the failed one is excluded)."""
+    mailbox.enqueue(
+        session,
+        lead=lead,
+        kind="delivery_failed",
+        dedupe_key=f"failed:{message.id}",
+        now=now,
+        payload={"message_id": message.id, "code": code},
+    )
+
+
+def report_failure(
+    session: Session, message: Message, status: str, code: str | None, now: datetime, *, unreachable: bool = False
+) -> str | None:
+    """A provider said after the send that the message did not arrive (a status callback, a bounce).
+    Returns the lead to wake when the touch falls to its next channel."""
+    if not apply_status(message, status, now):
+        return None  # a duplicate or a late callback: the first one did the work
+    message.error_code = code or message.error_code
+    lead = session.get(Lead, message.lead_id)
+    if lead is None or message.touch is None:
+        return None
+    if unreachable:
+        mark_unreachable(lead, message.channel)
+    enqueue_fallback(session, lead, message, message.error_code or "", now)
+    return lead.id
 
 
 def apply_status(message: Message, status: str, at: datetime) -> bool:

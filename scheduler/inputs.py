@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from agent.conversions import record_conversion
 from agent.intake import NewLead, create_lead, find_existing, record_inbound
+from agent.unsubscribe import lead_for_token, unsubscribe
 from nudge.db import TENANT_KEY
 from nudge.models import Business, Lead, Message, TrackedLink
 from scheduler import mailbox
@@ -114,3 +115,22 @@ def record_signal(
             dedupe_key=dedupe_key,
         )
     return stored
+
+
+def record_unsubscribe(session: Session, token: str, now: datetime, how: str) -> tuple[bool, str | None]:
+    """(token known, lead to wake). Idempotent: a second click finds the work done."""
+    found = lead_for_token(session, token)
+    if found is None:
+        return False, None
+    row, lead = found
+    if not unsubscribe(session, row, lead, now, how):
+        return True, None
+    mailbox.enqueue(
+        session,
+        lead=lead,
+        kind="signal",
+        dedupe_key=f"unsubscribed:{token}",
+        now=now,
+        payload={"type": "unsubscribed", "how": how},
+    )
+    return True, lead.id

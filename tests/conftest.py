@@ -123,7 +123,8 @@ def live_nudge(
     ):
         extra: dict[str, Any] = {"NUDGE_PUBLIC_URL": server.url, **settings_extra}
         if stub is not None:
-            extra.update(NUDGE_CHANNELS="live", NUDGE_TWILIO_API_URL=stub.url, NUDGE_SMTP_URL="smtp://127.0.0.1:1")
+            extra.update(NUDGE_CHANNELS="live", NUDGE_TWILIO_API_URL=stub.url)
+            extra.setdefault("NUDGE_SMTP_URL", "smtp://127.0.0.1:1")
         settings = make_settings(database_url, tmp_path, **extra)
         with open_runtime(settings) as runtime:
             late.app = create_app(runtime=runtime, run_workers=False)

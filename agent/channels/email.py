@@ -6,7 +6,7 @@ import asyncio
 import html
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -21,14 +21,23 @@ def render_html(body: str) -> str:
     return f'<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">{paragraphs}</body></html>'
 
 
+def sender_domain(sender: str) -> str:
+    return parseaddr(sender)[1].rsplit("@", 1)[-1] or "nudge.local"
+
+
+def message_id_for(message_id: str, sender: str) -> str:
+    """Our Message-ID for one transcript row: stable, so replies and follow-ups can thread on it."""
+    return f"<{message_id}@{sender_domain(sender)}>"
+
+
 def build_email(message: OutboundMessage) -> EmailMessage:
     email = EmailMessage()
     email["From"] = message.sender
     email["To"] = message.to
     email["Subject"] = message.subject or ""
     email["Date"] = formatdate(localtime=False)
-    domain = message.sender.rsplit("@", 1)[-1].strip(">") or "nudge.local"
-    email["Message-ID"] = make_msgid(idstring=message.message_id, domain=domain)
+    if "Message-ID" not in message.headers:
+        email["Message-ID"] = make_msgid(idstring=message.message_id, domain=sender_domain(message.sender))
     for name, value in message.headers.items():
         email[name] = value
     email.set_content(message.body)

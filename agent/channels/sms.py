@@ -42,3 +42,19 @@ def segments(text: str) -> int:
         return 1 if septets <= 160 else -(-septets // 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else -(-units // 67)
+
+
+# Twilio answers these itself on SMS (default opt-out handling; the message is exactly the keyword,
+# any case): STOP-words get its opt-out confirmation and block further sends (error 21610), START
+# words lift the block, HELP words get the number's help text. A second answer from us would be a
+# duplicate, and one after STOP would fail with 21610 anyway.
+_CARRIER_KEYWORDS = frozenset(
+    {"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"}
+    | {"start", "yes", "unstop"}
+    | {"help", "info"}
+)
+
+
+def carrier_answers(channel: str, text: str) -> bool:
+    """True when Twilio itself replies to this inbound message (an SMS keyword)."""
+    return channel == "sms" and text.strip().lower() in _CARRIER_KEYWORDS

@@ -34,8 +34,14 @@ def business_out(business: Business) -> BusinessOut:
         handoff_sla_seconds=business.handoff_sla_seconds,
         profile=business.profile,
         whatsapp_templates=business.whatsapp_templates,
+        audiences=[_masked(entry) for entry in business.audiences or []],
+        consent_required=list(business.consent_required or []),
         created_at=business.created_at,
     )
+
+
+def _masked(entry: dict[str, Any]) -> dict[str, Any]:
+    return {key: "***" if key in ("access_token", "secret") else value for key, value in entry.items()}
 
 
 def patch_fields(body: BusinessPatch) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 
+from agent.audiences.jobs import queue_audience
 from agent.intake import NewLead
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
@@ -159,6 +160,8 @@ def erase(lead_id: str, session: SessionDep, business: BusinessDep, runtime: Run
     lead = get_lead(session, lead_id)
     if mailbox.claim(session, lead.id, "privacy-erasure", runtime.clock.now(), timedelta(minutes=1)) is None:
         raise ApiError(409, "busy", "the lead is being processed right now; retry in a moment")
+    # Ad platforms hold the lead's hashes: the removal outlives the lead row (it keeps only hashes).
+    queue_audience(session, lead, business, "remove", "erased", runtime.clock.now())
     erase_lead(session, lead)
     after_commit(session, lambda: runtime.checkpointer.delete_thread(lead_id))
     return Response(status_code=204)

@@ -19,9 +19,8 @@ from api.deps import RuntimeDep
 from api.errors import ApiError
 from api.twilio_auth import signature_valid
 from nudge.db import after_commit, transaction
-from nudge.models import Lead, Message
-from scheduler import mailbox
-from scheduler.delivery import apply_status
+from nudge.models import Message
+from scheduler.delivery import apply_status, report_failure
 from scheduler.inputs import business_for_number, receive_message
 
 router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
@@ -115,21 +114,13 @@ async def status(
             if message is None:
                 return  # not ours (or already erased): nothing to update, and Twilio must not retry
             now = runtime.clock.now()
-            changed = apply_status(message, new_status, now)
-            if new_status in ("failed", "undelivered") and changed:
-                message.error_code = params.get("ErrorCode") or message.error_code
-                lead = session.get(Lead, message.lead_id)
-                if lead is not None and message.touch is not None:
-                    mailbox.enqueue(
-                        session,
-                        lead=lead,
-                        kind="delivery_failed",
-                        dedupe_key=f"failed:{message.id}",
-                        now=now,
-                        payload={"message_id": message.id, "code": message.error_code or ""},
-                    )
-                    lead_id = lead.id
-                    after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
+            if new_status not in ("failed", "undelivered"):
+                apply_status(message, new_status, now)
+                return
+            code = params.get("ErrorCode") or None
+            lead_id = report_failure(session, message, new_status, code, now, unreachable=code in ("63003", "63024"))
+            if lead_id is not None:
+                after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
 
     await run_in_threadpool(apply)
     return twiml()

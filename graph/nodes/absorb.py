@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent import activity, stages
+from agent.audiences.jobs import queue_audience
 from graph.context import RunContext
 from graph.industry import ensure_industry
 from graph.nodes.await_rep import conversion_detail
@@ -14,7 +15,7 @@ from graph.state import LeadState
 from graph.timeutil import to_iso
 from nudge.models import Message
 
-OUTSIDE_SIGNALS = {"converted": stages.WON, "won": stages.WON, "lost": stages.LOST}
+OUTSIDE_SIGNALS = {"converted": stages.WON, "won": stages.WON, "lost": stages.LOST, "unsubscribed": stages.OPTED_OUT}
 
 
 def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -50,6 +51,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             if new_stage and stage not in (stages.OPTED_OUT, new_stage):
                 stage = new_stage
                 activity.record(ctx.session, ctx.lead, now, "stage", f"{payload.get('type')} (outside signal)")
+                if new_stage in (stages.WON, stages.OPTED_OUT):  # a customer or an opt-out is not retargeted
+                    queue_audience(ctx.session, ctx.lead, ctx.business, "remove", str(payload.get("type")), now)
                 if new_stage == stages.WON:
                     activity.record(ctx.session, ctx.lead, now, "conversion", conversion_detail(payload))
     update["stage"] = stage

@@ -13,9 +13,10 @@ from sqlalchemy import delete, select
 
 from agent import activity, stages
 from agent.assets import matching_fact
+from agent.channels.sms import carrier_answers
 from agent.composer import MessageKind
 from agent.outbound import ChannelChoice
-from agent.qualifier import is_auto_reply, is_opt_in, parse_breakup_answer, qualify
+from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer, qualify
 from graph.context import RunContext
 from graph.speak import say
 from graph.state import LeadState
@@ -64,6 +65,14 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if result.intent == "opt_out":
         update["route"] = "opt_out"
         return update
+    if is_help(text):
+        # Carriers require an answer to HELP, even from an opted-out number; it is not a reply to
+        # the cadence, so nothing else moves.
+        help_choice = _reply_choice(ctx, human[-1])
+        if help_choice is not None and not carrier_answers(human[-1].channel, human[-1].body):
+            say(ctx, kind="help", choice=help_choice, language=result.language, touch=None)
+        activity.record(session, lead, now, "help", "HELP keyword answered", channel=human[-1].channel)
+        return {"route": "plan"}
     if stage == stages.OPTED_OUT and not is_opt_in(text):
         return {"route": "plan"}  # nothing automated reaches an opted-out lead
 
@@ -88,7 +97,8 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
     if stage == stages.OPTED_OUT:  # and the lead asked to come back
         session.execute(delete(OptOut).where(OptOut.lead_id == lead.id))
-        reply("optin_confirm")
+        if not carrier_answers(human[-1].channel, human[-1].body):
+            reply("optin_confirm")
         update["stage"] = stages.CONVERSING
         return update
 

@@ -8,6 +8,8 @@ from langgraph.runtime import Runtime
 from sqlalchemy import select
 
 from agent import activity, stages
+from agent.audiences.jobs import queue_audience
+from agent.channels.sms import carrier_answers
 from agent.outbound import ChannelChoice
 from agent.suppression import suppress
 from graph.context import RunContext
@@ -23,7 +25,7 @@ def opt_out(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     inbound = session.scalars(
         select(Message).where(Message.id.in_(state.get("reply_ids", []))).order_by(Message.created_at.desc())
     ).first()
-    if not already and inbound is not None:
+    if not already and inbound is not None and not carrier_answers(inbound.channel, inbound.body):
         # The confirmation goes out before the suppression so it is the last thing they get.
         to = lead.email if inbound.channel == "email" else lead.phone
         sender = {
@@ -40,6 +42,7 @@ def opt_out(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 touch=None,
             )
     suppress(session, lead, "all", "the lead asked to stop", now)
+    queue_audience(session, lead, ctx.business, "remove", "opted_out", now)
     activity.record(
         session, lead, now, "opted_out", "natural-language opt-out", channel=inbound.channel if inbound else None
     )

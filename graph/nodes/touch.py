@@ -9,6 +9,7 @@ from langgraph.runtime import Runtime
 
 from agent import activity, experiments, stages
 from agent.assets import Asset, case_study_asset, content_asset, offer_asset, resource_asset
+from agent.audiences.jobs import queue_audience
 from agent.outbound import choose_channel, opted_out_channels
 from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time, zone
 from agent.sequence import Touch
@@ -116,40 +117,51 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return update
 
     failed = ctx.history().failed_channels(number)
-    decision = choose_channel(
-        order=experiments.channel_order(arm, spec),
-        lead=lead,
-        business=business,
-        opted_out=opted_out_channels(session, lead.id),
-        now=now,
-        purpose=spec.purpose,
-        language=language,
-        exclude=failed,
-        unreachable=(lead.extra or {}).get("unreachable", []),
-    )
-    if decision.choice is None:
-        activity.record(
-            session, lead, now, "touch_skipped", "no channel: " + "; ".join(decision.passed_over), touch=number
+    ruled_out: dict[str, str] = {}
+    while True:
+        decision = choose_channel(
+            order=experiments.channel_order(arm, spec),
+            lead=lead,
+            business=business,
+            opted_out=opted_out_channels(session, lead.id),
+            now=now,
+            purpose=spec.purpose,
+            language=language,
+            exclude=failed,
+            unreachable=(lead.extra or {}).get("unreachable", []),
+            ruled_out=ruled_out,
         )
-        update["last_touch"] = number
-        return update
-    spoken = say(
-        ctx,
-        kind=spec.purpose,
-        choice=decision.choice,
-        language=language,
-        touch=number,
-        asset=asset if asset.key else None,
-        template_purpose=spec.purpose,
-    )
-    if spoken.message is None:
-        activity.record(
-            session, lead, now, "touch_skipped", spoken.reason, touch=number, channel=decision.choice.channel
+        if decision.choice is None:
+            activity.record(
+                session, lead, now, "touch_skipped", "no channel: " + "; ".join(decision.passed_over), touch=number
+            )
+            update["last_touch"] = number
+            return update
+        spoken = say(
+            ctx,
+            kind=spec.purpose,
+            choice=decision.choice,
+            language=language,
+            touch=number,
+            asset=asset if asset.key else None,
+            template_purpose=spec.purpose,
         )
-        update["last_touch"] = number
-        return update
-    if decision.passed_over:
-        spoken.message.info = {**spoken.message.info, "channel_reason": "; ".join(decision.passed_over)}
+        if spoken.message is not None:
+            break
+        if decision.choice.template is None:
+            activity.record(
+                session, lead, now, "touch_skipped", spoken.reason, touch=number, channel=decision.choice.channel
+            )
+            update["last_touch"] = number
+            return update
+        # An approved template that cannot carry this touch's value would be a hollow message:
+        # the next channel gets the touch instead.
+        ruled_out[decision.choice.channel] = spoken.reason
+    spoken.message.info = {
+        **spoken.message.info,
+        "channel_reason": decision.explain(),
+        "passed_over": list(decision.passed_over),
+    }
     if arm is not None:
         spoken.message.info = {**spoken.message.info, "arm": arm.label}
     activity.record(
@@ -163,6 +175,8 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         touch=number,
         channel=decision.choice.channel,
     )
+    if spec.retarget:
+        queue_audience(session, lead, business, "add", spec.purpose, now)
     update["last_touch"] = number
     if spec.follow_up:
         update["last_follow_up_at"] = to_iso(now)

@@ -43,9 +43,11 @@ def print_conversation(console: Console, timeline: dict[str, Any], start: dateti
             "approved template" if item.get("template_sid") else COMPOSER_LABEL.get(item["composer"], item["composer"])
         )
         tags = [f"touch {item['touch']}" if item["touch"] else "reply", source]
+        if item.get("sms_segments"):
+            tags.append(f"{item['sms_segments']} segment{'s' if item['sms_segments'] > 1 else ''}")
         if item["author"] == "rep":
             tags = ["rep"]
-        note = f"  [dim](passed over {item['channel_note']})[/]" if item.get("channel_note") else ""
+        note = f"  [dim](channel: {item['channel_note']})[/]" if item.get("channel_note") else ""
         console.print(f"  {when}  [green]→ {channel}[/] [dim]\\[{' · '.join(tags)}][/]  {text}{note}")
 
 
@@ -78,6 +80,14 @@ def print_summary(console: Console, summary: Summary, violations: Sequence[Viola
     for reason, count in summary.skipped.most_common():
         outcome.add_row(f"skipped: {reason}", str(count))
     console.print(outcome)
+    if summary.passed_over:
+        cascade = Table(title="Channel cascade")
+        cascade.add_column("touch", justify="right")
+        cascade.add_column("passed over before the channel used (why)")
+        cascade.add_column("times", justify="right")
+        for (touch, reason), count in sorted(summary.passed_over.items(), key=lambda x: (x[0][0], -x[1]))[:20]:
+            cascade.add_row(str(touch), reason, str(count))
+        console.print(cascade)
     stages = ", ".join(f"{stage} {count}" for stage, count in summary.stages.most_common())
     console.print(f"Final stages: {stages}")
     if violations:

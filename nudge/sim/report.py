@@ -24,6 +24,7 @@ from scheduler.dispatcher import sequence_for
 class Summary:
     leads: int = 0
     touches: Counter[tuple[int, str]] = field(default_factory=Counter)  # (touch, channel) → sent
+    passed_over: Counter[tuple[int, str]] = field(default_factory=Counter)  # (touch, "sms: no consent") → times
     skipped: Counter[str] = field(default_factory=Counter)  # reason → count
     held: int = 0
     replied: int = 0
@@ -44,6 +45,7 @@ class Summary:
         return {
             "leads": self.leads,
             "touches": [{"touch": t, "channel": c, "sent": n} for (t, c), n in sorted(self.touches.items())],
+            "passed_over": [{"touch": t, "reason": r, "times": n} for (t, r), n in sorted(self.passed_over.items())],
             "skipped": dict(self.skipped),
             "held": self.held,
             "replied": self.replied,
@@ -79,6 +81,8 @@ def summarise(session: Session) -> Summary:
             summary.messages_out += 1
             if message.touch is not None and message.author == "agent":
                 summary.touches[(message.touch, message.channel)] += 1
+                for reason in (message.info or {}).get("passed_over", []):
+                    summary.passed_over[(message.touch, str(reason))] += 1
         else:
             summary.messages_in += 1
     for activity in session.scalars(

@@ -80,6 +80,15 @@ SAMPLE_BUSINESSES: list[dict[str, Any]] = [
         "whatsapp_from": "+14155550100",
         "sms_from": "+14155550101",
         "email_from": "BrightSmile Growth <hello@brightsmile.example>",
+        # Sandbox records audience changes without sending; live mode posts hashes to this hook.
+        "audiences": [
+            {
+                "kind": "webhook",
+                "name": "retargeting",
+                "url": "https://crm.brightsmile.example/audiences",
+                "secret": "x",
+            }
+        ],
         "whatsapp_templates": whatsapp_templates("brightsmile"),
         "profile": {
             "description": "Patient and client acquisition campaigns for clinics, gyms and local services",

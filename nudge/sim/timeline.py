@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from agent.channels.sms import segments
 from nudge.models import Lead, LeadActivity, Message
 
 
@@ -19,7 +20,11 @@ def timelines(session: Session, start: datetime) -> list[dict[str, Any]]:
     decisions: dict[str, list[LeadActivity]] = defaultdict(list)
     for act in session.scalars(
         sa.select(LeadActivity)
-        .where(LeadActivity.kind.in_(("touch_held", "touch_skipped", "escalated", "opted_out", "delivery_failed")))
+        .where(
+            LeadActivity.kind.in_(
+                ("touch_held", "touch_skipped", "escalated", "opted_out", "delivery_failed", "audience", "help")
+            )
+        )
         .order_by(LeadActivity.at, LeadActivity.id)
     ):
         decisions[act.lead_id].append(act)
@@ -47,6 +52,7 @@ def timelines(session: Session, start: datetime) -> list[dict[str, Any]]:
                         "at": m.created_at.isoformat(),
                         "day": round((m.created_at - start).total_seconds() / 86400, 3),
                         "channel_note": (m.info or {}).get("channel_reason"),
+                        "sms_segments": segments(m.body) if m.channel == "sms" else None,
                     }
                     for m in messages.get(lead.id, [])
                 ],

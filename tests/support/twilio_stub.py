@@ -502,6 +502,10 @@ class _Policies:
         self._delivery_failures: list[_Script] = []
         self._blocked: dict[str, int] = {}
         self._limiter = _RateLimiter(rate_limit)
+        # Twilio meters each sender separately (WhatsApp 80/s, a US long code 1/s, toll-free 3/s).
+        self._sender_limits: dict[str, int] = {}
+        self._sender_limiters: dict[str, _RateLimiter] = {}
+        self.rejected_by_rate: dict[str, int] = {}
 
     def add_api_failure(self, script: _Script) -> None:
         with self._lock:
@@ -523,18 +527,31 @@ class _Policies:
         with self._lock:
             self._limiter = _RateLimiter(per_second)
 
+    def set_sender_rate_limit(self, sender: str, per_second: int | None) -> None:
+        with self._lock:
+            self._sender_limiters.pop(sender, None)
+            if per_second is None:
+                self._sender_limits.pop(sender, None)
+            else:
+                self._sender_limits[sender] = per_second
+
     def reset(self, rate_limit: int | None) -> None:
         with self._lock:
             self._api_failures.clear()
             self._delivery_failures.clear()
             self._blocked.clear()
             self._limiter = _RateLimiter(rate_limit)
+            self._sender_limits.clear()
+            self._sender_limiters.clear()
+            self.rejected_by_rate.clear()
 
-    def check_create(self, to: str) -> None:
-        """Raise the error this create should get, or count it against the rate limit and return.
+    def check_create(self, to: str, sender: str = "", now: float | None = None) -> None:
+        """Raise the error this create should get, or count it against the rate limits and return.
 
         Blocks and scripted failures come first: a request Twilio rejects never reaches the rate limiter.
+        `now` (seconds) is the stub's clock when it was given one, so limits hold on virtual time too.
         """
+        moment = time.monotonic() if now is None else now
         with self._lock:
             for pattern, code in self._blocked.items():
                 if _recipient_matches(pattern, to):
@@ -542,7 +559,12 @@ class _Policies:
             script = _take_script(self._api_failures, to)
             if script is not None:
                 raise _ApiError(script.code, script.message, script.status)
-            if not self._limiter.admit(time.monotonic()):
+            if sender in self._sender_limits:
+                limiter = self._sender_limiters.setdefault(sender, _RateLimiter(self._sender_limits[sender]))
+                if not limiter.admit(moment):
+                    self.rejected_by_rate[sender] = self.rejected_by_rate.get(sender, 0) + 1
+                    raise _ApiError(20429)
+            if not self._limiter.admit(moment):
                 raise _ApiError(20429)
 
     def delivery_failure(self, to: str) -> _Script | None:
@@ -983,6 +1005,7 @@ class _StubState:
         now: Callable[[], datetime],
         callback_timeout: float,
         name: str,
+        own_clock: bool = False,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -990,6 +1013,7 @@ class _StubState:
         self.status_delay = status_delay
         self.default_rate_limit = rate_limit
         self.now = now
+        self.own_clock = own_clock
         self.messages: _Journal[MessageRecord] = _Journal()
         self.requests: _Journal[RequestRecord] = _Journal()
         self.policies = _Policies(rate_limit)
@@ -1016,7 +1040,8 @@ class _StubState:
     def create_message(self, form: Form) -> _Reply:
         _validate_create(form)
         to = form["To"].strip()
-        self.policies.check_create(to)
+        sender = form.get("From", "").strip()
+        self.policies.check_create(to, sender, self.now().timestamp() if self.own_clock else None)
         record = _new_message(form, self.account_sid, self._utcnow())
         self.messages.append(record)
         self._start_progression(record)
@@ -1140,7 +1165,8 @@ class TwilioStub:
                  apart), with a signed callback per step when the message has a StatusCallback.
       "manual" - messages stay as created; ``send_status`` drives them (out of order, twice, ...).
       "off"    - no callback is ever POSTed; ``send_status`` only changes the stored status.
-    rate_limit: accepted messages per second before answering 429 / 20429 (None = unlimited).
+    rate_limit: accepted messages per second before answering 429 / 20429 (None = unlimited); per sender
+      with ``set_sender_rate_limit``.
     now: clock for date_created/date_sent (e.g. a VirtualClock's ``now``); defaults to the system clock.
     """
 
@@ -1166,6 +1192,7 @@ class TwilioStub:
             now=now or (lambda: datetime.now(UTC)),
             callback_timeout=callback_timeout,
             name=name,
+            own_clock=now is not None,
         )
         self._server = ServerThread(_build_app(self._state), name=f"{name}-server")
 
@@ -1235,6 +1262,17 @@ class TwilioStub:
     def set_rate_limit(self, per_second: int | None) -> None:
         """Change the rate limit until the next reset() (which restores the constructor's value)."""
         self._state.policies.set_rate_limit(per_second)
+
+    def set_sender_rate_limit(self, sender: str, per_second: int | None) -> None:
+        """At most ``per_second`` accepted messages from ``sender`` (its From, e.g. "whatsapp:+1415…") in
+        any one-second window, else 429 / 20429. Measured on ``now`` when the stub was given a clock (a
+        VirtualClock keeps it on virtual time). Until reset(); ``rejected_by_rate`` counts refusals."""
+        self._state.policies.set_sender_rate_limit(sender, per_second)
+
+    @property
+    def rejected_by_rate(self) -> dict[str, int]:
+        """Creates refused with 20429 by a per-sender limit, by sender."""
+        return dict(self._state.policies.rejected_by_rate)
 
     # ---- scripted failures -------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ def upgrade() -> None:
         sa.Column("handoff_sla_seconds", sa.Integer(), nullable=False),
         sa.Column("profile", sa.JSON(), nullable=False),
         sa.Column("whatsapp_templates", sa.JSON(), nullable=False),
+        sa.Column("audiences", sa.JSON(), nullable=False),
+        sa.Column("consent_required", sa.JSON(), nullable=False),
         sa.Column("sequence", sa.JSON(), nullable=True),
         sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
@@ -401,6 +403,50 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_conversions_business_id"), ["business_id"], unique=False)
         batch_op.create_index("ix_conversions_lead_occurred", ["lead_id", "occurred_at"], unique=False)
 
+    op.create_table(
+        "unsubscribe_tokens",
+        sa.Column("token", sa.String(length=64), nullable=False),
+        sa.Column("lead_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("business_id", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(["business_id"], ["businesses.id"]),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("token"),
+        sa.UniqueConstraint("lead_id"),
+    )
+    with op.batch_alter_table("unsubscribe_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_unsubscribe_tokens_business_id"), ["business_id"], unique=False)
+
+    op.create_table(
+        "audience_jobs",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("lead_id", sa.String(length=40), nullable=True),
+        sa.Column("action", sa.String(length=8), nullable=False),
+        sa.Column("reason", sa.String(length=64), nullable=False),
+        sa.Column("hashes", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("available_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("business_id", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(["business_id"], ["businesses.id"]),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], ondelete="SET NULL"),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("audience_jobs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_audience_jobs_business_id"), ["business_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_audience_jobs_lead_id"), ["lead_id"], unique=False)
+        batch_op.create_index(
+            "ix_audience_jobs_ready",
+            ["available_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+
     # ### end Alembic commands ###
 
 
@@ -411,6 +457,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_conversions_business_id"))
 
     op.drop_table("conversions")
+    with op.batch_alter_table("audience_jobs", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_audience_jobs_ready",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        )
+        batch_op.drop_index(batch_op.f("ix_audience_jobs_lead_id"))
+        batch_op.drop_index(batch_op.f("ix_audience_jobs_business_id"))
+
+    op.drop_table("audience_jobs")
+    with op.batch_alter_table("unsubscribe_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_unsubscribe_tokens_business_id"))
+
+    op.drop_table("unsubscribe_tokens")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_outbox_ready",

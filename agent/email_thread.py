@@ -1,0 +1,47 @@
+"""Headers that make a lead's emails one conversation in their mailbox, with an unsubscribe button.
+
+Message-ID is derived from the transcript row, so a reply's In-Reply-To names a row we have;
+In-Reply-To/References point at the lead's earlier emails (ours and theirs), oldest first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent.channels.email import message_id_for
+from agent.unsubscribe import token_for, unsubscribe_headers
+from nudge.models import Lead, Message
+
+MAX_REFERENCES = 20  # long threads: keep the first and the latest (RFC 5322 suggests trimming)
+
+
+def email_headers(
+    session: Session, message: Message, lead: Lead, sender: str, public_url: str, now: datetime
+) -> dict[str, str]:
+    headers = {"Message-ID": message_id_for(message.id, sender)}
+    earlier = [
+        provider_id
+        for provider_id in session.scalars(
+            select(Message.provider_id)
+            .where(
+                Message.lead_id == lead.id,
+                Message.channel == "email",
+                Message.id != message.id,
+                Message.created_at <= message.created_at,
+                Message.provider_id.is_not(None),
+            )
+            .order_by(Message.created_at, Message.id)
+        )
+        if provider_id
+    ]
+    if earlier:
+        references = [f"<{p.strip('<>')}>" for p in earlier]
+        if len(references) > MAX_REFERENCES:
+            references = references[:1] + references[-(MAX_REFERENCES - 1) :]
+        headers["In-Reply-To"] = references[-1]
+        headers["References"] = " ".join(references)
+    headers.update(unsubscribe_headers(public_url, sender, token_for(session, lead, now)))
+    return headers
