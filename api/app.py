@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import business, case_studies, handoffs, health, leads, links, sequence, twilio
+from api.ratelimit import RateLimiter
+from api.routes import business, case_studies, handoffs, health, keys, leads, links, sequence, twilio
 from nudge.runtime import Runtime, open_runtime
 from nudge.settings import Settings
 from scheduler.service import running_workers
@@ -40,7 +41,9 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime  # usable even when the server runs without lifespan events
     install_error_handlers(app)
-    for module in (health, leads, business, sequence, case_studies, handoffs, twilio, links):
+    for module in (health, leads, business, sequence, case_studies, handoffs, keys, twilio, links):
         app.include_router(module.router)
+    app.state.key_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.client_limiter = RateLimiter(settings.webhook_rate_per_second, settings.webhook_rate_burst)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

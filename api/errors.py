@@ -82,5 +82,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": code.replace("_", " ")}
-    for status, code in ((401, "unauthorized"), (404, "not_found"), (422, "invalid"))
+    for status, code in (
+        (400, "bad_request"),
+        (401, "unauthorized"),
+        (404, "not_found"),
+        (413, "too_large"),
+        (422, "invalid"),
+        (429, "rate_limited"),
+    )
 }

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
-from api.deps import BusinessDep, RuntimeDep, SessionDep
+from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from nudge.db import after_commit
 from nudge.ids import new_id
@@ -83,7 +83,7 @@ class HandoffList(BaseModel):
 
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rep_id: str
+    rep_id: str | None = Field(default=None, description="required with a business key; a rep key claims for its rep")
 
 
 class ReplyIn(BaseModel):
@@ -163,9 +163,10 @@ def list_reps(session: SessionDep, business: BusinessDep) -> RepList:
 @router.get("/v1/handoffs", response_model=HandoffList)
 def list_handoffs(
     session: SessionDep,
-    business: BusinessDep,
+    business: HandoffBusinessDep,
     status: Annotated[Literal["open", "claimed", "resolved"] | None, Query()] = None,
 ) -> HandoffList:
+    # With a rep key the session filter leaves only that rep's handoffs (claimed, or open and routed to it).
     query = sa.select(Handoff).where(Handoff.business_id == business.id)
     if status is not None:
         query = query.where(Handoff.status == status)
@@ -179,7 +180,10 @@ def _handoff(session: SessionDep, handoff_id: str) -> Handoff:
     return handoff
 
 
-def _rep(session: SessionDep, rep_id: str | None) -> Rep | None:
+def _rep(session: SessionDep, rep_id: str | None, principal: PrincipalDep | None = None) -> Rep | None:
+    """The rep acting; a rep key acts as its own rep (another rep's id is not found for it)."""
+    if rep_id is None and principal is not None:
+        rep_id = principal.rep_id
     if rep_id is None:
         return None
     rep = session.get(Rep, rep_id)
@@ -190,10 +194,16 @@ def _rep(session: SessionDep, rep_id: str | None) -> Rep | None:
 
 @router.post("/v1/handoffs/{handoff_id}/claim", response_model=HandoffOut, responses=_CONFLICT)
 def claim(
-    handoff_id: str, body: ClaimIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
+    handoff_id: str,
+    body: ClaimIn,
+    session: SessionDep,
+    business: HandoffBusinessDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
 ) -> HandoffOut:
-    handoff, rep = _handoff(session, handoff_id), _rep(session, body.rep_id)
-    assert rep is not None
+    handoff, rep = _handoff(session, handoff_id), _rep(session, body.rep_id, principal)
+    if rep is None:
+        raise ApiError(422, "invalid", "rep_id: name the rep who claims the handoff")
     now = runtime.clock.now()
     # One conditional UPDATE decides a race: only the first claim finds the handoff still open.
     won = session.execute(
@@ -222,9 +232,16 @@ def _signal(session: SessionDep, runtime: RuntimeDep, handoff: Handoff, kind: st
 
 
 @router.post("/v1/handoffs/{handoff_id}/reply", status_code=202, response_model=Accepted, responses=_CONFLICT)
-def reply(handoff_id: str, body: ReplyIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep) -> Accepted:
+def reply(
+    handoff_id: str,
+    body: ReplyIn,
+    session: SessionDep,
+    business: HandoffBusinessDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+) -> Accepted:
     handoff = _handoff(session, handoff_id)
-    rep = _rep(session, body.rep_id or handoff.claimed_by)
+    rep = _rep(session, body.rep_id or (None if principal.rep_id else handoff.claimed_by), principal)
     if handoff.status == "resolved":
         raise ApiError(409, "conflict", f"handoff {handoff.id} is resolved; the bot has the lead again")
     _signal(
@@ -239,10 +256,15 @@ def reply(handoff_id: str, body: ReplyIn, session: SessionDep, business: Busines
 
 @router.post("/v1/handoffs/{handoff_id}/resolve", response_model=HandoffOut, responses=_CONFLICT)
 def resolve(
-    handoff_id: str, body: ResolveIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
+    handoff_id: str,
+    body: ResolveIn,
+    session: SessionDep,
+    business: HandoffBusinessDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
 ) -> HandoffOut:
     handoff = _handoff(session, handoff_id)
-    _rep(session, body.rep_id)
+    _rep(session, body.rep_id, principal)
     now = runtime.clock.now()
     done = session.execute(
         sa.update(Handoff)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from agent.contacts import ContactError, normalise_phone
-from api.deps import RuntimeDep
+from api.deps import ClientLimitDep, RuntimeDep
 from api.errors import ApiError
 from api.twilio_auth import signature_valid
 from nudge.db import after_commit, transaction
@@ -24,7 +24,7 @@ from scheduler import mailbox
 from scheduler.delivery import apply_status
 from scheduler.inputs import business_for_number, receive_message
 
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"], dependencies=[ClientLimitDep])
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _FORM = "application/x-www-form-urlencoded"
