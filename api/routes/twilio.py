@@ -6,6 +6,7 @@ Both answer Twilio at once; the agent's work happens in the dispatcher, outside 
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
@@ -90,6 +91,10 @@ async def inbound(
                 provider_id=sid,
                 now=runtime.clock.now(),
                 profile_name=params.get("ProfileName", ""),
+                hold=mailbox.BurstHold(
+                    quiet=timedelta(seconds=runtime.settings.inbound_quiet_seconds),
+                    max_hold=timedelta(seconds=runtime.settings.inbound_max_hold_seconds),
+                ),
             )
             if lead_id is not None:
                 runtime.metrics.inbound.labels(channel).inc()
