@@ -7,6 +7,7 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api import audit
@@ -50,16 +51,27 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 _UNAUTHORIZED = ApiError(401, "unauthorized", "send 'Authorization: Bearer <api key>'", {"WWW-Authenticate": "Bearer"})
 
 
+_bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer <key>`")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+TenantHeader = Annotated[
+    str | None,
+    Header(max_length=40, description="with an agency key: the business (tenant) id to act on"),
+]
+
+
 def get_principal(
-    request: Request,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_nudge_tenant: Annotated[str | None, Header()] = None,
+    request: Request, session: SessionDep, runtime: RuntimeDep, bearer: BearerDep, x_nudge_tenant: TenantHeader = None
 ) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
+    return authenticate(request, session, runtime, bearer.credentials if bearer else None, x_nudge_tenant)
+
+
+def authenticate(
+    request: Request, session: Session, runtime: Runtime, plaintext: str | None, x_nudge_tenant: str | None
+) -> Principal:
+    """Check the key, spend a token of its rate limit, and scope the session to what it may see."""
+    plaintext = (plaintext or "").strip()
+    if not plaintext:
         raise _UNAUTHORIZED
-    plaintext = authorization[7:].strip()
     prefix = keys.prefix_of(plaintext)
     record = session.scalars(sa.select(ApiKey).where(ApiKey.prefix == prefix)).first() if prefix else None
     if record is None or record.revoked_at is not None or not keys.matches(plaintext, record.key_hash):
