@@ -91,3 +91,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (429, "rate_limited"),
     )
 }
+
+
+# Every route, keyed or not: the body size limit and the rate limits (per key, or per client address).
+LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "the request body is over the size limit"},
+    429: {"model": ErrorResponse, "description": "rate limited; see the Retry-After header"},
+}

@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api.app import create_app
 from nudge.db import transaction
 from nudge.tenants import create_agency, create_business
 from tests.conftest import LiveNudge, live_nudge
@@ -89,3 +90,16 @@ def test_generated_requests_get_no_500_and_no_schema_violation(
     assert operations >= 25, "the schema should list every route"
     assert failures == [], "\n\n".join(failures)
     assert len(accepted) >= operations // 2, f"too few operations ever succeeded: {sorted(accepted)}"
+
+
+def test_the_schema_declares_every_error_a_route_can_answer() -> None:
+    paths = create_app(run_workers=False).openapi()["paths"]
+    missing = []
+    for path, item in paths.items():
+        for method, operation in item.items():
+            expected = {"413"} | ({"401", "404", "422", "429"} if path.startswith("/v1") else set())
+            expected |= {"429"} if path.startswith(("/webhooks", "/r/")) else set()
+            declared = set(operation.get("responses", {}))
+            if expected - declared:
+                missing.append(f"{method.upper()} {path}: {sorted(expected - declared)}")
+    assert missing == []

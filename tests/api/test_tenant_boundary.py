@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from api.app import create_app
 from nudge.db import transaction
 from nudge.models import Handoff
 from nudge.tenants import create_agency, create_business
-from tests.conftest import LiveNudge, live_nudge
+from tests.conftest import LiveNudge, live_nudge, postgres_schema
 
 KINDS = ("business", "agency", "rep")
 _numbers = itertools.count(100)
@@ -176,13 +177,13 @@ def _path_param(route: str) -> str | None:
     return next((name for name in PARAMS if "{" + name + "}" in route), None)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     tmp: Path = tmp_path_factory.mktemp("boundary")
-    # Workers off: the runs the calls trigger are not under test here; limits off: hundreds of calls.
-    with live_nudge(
-        f"sqlite:///{tmp / 'nudge.db'}", tmp, twilio=False, workers=False, NUDGE_RATE_LIMIT_PER_SECOND=0
-    ) as live:
+    with ExitStack() as stack:
+        url = f"sqlite:///{tmp / 'nudge.db'}" if request.param == "sqlite" else stack.enter_context(postgres_schema())
+        # Workers off: the runs the calls trigger are not under test here; limits off: hundreds of calls.
+        live = stack.enter_context(live_nudge(url, tmp, twilio=False, workers=False, NUDGE_RATE_LIMIT_PER_SECOND=0))
         yield World(live=live, tenants=_tenants(live))
 
 
