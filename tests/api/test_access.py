@@ -11,6 +11,7 @@ import pytest
 
 from nudge.db import transaction
 from nudge.keys import prefix_of
+from nudge.models import Handoff
 from nudge.tenants import create_agency, create_business
 from tests.conftest import LiveNudge, live_nudge
 
@@ -159,3 +160,30 @@ def test_webhooks_and_links_are_limited_per_client_address(sqlite_url: str, tmp_
         assert limited.status_code == 429 and "Retry-After" in limited.headers
         unsigned = live.client.post("/webhooks/twilio/inbound", data={"MessageSid": "SM1"})
         assert unsigned.status_code == 429, "an unsigned flood is turned away before any work"
+
+
+def test_rep_actions_are_audited_with_the_rep(api: LiveNudge) -> None:
+    _, business_id, business_key = _agency_with_business(api, "Alpha")
+    rep_id = api.client.post("/v1/reps", headers=_auth(business_key), json={"name": "Rita", "email": "r@x.example"})
+    rep_id = rep_id.json()["id"]
+    rep_key = api.client.post("/v1/keys", headers=_auth(business_key), json={"kind": "rep", "rep_id": rep_id})
+    lead_id = api.client.post("/v1/leads", headers=_auth(business_key), json={"email": "l@x.example"}).json()["id"]
+    with transaction(api.runtime.sessions) as session:
+        handoff = Handoff(
+            business_id=business_id, lead_id=lead_id, assigned_rep_id=rep_id, created_at=api.runtime.clock.now()
+        )
+        session.add(handoff)
+        session.flush()
+        handoff_id = handoff.id
+    rep = _auth(rep_key.json()["api_key"])
+    assert api.client.post(f"/v1/handoffs/{handoff_id}/claim", headers=rep, json={}).status_code == 200
+    assert api.client.post(f"/v1/handoffs/{handoff_id}/reply", headers=rep, json={"text": "Hi"}).status_code == 202
+    assert (
+        api.client.post(f"/v1/handoffs/{handoff_id}/resolve", headers=rep, json={"outcome": "won"}).status_code == 200
+    )
+    entries = api.client.get("/v1/audit", headers=_auth(business_key)).json()["entries"]
+    by_action = {e["action"]: e for e in entries}
+    for action in ("handoff.claim", "handoff.reply", "handoff.resolve"):
+        assert by_action[action]["rep_id"] == rep_id and by_action[action]["key_kind"] == "rep"
+        assert by_action[action]["target_id"] == handoff_id
+    assert api.client.get("/v1/audit", headers=rep).status_code == 404, "a rep key reads no audit log"

@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
 from knowledge.store import KnowledgeStore
-from nudge.cli.main import app
-
-Run = Callable[..., Result]
+from tests.nudge.conftest import Run
 
 JSONL = "\n".join(
     json.dumps(row, ensure_ascii=False)
@@ -51,22 +49,6 @@ Um escritório de advocacia em Recife passou a responder cada contato em minutos
 
 Os novos clientes cresceram 25% em um semestre.
 """
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
-    """Invoke `nudge ...` in-process with settings pointing at tmp_path (run from there too)."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("NUDGE_CHROMA_URL", "NUDGE_CHROMA_PATH", "NUDGE_CHANNELS", "COLUMNS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NUDGE_DATABASE_URL", f"sqlite:///{tmp_path / 'nudge.db'}")
-    monkeypatch.setenv("NUDGE_DATA_DIR", str(tmp_path))
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args))
-
-    return invoke
 
 
 @pytest.fixture
