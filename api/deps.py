@@ -75,6 +75,7 @@ def authenticate(
     prefix = keys.prefix_of(plaintext)
     record = session.scalars(sa.select(ApiKey).where(ApiKey.prefix == prefix)).first() if prefix else None
     if record is None or record.revoked_at is not None or not keys.matches(plaintext, record.key_hash):
+        client_limited(request, runtime)  # guessing keys spends the caller's address budget
         raise ApiError(401, "unauthorized", "this API key is not valid", {"WWW-Authenticate": "Bearer"})
     now = runtime.clock.now()
     limiter: RateLimiter = request.app.state.key_limiter

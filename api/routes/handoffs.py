@@ -166,7 +166,10 @@ def list_handoffs(
     business: HandoffBusinessDep,
     status: Annotated[Literal["open", "claimed", "resolved"] | None, Query()] = None,
 ) -> HandoffList:
-    # With a rep key the session filter leaves only that rep's handoffs (claimed, or open and routed to it).
+    """Escalations of the business. A rep key sees only its own: those it claimed (also once
+    resolved), and open ones currently routed to it, so it can claim them; one routed on to another
+    rep after the SLA, or claimed by someone else, is gone from its view (404), like everything
+    outside the handoff routes."""
     query = sa.select(Handoff).where(Handoff.business_id == business.id)
     if status is not None:
         query = query.where(Handoff.status == status)

@@ -160,6 +160,8 @@ def test_webhooks_and_links_are_limited_per_client_address(sqlite_url: str, tmp_
         assert limited.status_code == 429 and "Retry-After" in limited.headers
         unsigned = live.client.post("/webhooks/twilio/inbound", data={"MessageSid": "SM1"})
         assert unsigned.status_code == 429, "an unsigned flood is turned away before any work"
+        guessed = live.client.get("/v1/business", headers=_auth("nk_bz_00000000_guess"))
+        assert guessed.status_code == 429, "guessing keys spends the same per-address budget"
 
 
 def test_rep_actions_are_audited_with_the_rep(api: LiveNudge) -> None:
