@@ -9,12 +9,14 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.ratelimit import RateLimiter
 from api.routes import (
     business,
     case_studies,
     email,
     handoffs,
     health,
+    keys,
     leads,
     links,
     reports,
@@ -59,6 +61,7 @@ def create_app(
         sequence,
         case_studies,
         handoffs,
+        keys,
         twilio,
         links,
         reports,
@@ -66,5 +69,7 @@ def create_app(
         email,
     ):
         app.include_router(module.router)
+    app.state.key_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
+    app.state.client_limiter = RateLimiter(settings.webhook_rate_per_second, settings.webhook_rate_burst)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -82,5 +82,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": code.replace("_", " ")}
-    for status, code in ((401, "unauthorized"), (404, "not_found"), (422, "invalid"))
+    for status, code in (
+        (400, "bad_request"),
+        (401, "unauthorized"),
+        (404, "not_found"),
+        (413, "too_large"),
+        (422, "invalid"),
+        (429, "rate_limited"),
+    )
+}
+
+
+# Every route, keyed or not: the body size limit and the rate limits (per key, or per client address).
+LIMIT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "the request body is over the size limit"},
+    429: {"model": ErrorResponse, "description": "rate limited; see the Retry-After header"},
 }

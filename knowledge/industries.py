@@ -255,6 +255,8 @@ class IndustryCatalog:
             ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
             if ranked[0][1] >= STRONG and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
                 return ranked[0][0]
+        if not slug:  # e.g. only control characters: no key to group it under, and not idempotent
+            raise ValueError(f"industry {value!r} has no letters or digits")
         return slug
 
 

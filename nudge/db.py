@@ -17,9 +17,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
-from nudge.models import TenantScoped
+from nudge.models import Handoff, Rep, TenantScoped
 
 TENANT_KEY = "business_id"
+REP_KEY = "rep_id"  # a rep key's session: only that rep and the handoffs it may work
 AFTER_COMMIT_KEY = "after_commit"
 GATE_KEY = "writer_gate"
 
@@ -94,6 +95,20 @@ def _apply_tenant_filter(state: ORMExecuteState) -> None:
             include_aliases=True,
         )
     )
+    rep_id = state.session.info.get(REP_KEY)
+    if rep_id is not None:
+        # A rep sees the handoffs it claimed, and the open ones routed to it (so it can claim
+        # them); nothing routed to another rep, and no other rep.
+        state.statement = state.statement.options(
+            with_loader_criteria(
+                Handoff,
+                lambda cls: sa.or_(
+                    cls.claimed_by == rep_id, sa.and_(cls.status == "open", cls.assigned_rep_id == rep_id)
+                ),
+                include_aliases=True,
+            ),
+            with_loader_criteria(Rep, lambda cls: cls.id == rep_id, include_aliases=True),
+        )
 
 
 @contextmanager

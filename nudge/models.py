@@ -95,6 +95,9 @@ class ApiKey(Base):
     kind: Mapped[str] = mapped_column(sa.String(16))  # agency | business | rep
     agency_id: Mapped[str | None] = mapped_column(sa.ForeignKey("agencies.id"), index=True)
     business_id: Mapped[str | None] = mapped_column(sa.ForeignKey("businesses.id"), index=True)
+    # A rep key acts only for this rep. No foreign key: `reps` is created after `api_keys`, and a
+    # rep is deactivated, never deleted.
+    rep_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     label: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
@@ -403,6 +406,33 @@ class AudienceJob(TenantScoped, Base):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what: one row per successful change (and per export) made through the API.
+
+    Holds ids and route templates only, never request bodies, so it keeps no contact details.
+    Not `TenantScoped`: agency-level actions (creating a business, managing keys) have no business.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        sa.Index("ix_audit_log_business_at", "business_id", "at"),
+        sa.Index("ix_audit_log_agency_at", "agency_id", "at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("adt"))
+    at: Mapped[datetime]
+    agency_id: Mapped[str | None] = mapped_column(sa.String(40))
+    business_id: Mapped[str | None] = mapped_column(sa.String(40))
+    key_id: Mapped[str] = mapped_column(sa.String(40))
+    key_prefix: Mapped[str] = mapped_column(sa.String(24))
+    key_kind: Mapped[str] = mapped_column(sa.String(16))
+    rep_id: Mapped[str | None] = mapped_column(sa.String(40))
+    action: Mapped[str] = mapped_column(sa.String(64))  # e.g. handoff.claim, lead.delete
+    method: Mapped[str] = mapped_column(sa.String(8))
+    route: Mapped[str] = mapped_column(sa.String(200))  # the route template, never the filled-in path
+    target_id: Mapped[str | None] = mapped_column(sa.String(200))
 
 
 TENANT_MODELS: tuple[type[Base], ...] = (

@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(default=1.0, gt=0, validation_alias="NUDGE_TICK_SECONDS")
     lease_seconds: float = Field(default=60.0, gt=0, validation_alias="NUDGE_LEASE_SECONDS")
     log_level: str = Field(default="INFO", validation_alias="NUDGE_LOG_LEVEL")
+    # Abuse limits (token buckets): per API key on /v1; per client address on webhooks and links.
+    # 0 turns a limit off.
+    rate_limit_per_second: float = Field(default=50.0, ge=0, validation_alias="NUDGE_RATE_LIMIT_PER_SECOND")
+    rate_limit_burst: int = Field(default=200, ge=1, validation_alias="NUDGE_RATE_LIMIT_BURST")
+    webhook_rate_per_second: float = Field(default=200.0, ge=0, validation_alias="NUDGE_WEBHOOK_RATE_PER_SECOND")
+    webhook_rate_burst: int = Field(default=1000, ge=1, validation_alias="NUDGE_WEBHOOK_RATE_BURST")
+    # Inbound floods: a lead already in conversation is answered once it has been quiet this long
+    # (several quick messages get one answer), but never held longer than the maximum.
+    inbound_quiet_seconds: float = Field(default=1.5, ge=0, le=60, validation_alias="NUDGE_INBOUND_QUIET_SECONDS")
+    inbound_max_hold_seconds: float = Field(
+        default=8.0, ge=0, le=300, validation_alias="NUDGE_INBOUND_MAX_HOLD_SECONDS"
+    )
 
     @field_validator("public_url")
     @classmethod

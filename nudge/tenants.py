@@ -30,7 +30,7 @@ def create_business(
     business = Business(name=name, agency_id=agency_id, created_at=now, updated_at=now, **dict(fields or {}))
     session.add(business)
     session.flush()
-    key = issue_key(session, "business", now, agency_id=agency_id, business_id=business.id)
+    _, key = issue_key(session, "business", now, agency_id=agency_id, business_id=business.id)
     return CreatedTenant(business=business, api_key=key)
 
 
@@ -44,25 +44,32 @@ def create_agency(session: Session, *, name: str, now: datetime) -> CreatedAgenc
     agency = Agency(name=name, created_at=now)
     session.add(agency)
     session.flush()
-    key = issue_key(session, "agency", now, agency_id=agency.id)
+    _, key = issue_key(session, "agency", now, agency_id=agency.id)
     return CreatedAgency(agency=agency, api_key=key)
 
 
 def issue_key(
-    session: Session, kind: str, now: datetime, *, agency_id: str | None = None, business_id: str | None = None
-) -> str:
-    """Store a new key's hash and return the plaintext (shown once, never stored)."""
+    session: Session,
+    kind: str,
+    now: datetime,
+    *,
+    agency_id: str | None = None,
+    business_id: str | None = None,
+    rep_id: str | None = None,
+    label: str = "default",
+) -> tuple[ApiKey, str]:
+    """Store a new key's hash; returns the row and the plaintext (shown once, never stored)."""
     key = generate_key(kind)
-    session.add(
-        ApiKey(
-            prefix=key.prefix,
-            key_hash=key.key_hash,
-            kind=kind,
-            agency_id=agency_id,
-            business_id=business_id,
-            label="default",
-            created_at=now,
-        )
+    record = ApiKey(
+        prefix=key.prefix,
+        key_hash=key.key_hash,
+        kind=kind,
+        agency_id=agency_id,
+        business_id=business_id,
+        rep_id=rep_id,
+        label=label,
+        created_at=now,
     )
+    session.add(record)
     session.flush()
-    return key.plaintext
+    return record, key.plaintext

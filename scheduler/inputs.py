@@ -35,7 +35,10 @@ def receive_message(
     now: datetime,
     email: str | None = None,
     profile_name: str = "",
+    hold: mailbox.BurstHold | None = None,
 ) -> str | None:
+    """Store the message and its mailbox event. With `hold`, a lead already in conversation is
+    answered once it pauses (a burst gets one answer); a new lead's first message never waits."""
     if session.scalar(select(Message.id).where(Message.provider_id == provider_id)) is not None:
         return None  # the provider retried a delivery we already have
     session.info[TENANT_KEY] = business.id
@@ -50,13 +53,17 @@ def receive_message(
         now=now,
         profile_name=profile_name,
     )
+    due = None
+    if hold is not None and not received.new_lead:
+        due = mailbox.hold_inbound(session, received.lead.id, now, hold)
     mailbox.enqueue(
         session,
         lead=received.lead,
-        kind="inbound",
+        kind=mailbox.INBOUND,
         dedupe_key=f"inbound:{provider_id}",
         now=now,
         payload={"message_id": received.message.id},
+        available_at=due,
     )
     return received.lead.id
 

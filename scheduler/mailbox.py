@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from nudge.ids import new_id
 from nudge.models import Lead, LeadEvent
 
 TOUCH_DUE = "touch_due"
+INBOUND = "inbound"
 HANDOFF_SLA = "handoff_sla"
 _EVENTS = cast(sa.Table, LeadEvent.__table__)
 _LEADS = cast(sa.Table, Lead.__table__)
@@ -59,6 +61,31 @@ def enqueue(
     # Core, not ORM: the mailbox is the hot path and needs no identity map. RETURNING, not
     # rowcount: psycopg reports rowcount -1 for this statement, which made every duplicate look new.
     return session.connection().execute(statement).first() is not None
+
+
+@dataclass(frozen=True)
+class BurstHold:
+    """How long a lead already in conversation must be quiet before its messages are answered
+    (several quick messages get one answer), and the longest any message waits for that."""
+
+    quiet: timedelta
+    max_hold: timedelta
+
+
+def hold_inbound(session: Session, lead_id: str, now: datetime, hold: BurstHold) -> datetime:
+    """When the lead's pending messages, and one arriving now, become due: `quiet` after the
+    newest, but no later than `max_hold` after the oldest still waiting. Every pending message
+    of the lead moves to that moment, so one run drains the whole burst."""
+    inbound = sa.and_(_EVENTS.c.lead_id == lead_id, _EVENTS.c.kind == INBOUND, _EVENTS.c.processed_at.is_(None))
+    oldest = session.connection().scalar(sa.select(sa.func.min(_EVENTS.c.created_at)).where(inbound))
+    start = _aware(oldest) if oldest is not None else now
+    due = max(now, min(now + hold.quiet, start + hold.max_hold))
+    session.connection().execute(sa.update(_EVENTS).where(inbound).values(available_at=due))
+    return due
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def pending(session: Session, lead_id: str, now: datetime) -> list[LeadEvent]:

@@ -44,11 +44,18 @@ def _masked(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: "***" if key in ("access_token", "secret") else value for key, value in entry.items()}
 
 
+_CLEARABLE = frozenset({"whatsapp_from", "sms_from", "email_from"})
+
+
 def patch_fields(body: BusinessPatch) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=True)
-    quiet = data.pop("quiet_hours", None)
+    nulls = sorted(name for name, value in data.items() if value is None and name not in _CLEARABLE)
+    if nulls:
+        raise ApiError(422, "invalid", f"{', '.join(nulls)}: cannot be null (leave it out to keep the current value)")
+    data.pop("quiet_hours", None)
+    quiet = body.quiet_hours  # the model, not the dump: exclude_unset would drop defaulted fields inside it
     if quiet is not None:
-        data.update(quiet_hours_start=quiet["start"], quiet_hours_end=quiet["end"], send_on_weekends=quiet["weekends"])
+        data.update(quiet_hours_start=quiet.start, quiet_hours_end=quiet.end, send_on_weekends=quiet.weekends)
     return data
 
 

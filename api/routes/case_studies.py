@@ -16,11 +16,12 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import RuntimeDep, get_principal, require_business
+from api import audit
+from api.deps import BearerDep, RuntimeDep, TenantHeader, authenticate, require_business
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from knowledge.industries import ExtraSynonyms, normalize_industry
 from knowledge.ingest import validate_record
@@ -133,14 +134,16 @@ class Tenant:
 
 
 def current_tenant(
-    runtime: RuntimeDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_nudge_tenant: Annotated[str | None, Header()] = None,
+    request: Request, runtime: RuntimeDep, bearer: BearerDep, x_nudge_tenant: TenantHeader = None
 ) -> Tenant:
-    """The calling business, read in a short transaction that is closed before the handler runs."""
+    """The calling business, read in a short transaction that is closed before the handler runs.
+
+    These routes work on Chroma outside the request's database transaction, so their audit entry
+    is written here, when the key is accepted."""
     with transaction(runtime.sessions) as session:
-        principal = get_principal(session, runtime, authorization, x_nudge_tenant)
+        principal = authenticate(request, session, runtime, bearer.credentials if bearer else None, x_nudge_tenant)
         business = require_business(principal, session)
+        audit.record(session, principal, request, runtime.clock.now())
         return Tenant(business.id, business.default_locale, synonyms(business.profile))
 
 

@@ -15,15 +15,17 @@ from sqlalchemy.orm import Session
 from agent import activity
 from agent.contacts import ContactError, normalise_email
 from agent.unsubscribe import token_in_subject
-from api.deps import RuntimeDep, SessionDep
-from api.errors import ApiError, describe_validation
+from api.deps import ClientLimitDep, RuntimeDep, SessionDep
+from api.errors import LIMIT_RESPONSES, ApiError, describe_validation
 from nudge.db import after_commit
 from nudge.models import Business, Lead, Message
 from nudge.signing import signature_problem
 from scheduler.delivery import report_failure
 from scheduler.inputs import receive_message, record_unsubscribe
 
-router = APIRouter(prefix="/webhooks/email", tags=["webhooks"])
+router = APIRouter(
+    prefix="/webhooks/email", tags=["webhooks"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES
+)
 
 
 class InboundEmail(BaseModel):

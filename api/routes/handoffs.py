@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.conversions import record_conversion
-from api.deps import BusinessDep, RuntimeDep, SessionDep
+from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from nudge.db import after_commit
 from nudge.ids import new_id
@@ -84,7 +84,7 @@ class HandoffList(BaseModel):
 
 class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rep_id: str
+    rep_id: str | None = Field(default=None, description="required with a business key; a rep key claims for its rep")
 
 
 class ReplyIn(BaseModel):
@@ -170,9 +170,13 @@ def list_reps(session: SessionDep, business: BusinessDep) -> RepList:
 @router.get("/v1/handoffs", response_model=HandoffList)
 def list_handoffs(
     session: SessionDep,
-    business: BusinessDep,
+    business: HandoffBusinessDep,
     status: Annotated[Literal["open", "claimed", "resolved"] | None, Query()] = None,
 ) -> HandoffList:
+    """Escalations of the business. A rep key sees only its own: those it claimed (also once
+    resolved), and open ones currently routed to it, so it can claim them; one routed on to another
+    rep after the SLA, or claimed by someone else, is gone from its view (404), like everything
+    outside the handoff routes."""
     query = sa.select(Handoff).where(Handoff.business_id == business.id)
     if status is not None:
         query = query.where(Handoff.status == status)
@@ -186,7 +190,10 @@ def _handoff(session: SessionDep, handoff_id: str) -> Handoff:
     return handoff
 
 
-def _rep(session: SessionDep, rep_id: str | None) -> Rep | None:
+def _rep(session: SessionDep, rep_id: str | None, principal: PrincipalDep | None = None) -> Rep | None:
+    """The rep acting; a rep key acts as its own rep (another rep's id is not found for it)."""
+    if rep_id is None and principal is not None:
+        rep_id = principal.rep_id
     if rep_id is None:
         return None
     rep = session.get(Rep, rep_id)
@@ -197,10 +204,16 @@ def _rep(session: SessionDep, rep_id: str | None) -> Rep | None:
 
 @router.post("/v1/handoffs/{handoff_id}/claim", response_model=HandoffOut, responses=_CONFLICT)
 def claim(
-    handoff_id: str, body: ClaimIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
+    handoff_id: str,
+    body: ClaimIn,
+    session: SessionDep,
+    business: HandoffBusinessDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
 ) -> HandoffOut:
-    handoff, rep = _handoff(session, handoff_id), _rep(session, body.rep_id)
-    assert rep is not None
+    handoff, rep = _handoff(session, handoff_id), _rep(session, body.rep_id, principal)
+    if rep is None:
+        raise ApiError(422, "invalid", "rep_id: name the rep who claims the handoff")
     now = runtime.clock.now()
     # One conditional UPDATE decides a race: only the first claim finds the handoff still open.
     won = session.execute(
@@ -229,9 +242,16 @@ def _signal(session: SessionDep, runtime: RuntimeDep, handoff: Handoff, kind: st
 
 
 @router.post("/v1/handoffs/{handoff_id}/reply", status_code=202, response_model=Accepted, responses=_CONFLICT)
-def reply(handoff_id: str, body: ReplyIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep) -> Accepted:
+def reply(
+    handoff_id: str,
+    body: ReplyIn,
+    session: SessionDep,
+    business: HandoffBusinessDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+) -> Accepted:
     handoff = _handoff(session, handoff_id)
-    rep = _rep(session, body.rep_id or handoff.claimed_by)
+    rep = _rep(session, body.rep_id or (None if principal.rep_id else handoff.claimed_by), principal)
     if handoff.status == "resolved":
         raise ApiError(409, "conflict", f"handoff {handoff.id} is resolved; the bot has the lead again")
     _signal(
@@ -246,10 +266,15 @@ def reply(handoff_id: str, body: ReplyIn, session: SessionDep, business: Busines
 
 @router.post("/v1/handoffs/{handoff_id}/resolve", response_model=HandoffOut, responses=_CONFLICT)
 def resolve(
-    handoff_id: str, body: ResolveIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
+    handoff_id: str,
+    body: ResolveIn,
+    session: SessionDep,
+    business: HandoffBusinessDep,
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
 ) -> HandoffOut:
     handoff = _handoff(session, handoff_id)
-    _rep(session, body.rep_id)
+    _rep(session, body.rep_id, principal)
     now = runtime.clock.now()
     done = session.execute(
         sa.update(Handoff)

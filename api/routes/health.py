@@ -8,8 +8,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from api.deps import RuntimeDep
+from api.errors import LIMIT_RESPONSES
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], responses={413: LIMIT_RESPONSES[413]})
 
 
 @router.get("/healthz", responses={503: {"description": "the database is unreachable"}})

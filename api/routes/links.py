@@ -5,11 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import RuntimeDep, SessionDep
+from api.deps import ClientLimitDep, RuntimeDep, SessionDep
+from api.errors import LIMIT_RESPONSES
 from nudge.db import after_commit
 from scheduler.inputs import record_click
 
-router = APIRouter(tags=["links"])
+router = APIRouter(tags=["links"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES)
 
 NOT_FOUND_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Link not found</title></head>
 <body style="font-family:sans-serif;max-width:32rem;margin:4rem auto">

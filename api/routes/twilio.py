@@ -6,6 +6,7 @@ Both answer Twilio at once; the agent's work happens in the dispatcher, outside 
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
@@ -15,15 +16,18 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from agent.contacts import ContactError, normalise_phone
-from api.deps import RuntimeDep
-from api.errors import ApiError
+from api.deps import ClientLimitDep, RuntimeDep
+from api.errors import LIMIT_RESPONSES, ApiError
 from api.twilio_auth import signature_valid
 from nudge.db import after_commit, transaction
 from nudge.models import Message
+from scheduler import mailbox
 from scheduler.delivery import apply_status, report_failure
 from scheduler.inputs import business_for_number, receive_message
 
-router = APIRouter(prefix="/webhooks/twilio", tags=["webhooks"])
+router = APIRouter(
+    prefix="/webhooks/twilio", tags=["webhooks"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES
+)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _FORM = "application/x-www-form-urlencoded"
@@ -89,6 +93,10 @@ async def inbound(
                 provider_id=sid,
                 now=runtime.clock.now(),
                 profile_name=params.get("ProfileName", ""),
+                hold=mailbox.BurstHold(
+                    quiet=timedelta(seconds=runtime.settings.inbound_quiet_seconds),
+                    max_hold=timedelta(seconds=runtime.settings.inbound_max_hold_seconds),
+                ),
             )
             if lead_id is not None:
                 runtime.metrics.inbound.labels(channel).inc()

@@ -47,7 +47,7 @@ def test_channel_and_timing_variants_and_a_holdout_are_assigned_stably_and_repor
     with simulation_runtime(tmp_path, seed=11) as (runtime, clock):
         business_id = create_sample_businesses(runtime)[0]
         with transaction(runtime.sessions) as session:
-            key = issue_key(session, "business", clock.now(), business_id=business_id)
+            _, key = issue_key(session, "business", clock.now(), business_id=business_id)
         with ServerThread(create_app(runtime=runtime, run_workers=False), name="nudge-api") as server:
             client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=10)
             put = client.put("/v1/sequence", content=SEQUENCE, headers={"Content-Type": "application/yaml"})

@@ -14,8 +14,7 @@ import pytest
 from typer.testing import Result
 
 from knowledge.store import KnowledgeStore
-
-Run = Callable[..., Result]
+from tests.nudge.conftest import Run
 
 JSONL = "\n".join(
     json.dumps(row, ensure_ascii=False)

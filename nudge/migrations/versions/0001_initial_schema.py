@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("agency_id", sa.String(length=40), nullable=True),
         sa.Column("business_id", sa.String(length=40), nullable=True),
+        sa.Column("rep_id", sa.String(length=40), nullable=True),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("created_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_used_at", nudge.models.UTCDateTime(timezone=True), nullable=True),
@@ -87,6 +88,7 @@ def upgrade() -> None:
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_agency_id"), ["agency_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_api_keys_business_id"), ["business_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_api_keys_rep_id"), ["rep_id"], unique=False)
 
     op.create_table(
         "leads",
@@ -447,6 +449,26 @@ def upgrade() -> None:
             postgresql_where=sa.text("status = 'pending'"),
         )
 
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("at", nudge.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("agency_id", sa.String(length=40), nullable=True),
+        sa.Column("business_id", sa.String(length=40), nullable=True),
+        sa.Column("key_id", sa.String(length=40), nullable=False),
+        sa.Column("key_prefix", sa.String(length=24), nullable=False),
+        sa.Column("key_kind", sa.String(length=16), nullable=False),
+        sa.Column("rep_id", sa.String(length=40), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("method", sa.String(length=8), nullable=False),
+        sa.Column("route", sa.String(length=200), nullable=False),
+        sa.Column("target_id", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.create_index("ix_audit_log_agency_at", ["agency_id", "at"], unique=False)
+        batch_op.create_index("ix_audit_log_business_at", ["business_id", "at"], unique=False)
+
     # ### end Alembic commands ###
 
 
@@ -471,6 +493,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_unsubscribe_tokens_business_id"))
 
     op.drop_table("unsubscribe_tokens")
+    with op.batch_alter_table("audit_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_audit_log_business_at")
+        batch_op.drop_index("ix_audit_log_agency_at")
+
+    op.drop_table("audit_log")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_outbox_ready",
@@ -538,6 +565,7 @@ def downgrade() -> None:
 
     op.drop_table("leads")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_keys_rep_id"))
         batch_op.drop_index(batch_op.f("ix_api_keys_business_id"))
         batch_op.drop_index(batch_op.f("ix_api_keys_agency_id"))
 
