@@ -125,4 +125,3 @@ def record_inbound(
     lead.updated_at = now
     session.flush()
     return Inbound(lead=lead, message=message, new_lead=created)
-
