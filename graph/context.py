@@ -93,9 +93,10 @@ class RunContext:
                 )
             )
 
-    def qualify(self, text: str, default_language: str) -> Qualification:
-        """The configured qualifier (LLM or offline rules); says why when the rules stood in."""
-        qualified = self.qualifier(text, default_language=default_language, business_id=self.business.id)
+    def qualify(self, text: str, default_language: str, *, urgent: bool = False) -> Qualification:
+        """The configured qualifier (LLM or offline rules); says why when the rules stood in.
+        `urgent`: touch 1 waits for the answer (the lead's first message)."""
+        qualified = self.qualifier(text, default_language=default_language, business_id=self.business.id, urgent=urgent)
         self.record_usage(qualified.usage)
         if qualified.note:
             activity.record(self.session, self.lead, self.clock.now(), "qualifier", qualified.note)

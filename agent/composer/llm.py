@@ -46,9 +46,9 @@ class LLMComposer:
         messages = compose_messages(request, context)
         usage: list[Usage] = []
         reason = "no draft"
-        for _ in range(2):
+        for attempt in range(2):
             remaining = budget - (self._monotonic() - started)
-            if remaining < MIN_REDRAFT_SECONDS:
+            if attempt and remaining < MIN_REDRAFT_SECONDS:
                 reason += "; no time left to redraft"
                 break
             try:

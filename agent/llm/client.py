@@ -115,7 +115,7 @@ class LLM:
                 self.breaker.failure()
                 failed = Usage(task, self.model_name, 0, 0, "timeout")
                 self._emit(business_id, failed)
-                raise LLMUnavailable(f"no answer within {budget:g}s", "timeout", failed) from exc
+                raise LLMUnavailable(f"no answer within {budget:.1f}s", "timeout", failed) from exc
             except (ValueError, OutputParserException, openai.LengthFinishReasonError) as exc:
                 # json_schema answers are parsed inside the openai client (pydantic's
                 # ValidationError is a ValueError): an answer that arrived in the wrong shape.

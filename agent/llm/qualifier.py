@@ -28,11 +28,11 @@ class Qualified:
 
 
 class Qualifier(Protocol):
-    def __call__(self, text: str, *, default_language: str, business_id: str) -> Qualified:
-        """What the lead's message says about them."""
+    def __call__(self, text: str, *, default_language: str, business_id: str, urgent: bool = False) -> Qualified:
+        """What the lead's message says about them; `urgent` when touch 1 waits for the answer."""
 
 
-def offline_qualifier(text: str, *, default_language: str, business_id: str) -> Qualified:
+def offline_qualifier(text: str, *, default_language: str, business_id: str, urgent: bool = False) -> Qualified:
     return Qualified(qualify(text, default_language=default_language))
 
 
@@ -40,7 +40,7 @@ class LLMQualifier:
     def __init__(self, llm: LLM) -> None:
         self._llm = llm
 
-    def __call__(self, text: str, *, default_language: str, business_id: str) -> Qualified:
+    def __call__(self, text: str, *, default_language: str, business_id: str, urgent: bool = False) -> Qualified:
         rules = qualify(text, default_language=default_language)
         if rules.intent in ("opt_out", "auto_reply"):
             return Qualified(rules)
@@ -49,7 +49,13 @@ class LLMQualifier:
             return Qualified(rules, note=f"the message tries to instruct the agent ({cues[0]}): rules decided")
         try:
             answer = self._llm.ask(
-                QualifyOut, qualify_messages(text, default_language), task="qualify", business_id=business_id
+                QualifyOut,
+                qualify_messages(text, default_language),
+                task="qualify",
+                business_id=business_id,
+                # The lead's first message: touch 1 waits for this answer, so touch 1's budget.
+                timeout=self._llm.first_touch_timeout if urgent else None,
+                retry=not urgent,
             )
         except LLMUnavailable as exc:
             return Qualified(rules, (exc.usage,) if exc.usage else (), f"LLM unavailable ({exc.reason}): rules decided")

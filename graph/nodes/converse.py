@@ -52,7 +52,7 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
     text = "\n".join(m.body for m in human)
     default_language = lead.locale or ctx.business.default_locale
-    result = ctx.qualify(text, default_language)
+    result = ctx.qualify(text, default_language, urgent=not state.get("last_touch", 0))
     lead.locale = result.language  # short replies fall back to the locale we already had
     lead.score = max(lead.score, result.score) if state.get("last_touch", 0) else result.score
     update: dict[str, Any] = {"anchor_at": to_iso(now), "route": "plan", "qualification": result.to_dict()}
