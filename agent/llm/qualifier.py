@@ -18,6 +18,9 @@ from agent.llm.injection import injection_cues
 from agent.qualifier import Qualification, qualify
 
 LLM_CONFIDENCE = 0.8
+# A hot lead goes to a person at once. The model alone may not send one there: the rules must see
+# some buying signal too, so text that talks the model into "hot" does not reach a rep.
+HOT_CORROBORATION = 30
 
 
 @dataclass(frozen=True)
@@ -64,9 +67,12 @@ class LLMQualifier:
         if not evidence or evidence not in normalise(text):
             rejected = replace(answer.usage, outcome="rejected")
             return Qualified(rules, (rejected,), "the model's evidence is not in the lead's words: rules decided")
+        if out.intent == "hot" and rules.intent != "hot" and rules.score < HOT_CORROBORATION:
+            kept = replace(answer.usage, outcome="rejected")
+            return Qualified(rules, (kept,), "the model called the lead hot without a buying signal: rules decided")
         result = Qualification(
             intent=out.intent,
-            language=out.language,
+            language=rules.language,  # the offline detector is tested on en/es/pt; the model may drift
             score=out.score,
             reasons=(f"LLM: {out.intent} on “{out.evidence.strip()[:80]}” (+{out.score})",),
             confidence=LLM_CONFIDENCE,

@@ -20,7 +20,9 @@ WA_NUMBER = "+14155550100"
 
 
 @contextmanager
-def nudge_with_llm(tmp_path: Path, sqlite_url: str, behaviour: Behaviour, **extra: object) -> Iterator[LiveNudge]:
+def nudge_with_llm(
+    tmp_path: Path, sqlite_url: str, behaviour: Behaviour, **extra: object
+) -> Iterator[tuple[LiveNudge, OpenAIStub]]:
     with OpenAIStub(behaviour) as stub, live_nudge(sqlite_url, tmp_path, **stub.settings(**extra)) as live:
         live.business(
             "Acme Growth",
@@ -29,7 +31,7 @@ def nudge_with_llm(tmp_path: Path, sqlite_url: str, behaviour: Behaviour, **extr
             whatsapp_templates=whatsapp_templates("acme"),
             profile={"description": "Marketing for clinics", "offer": "a free 15-minute audit"},
         )
-        yield live
+        yield live, stub
 
 
 def _touch_one(live: LiveNudge, phone: str, text: str) -> tuple[float, dict[str, object], Message]:
@@ -46,7 +48,7 @@ def _touch_one(live: LiveNudge, phone: str, text: str) -> tuple[float, dict[str,
 
 
 def test_touch_one_is_written_by_the_model_when_it_answers(tmp_path: Path, sqlite_url: str) -> None:
-    with nudge_with_llm(tmp_path, sqlite_url, good) as live:
+    with nudge_with_llm(tmp_path, sqlite_url, good) as (live, _):
         elapsed, sent, message = _touch_one(live, "+5511987650001", "Hola, quisiera información sobre los planes")
         assert elapsed < 3.0
         assert message.composer == "llm" and sent["body"] == message.body
@@ -54,7 +56,7 @@ def test_touch_one_is_written_by_the_model_when_it_answers(tmp_path: Path, sqlit
 
 
 def test_a_slow_model_gets_a_short_budget_and_the_template_answers_touch_one(tmp_path: Path, sqlite_url: str) -> None:
-    with nudge_with_llm(tmp_path, sqlite_url, slow(6), NUDGE_LLM_FIRST_TOUCH_TIMEOUT=1.0) as live:
+    with nudge_with_llm(tmp_path, sqlite_url, slow(6), NUDGE_LLM_FIRST_TOUCH_TIMEOUT=1.0) as (live, _):
         elapsed, sent, message = _touch_one(live, "+5511987650002", "Oi, quanto custa o plano anual?")
         # The qualifier and the composer each give up on the slow model after touch 1's 1 s.
         assert elapsed < 1 + 1 + 1.5, elapsed
@@ -63,6 +65,6 @@ def test_a_slow_model_gets_a_short_budget_and_the_template_answers_touch_one(tmp
 
 
 def test_a_failing_endpoint_never_holds_touch_one(tmp_path: Path, sqlite_url: str) -> None:
-    with nudge_with_llm(tmp_path, sqlite_url, failing(503)) as live:
+    with nudge_with_llm(tmp_path, sqlite_url, failing(503)) as (live, _):
         elapsed, _, message = _touch_one(live, "+5511987650003", "Hello, do you work with gyms?")
         assert elapsed < 2.0 and message.composer == "template"
