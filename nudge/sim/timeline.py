@@ -47,6 +47,7 @@ def timelines(session: Session, start: datetime) -> list[dict[str, Any]]:
                         "at": m.created_at.isoformat(),
                         "day": round((m.created_at - start).total_seconds() / 86400, 3),
                         "channel_note": (m.info or {}).get("channel_reason"),
+                        "llm_fallback": (m.info or {}).get("llm_fallback"),
                     }
                     for m in messages.get(lead.id, [])
                 ],

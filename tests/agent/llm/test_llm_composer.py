@@ -3,6 +3,7 @@ through the real graph on a virtual clock: each model behaviour ends in a correc
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from agent.composer.prompts import STATIC_RULES
@@ -85,3 +86,26 @@ def test_repeated_errors_open_the_breaker_and_templates_carry_on(tmp_path: Path)
         assert "error" in outcomes and outcomes[-1] == "breaker_open"
         assert world.metric("nudge_llm_calls_total", task="compose", outcome="breaker_open") >= 1
         assert any("paused after repeated errors" in (m.info.get("llm_fallback") or "") for m in sent)
+
+
+def test_a_question_in_the_window_is_answered_by_the_model_with_the_profile_fact(tmp_path: Path) -> None:
+    with llm_world(tmp_path, good) as world:
+        lead = world.lead()
+        world.sim.lead_says(lead, "How much does it cost per month?")
+        world.sim.run_until(world.clock.now() + timedelta(seconds=5))
+        reply = world.outbound(lead)[-1]
+        assert reply.touch in (None, 2) and reply.composer == "llm", (reply.composer, reply.info)
+        assert "490 USD" in reply.body, "the answer carries the business's own price"
+        qualified = world.decisions(lead, "qualified")
+        assert qualified[-1].startswith("question") and "LLM: question" in qualified[-1]
+
+
+def test_without_the_model_the_offline_qualifier_decides_and_says_why(tmp_path: Path) -> None:
+    with llm_world(tmp_path, failing(500), NUDGE_LLM_BREAKER_FAILURES=50) as world:
+        lead = world.lead()
+        world.sim.lead_says(lead, "How much does it cost per month?")
+        world.sim.run_until(world.clock.now() + timedelta(seconds=5))
+        reply = world.outbound(lead)[-1]
+        assert reply.composer == "template" and "490 USD" in reply.body
+        assert "LLM:" not in world.decisions(lead, "qualified")[-1]
+        assert any("LLM unavailable" in note for note in world.decisions(lead, "qualifier"))
