@@ -131,7 +131,7 @@ def say(
                 used_variants=history.variants,
                 previous_bodies=tuple(earlier),
                 required=frozenset(required),
-                context=lead_context(ctx, asset, values, tuple(values[name] for name in pending_links), touch),
+                context=lambda: lead_context(ctx, asset, values, tuple(values[name] for name in pending_links), touch),
             )
         )
         if draft is None:

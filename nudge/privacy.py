@@ -14,7 +14,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from nudge.models import Base, Handoff, Lead, LeadActivity, LeadEvent, Message, Notification, OptOut, TrackedLink
+from nudge.models import (
+    Base,
+    Handoff,
+    Lead,
+    LeadActivity,
+    LeadEvent,
+    LlmUsage,
+    Message,
+    Notification,
+    OptOut,
+    TrackedLink,
+)
 
 
 def _row(obj: Base, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -50,6 +61,7 @@ def export_lead(session: Session, lead: Lead) -> dict[str, Any]:
         "decisions": rows(LeadActivity, LeadActivity.lead_id),
         "opt_outs": rows(OptOut, OptOut.lead_id),
         "tracked_links": rows(TrackedLink, TrackedLink.lead_id),
+        "llm_usage": rows(LlmUsage, LlmUsage.lead_id),
         "handoffs": [_row(h) for h in handoffs],
         "rep_notifications": notifications,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -80,7 +80,8 @@ class ComposeRequest:
     # Values the message exists to deliver (an answer's {fact}): phrasings without them are only
     # used when none that carries them is left.
     required: frozenset[str] = frozenset()
-    context: LeadContext | None = None  # what an LLM composer needs; None: templates only
+    # What an LLM composer needs, read on demand (the template composer never pays for it).
+    context: Callable[[], LeadContext] | None = None
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ class LLMComposer:
         self._monotonic = monotonic  # the time budget is real elapsed time, not the domain clock
 
     def compose(self, request: ComposeRequest) -> Draft | None:
-        context = request.context
-        if context is None or request.kind in TEMPLATE_ONLY:
+        if request.context is None or request.kind in TEMPLATE_ONLY:
             return self._fallback.compose(request)
+        context = request.context()
         # Touch 1 must still go out within the 60-second promise: a short budget, no retry.
         urgent = request.kind == "instant_reply" or context.touch == 1
         budget = self._llm.first_touch_timeout if urgent else self._llm.timeout
