@@ -109,3 +109,11 @@ def test_without_the_model_the_offline_qualifier_decides_and_says_why(tmp_path: 
         assert reply.composer == "template" and "490 USD" in reply.body
         assert "LLM:" not in world.decisions(lead, "qualified")[-1]
         assert any("LLM unavailable" in note for note in world.decisions(lead, "qualifier"))
+
+
+def test_servers_without_json_schema_work_through_function_calling(tmp_path: Path) -> None:
+    with llm_world(tmp_path, good, NUDGE_LLM_STRUCTURED_METHOD="function_calling") as world:
+        lead = world.lead()
+        (first,) = world.outbound(lead)
+        assert first.composer == "llm" and "glad to help" in first.body
+        assert all(c.body.get("tools") and "response_format" not in c.body for c in world.stub.calls)
