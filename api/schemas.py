@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.policies import is_valid_timezone
+from agent.profile import BusinessProfile
 
 Language = Literal["en", "es", "pt"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -158,47 +159,6 @@ class QuietHoursIn(Strict):
         return value
 
 
-def _http_url(value: str | None) -> str | None:
-    if value is not None and not re.match(r"^https?://[^\s/]+\.[^\s]+$", value):
-        raise ValueError(f"'{value[:80]}' is not an http(s) URL")
-    return value
-
-
-class ProfileLink(Strict):
-    """A resource or a piece of content the agent may send (tracked when sent)."""
-
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    url: str
-    industry: str | None = None
-    language: Language | None = None
-
-    _url = field_validator("url")(classmethod(lambda cls, v: _http_url(v)))
-
-
-class ProfileFact(Strict):
-    """Something the agent may state (a price, a guarantee), per language or one text."""
-
-    text: Annotated[str, Field(min_length=1, max_length=500)] | dict[Language, Annotated[str, Field(max_length=500)]]
-    keywords: list[Annotated[str, Field(min_length=1, max_length=60)]] = []
-
-
-class ProfileIn(BaseModel):
-    """The business profile: what the agent knows and may say. Known keys are checked; other
-    keys (such as `industries` synonyms for the knowledge base) are kept as given."""
-
-    model_config = ConfigDict(extra="allow")
-
-    description: Annotated[str | None, Field(max_length=1000, description="what the business sells")] = None
-    tone: Annotated[str | None, Field(max_length=200, description="how messages should sound")] = None
-    offer: Annotated[str, Field(max_length=300)] | dict[Language, Annotated[str, Field(max_length=300)]] | None = None
-    booking_url: str | None = None
-    resources: list[ProfileLink] | None = None
-    content: list[ProfileLink] | None = None
-    facts: list[ProfileFact] | None = None
-
-    _booking = field_validator("booking_url")(classmethod(lambda cls, v: _http_url(v)))
-
-
 class BusinessPatch(Strict):
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     timezone: str | None = None
@@ -209,7 +169,7 @@ class BusinessPatch(Strict):
     email_from: Annotated[str | None, Field(max_length=320)] = None
     quiet_hours: QuietHoursIn | None = None
     handoff_sla_seconds: Annotated[int | None, Field(ge=30, le=7 * 86400)] = None
-    profile: ProfileIn | None = None
+    profile: BusinessProfile | None = None
     whatsapp_templates: dict[str, dict[str, dict[str, Any]]] | None = None
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _timezone(v)))
@@ -287,6 +247,9 @@ class SequenceOut(BaseModel):
     name: str
     custom: bool = Field(description="false while the business uses the default 7-touch sequence")
     touches: list[TouchOut]
+    profile: dict[str, Any] = Field(
+        default_factory=dict, description="the business profile; a PUT may send it back or change it"
+    )
 
 
 class BusinessList(BaseModel):
