@@ -83,6 +83,16 @@ def value_problem(body: str, context: LeadContext) -> str | None:
     return None
 
 
+def required_problem(body: str, request: ComposeRequest) -> str | None:
+    """An answer exists to deliver its fact: the fact's figures must be in the draft."""
+    said = _numbers(_without_links(body))
+    for name in sorted(request.required):
+        missing = _numbers(request.values.get(name, "")) - said
+        if missing:
+            return f"it leaves out the {name} it was asked to give ({', '.join(sorted(missing))})"
+    return None
+
+
 def link_problem(body: str, context: LeadContext) -> str | None:
     allowed = set(context.tracked_links)
     for url in _URL.findall(body):
@@ -178,6 +188,7 @@ def check_draft(
         "it contains an unfilled placeholder" if _PLACEHOLDER.search(text) else None,
         leak_problem(text, instructions),
         value_problem(body, context),
+        required_problem(body, request),
         link_problem(text, context),
         invented_fact_problem(text, corpus),
         language_problem(body, request.language),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pytest
 
@@ -99,6 +100,18 @@ def test_portuguese_and_spanish_drafts_pass_in_their_language() -> None:
     es = f"Hola Dana, por si te sirve mientras lo piensas, aquí tienes una guía: “The 2026 playbook”. {LINK}"
     assert _problems(pt, language="pt") == []
     assert _problems(es, language="es") == []
+
+
+def test_an_answer_must_carry_the_fact_it_was_asked_to_give() -> None:
+    request, context = _request(kind="answer", asset={})
+    fact = "plans start at 490 USD a month"
+    answer = replace(request, values={"first_name": "Dana", "fact": fact}, required=frozenset({"fact"}))
+    said = check_draft(f"Good question: {fact}. What matters most?", None, answer, context, instructions=())
+    vague = check_draft(
+        "Good question, it depends on your needs. What matters most?", None, answer, context, instructions=()
+    )
+    assert said == []
+    assert any("leaves out the fact" in p for p in vague), vague
 
 
 def test_channel_limits_and_the_email_subject() -> None:
