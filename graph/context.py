@@ -63,6 +63,7 @@ class RunContext:
     public_url: str
     knowledge: KnowledgePort | None = None
     qualifier: Qualifier = offline_qualifier
+    first_touch_promise: float = 60.0  # seconds from the lead's arrival to touch 1
     notifications: int = 0  # rep notifications queued by this run (delivered right after it)
     _history: SentHistory | None = field(default=None, repr=False)
 
@@ -93,10 +94,19 @@ class RunContext:
                 )
             )
 
+    def first_touch_seconds_left(self) -> float:
+        """What is left of touch 1's promise (runs queued behind slow model calls eat into it)."""
+        waited = (self.clock.now() - self.lead.created_at).total_seconds()
+        return self.first_touch_promise - waited
+
     def qualify(self, text: str, default_language: str, *, urgent: bool = False) -> Qualification:
         """The configured qualifier (LLM or offline rules); says why when the rules stood in.
-        `urgent`: touch 1 waits for the answer (the lead's first message)."""
-        qualified = self.qualifier(text, default_language=default_language, business_id=self.business.id, urgent=urgent)
+        `urgent`: touch 1 waits for the answer (the lead's first message); past half of its
+        promise the offline rules answer at once, leaving the rest to the draft."""
+        qualifier = self.qualifier
+        if urgent and self.first_touch_seconds_left() < self.first_touch_promise / 2:
+            qualifier = offline_qualifier
+        qualified = qualifier(text, default_language=default_language, business_id=self.business.id, urgent=urgent)
         self.record_usage(qualified.usage)
         if qualified.note:
             activity.record(self.session, self.lead, self.clock.now(), "qualifier", qualified.note)

@@ -67,6 +67,7 @@ def lead_context(
         asset={k: v for k, v in values.items() if asset is not None and (k in asset.values or k in asset.urls)},
         tracked_links=links,
         touch=touch,
+        seconds_left=ctx.first_touch_seconds_left() if touch == 1 else None,
     )
 
 

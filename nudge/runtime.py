@@ -120,6 +120,7 @@ def open_runtime(
                 public_url=settings.public_url,
                 knowledge=knowledge,
                 qualifier=qualifier,
+                first_touch_promise=settings.first_touch_promise,
             )
             notifier = Notifier(session_factory=sessions, channels=channel_set, clock=clock, http=http, seed=seed)
             dispatcher = Dispatcher(

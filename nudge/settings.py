@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     llm_first_touch_timeout: float = Field(default=8.0, gt=0, validation_alias="NUDGE_LLM_FIRST_TOUCH_TIMEOUT")
     # How the model is asked for JSON: json_schema (OpenAI, vLLM, Ollama, llama.cpp), function_calling
     # or json_mode for servers that support only those.
+    # Touch 1 goes out within this many seconds of the lead's arrival: the model gets what is left
+    # of it (a lead that waited in a queue of slow LLM runs gets the template at once).
+    first_touch_promise: float = Field(default=60.0, gt=0, validation_alias="NUDGE_FIRST_TOUCH_PROMISE")
     llm_structured_method: Literal["json_schema", "function_calling", "json_mode"] = Field(
         default="json_schema", validation_alias="NUDGE_LLM_STRUCTURED_METHOD"
     )

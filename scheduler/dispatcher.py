@@ -64,6 +64,7 @@ class LeadRunner:
     public_url: str
     knowledge: KnowledgePort | None = None
     qualifier: Qualifier = offline_qualifier
+    first_touch_promise: float = 60.0
 
 
 def sequence_for(business: Business) -> Sequence:
@@ -225,6 +226,7 @@ class Dispatcher:
                 public_url=runner.public_url,
                 knowledge=runner.knowledge,
                 qualifier=runner.qualifier,
+                first_touch_promise=runner.first_touch_promise,
             )
             configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
             if lead.checkpoint_id:

@@ -55,6 +55,7 @@ class LeadContext:
     tracked_links: tuple[str, ...]  # the only links a draft may contain
     touch: int | None
     knowledge: tuple[str, ...] = ()  # facts the knowledge base gave for this lead (a case result)
+    seconds_left: float | None = None  # touch 1: time left of the promise to answer the lead
 
 
 @dataclass(frozen=True)

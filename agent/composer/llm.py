@@ -19,6 +19,7 @@ from agent.llm import LLM, LLMUnavailable
 # Confirmations of consent and help answers are compliance texts: always the reviewed templates.
 TEMPLATE_ONLY: frozenset[MessageKind] = frozenset({"optout_confirm", "optin_confirm", "help"})
 MIN_REDRAFT_SECONDS = 1.0  # less budget than this left: the template goes out instead
+SEND_MARGIN_SECONDS = 5.0  # kept from touch 1's promise for the template, the commit and the send
 
 
 class LLMComposer:
@@ -42,6 +43,12 @@ class LLMComposer:
         # Touch 1 must still go out within the 60-second promise: a short budget, no retry.
         urgent = request.kind == "instant_reply" or context.touch == 1
         budget = self._llm.first_touch_timeout if urgent else self._llm.timeout
+        if context.seconds_left is not None:
+            budget = min(budget, context.seconds_left - SEND_MARGIN_SECONDS)
+            if budget < MIN_REDRAFT_SECONDS:
+                draft = self._fallback.compose(request)
+                reason = "touch 1 is due: no time left for the model"
+                return replace(draft, fallback_reason=reason) if draft is not None else None
         started = self._monotonic()
         messages = compose_messages(request, context)
         usage: list[Usage] = []
