@@ -7,15 +7,17 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from nudge.models import Message
 from nudge.sim.sample import whatsapp_templates
-from tests.conftest import LiveNudge, live_nudge
+from tests.conftest import LiveNudge, live_nudge, postgres_schema
 from tests.support.openai_stub import Behaviour, OpenAIStub, failing, good, slow
-from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, inbound_params, post_inbound
+from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, MessageRecord, inbound_params, post_inbound
 
 WA_NUMBER = "+14155550100"
 
@@ -33,6 +35,10 @@ def nudge_with_llm(
             profile={"description": "Marketing for clinics", "offer": "a free 15-minute audit"},
         )
         yield live, stub
+
+
+def _sent_to(phone: str, message: MessageRecord) -> bool:
+    return message["to"] == f"whatsapp:{phone}"
 
 
 def _touch_one(live: LiveNudge, phone: str, text: str) -> tuple[float, dict[str, object], Message]:
@@ -71,13 +77,16 @@ def test_a_failing_endpoint_never_holds_touch_one(tmp_path: Path, sqlite_url: st
         assert elapsed < 2.0 and message.composer == "template"
 
 
-def test_a_burst_of_leads_behind_a_slow_model_still_gets_touch_one_within_the_promise(
-    tmp_path: Path, sqlite_url: str
-) -> None:
-    """On SQLite runs take turns, so each lead waits for the model calls of those before it; the
-    time a lead waited comes off its budget, and past it the template answers at once."""
-    promise, phones = 10.0, [f"+5511966{index:06d}" for index in range(8)]
-    with nudge_with_llm(tmp_path, sqlite_url, slow(1.5), NUDGE_FIRST_TOUCH_PROMISE=promise) as (live, _):
+@pytest.mark.postgres
+def test_a_burst_of_leads_behind_a_slow_model_still_gets_touch_one_within_the_promise(tmp_path: Path) -> None:
+    """Four dispatcher threads, sixteen leads at once, 3 s of model time per touch 1: later waves
+    wait for earlier ones, the time a lead waited comes off its budget, and past it the template
+    answers at once. (Without that the last wave would answer after about 12 s.)"""
+    promise, phones = 10.0, [f"+5511966{index:06d}" for index in range(16)]
+    with (
+        postgres_schema() as database_url,
+        nudge_with_llm(tmp_path, database_url, slow(1.5), NUDGE_FIRST_TOUCH_PROMISE=promise) as (live, _),
+    ):
         assert live.twilio is not None
         started = time.monotonic()
         posts = [
@@ -96,8 +105,7 @@ def test_a_burst_of_leads_behind_a_slow_model_still_gets_touch_one_within_the_pr
         for thread in posts:
             thread.join()
         waits = [
-            live.twilio.wait_for_message(lambda m, p=phone: m["to"] == f"whatsapp:{p}", timeout=30)["received_at"]
-            - started
+            live.twilio.wait_for_message(partial(_sent_to, phone), timeout=30)["received_at"] - started
             for phone in phones
         ]
         assert max(waits) < promise, sorted(waits)
