@@ -3,6 +3,7 @@ by the template when it is slow or down, and always within the 60-second promise
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -60,6 +61,11 @@ def test_touch_one_is_written_by_the_model_when_it_answers(tmp_path: Path, sqlit
         assert elapsed < 3.0
         assert message.composer == "llm" and sent["body"] == message.body
         assert message.body.startswith("Hola") and "Recibimos tu mensaje" in message.body
+        metrics = live.client.get("/metrics").text
+        labels = f'business="{message.business_id}",kind="(?:prompt|completion)",task="compose"'
+        tokens = re.findall(rf"nudge_llm_tokens_total{{{labels}}} (\S+)", metrics)
+        assert len(tokens) == 2 and all(float(t) > 0 for t in tokens), metrics[-1500:]
+        assert 'nudge_llm_calls_total{outcome="ok",task="qualify"} 1.0' in metrics
 
 
 def test_a_slow_model_gets_a_short_budget_and_the_template_answers_touch_one(tmp_path: Path, sqlite_url: str) -> None:
