@@ -125,3 +125,4 @@ def record_inbound(
     lead.updated_at = now
     session.flush()
     return Inbound(lead=lead, message=message, new_lead=created)
+

@@ -175,12 +175,12 @@ def bench_run_due(leads: int) -> dict[str, Any]:
                 sent_now = count_sent(runtime) - before
                 if sent_now:
                     with transaction(runtime.sessions) as session:
-                        touch = session.scalar(sa.select(sa.func.max(Message.touch)).where(Message.direction == "out"))
+                        touch = session.scalar(
+                            sa.select(sa.func.max(Message.touch)).where(Message.direction == "out")
+                        )
                     per_touch[int(touch or 0)] = per_touch.get(int(touch or 0), 0.0) + spent
-                    say(
-                        f"  run_due at {clock.now():%Y-%m-%d %H:%M}: {sent_now} touches in {spent:.2f}s "
-                        f"({sent_now / spent:.0f}/s)"
-                    )
+                    say(f"  run_due at {clock.now():%Y-%m-%d %H:%M}: {sent_now} touches in {spent:.2f}s "
+                        f"({sent_now / spent:.0f}/s)")
             sent = count_sent(runtime)
             with transaction(runtime.sessions) as session:
                 by_touch = dict(
@@ -229,10 +229,8 @@ def bench_threaded(leads: int) -> dict[str, Any]:
                 elapsed = time.perf_counter() - started
             sent = count_sent(runtime, 1)
             skipped = SKIPPED_TICKS.count - skipped
-    say(
-        f"  threaded: {sent}/{leads} touches in {elapsed:.2f}s ({sent / elapsed:.0f}/s); "
-        f"{skipped} ticks skipped while the previous one still ran"
-    )
+    say(f"  threaded: {sent}/{leads} touches in {elapsed:.2f}s ({sent / elapsed:.0f}/s); "
+        f"{skipped} ticks skipped while the previous one still ran")
     return {
         "leads": leads,
         "touches_sent": sent,
@@ -264,9 +262,9 @@ def bench_lateness(timers: int, spread_seconds: float = 8.0, lead_seconds: float
                 with transaction(runtime.sessions) as session:
                     rows = list(
                         session.execute(
-                            sa.select(LeadEvent.id)
-                            .where(LeadEvent.kind == "touch_due", LeadEvent.processed_at.is_(None))
-                            .order_by(LeadEvent.lead_id)
+                            sa.select(LeadEvent.id).where(
+                                LeadEvent.kind == "touch_due", LeadEvent.processed_at.is_(None)
+                            ).order_by(LeadEvent.lead_id)
                         ).scalars()
                     )
                     for index, event_id in enumerate(rows):
@@ -299,10 +297,8 @@ def bench_lateness(timers: int, spread_seconds: float = 8.0, lead_seconds: float
         "min_s": round(min(lateness), 3) if lateness else None,
         "mean_s": round(statistics.fmean(lateness), 3) if lateness else None,
     }
-    say(
-        f"  lateness p50 {result['p50_s']}s, p99 {result['p99_s']}s, max {result['max_s']}s "
-        f"({result['sent']}/{result['timers']} timers fired)"
-    )
+    say(f"  lateness p50 {result['p50_s']}s, p99 {result['p99_s']}s, max {result['max_s']}s "
+        f"({result['sent']}/{result['timers']} timers fired)")
     return result
 
 
@@ -325,41 +321,20 @@ def build_pending_world(workdir: Path, leads: int) -> None:
                 due = now + timedelta(days=1, seconds=index % 86400)
                 lead_rows.append(
                     {
-                        "id": lead_id,
-                        "business_id": business_id,
-                        "name": f"Bulk {index}",
-                        "phone": f"+1415{index:08d}",
-                        "email": f"bulk{index}@example.com",
-                        "source": "web_form",
-                        "timezone": "America/Los_Angeles",
-                        "locale": "en",
-                        "consent": {"whatsapp": True},
-                        "stage": "contacted",
-                        "score": 0,
-                        "first_message": "Hi",
-                        "first_channel": "form",
-                        "extra": {},
-                        "last_touch": 2,
-                        "next_touch": 3,
-                        "next_channel": "email",
-                        "next_due_at": due,
-                        "last_contact_at": now,
-                        "graph_paused": False,
-                        "fence": 0,
-                        "created_at": now,
-                        "updated_at": now,
+                        "id": lead_id, "business_id": business_id, "name": f"Bulk {index}",
+                        "phone": f"+1415{index:08d}", "email": f"bulk{index}@example.com", "source": "web_form",
+                        "timezone": "America/Los_Angeles", "locale": "en", "consent": {"whatsapp": True},
+                        "stage": "contacted", "score": 0, "first_message": "Hi", "first_channel": "form",
+                        "extra": {}, "last_touch": 2, "next_touch": 3, "next_channel": "email",
+                        "next_due_at": due, "last_contact_at": now, "graph_paused": False, "fence": 0,
+                        "created_at": now, "updated_at": now,
                     }
                 )
                 event_rows.append(
                     {
-                        "id": new_id("evt"),
-                        "business_id": business_id,
-                        "lead_id": lead_id,
-                        "kind": "touch_due",
-                        "dedupe_key": f"touch_due:{lead_id}:3:{due.isoformat()}",
-                        "payload": {"touch": 3},
-                        "available_at": due,
-                        "created_at": now,
+                        "id": new_id("evt"), "business_id": business_id, "lead_id": lead_id, "kind": "touch_due",
+                        "dedupe_key": f"touch_due:{lead_id}:3:{due.isoformat()}", "payload": {"touch": 3},
+                        "available_at": due, "created_at": now,
                     }
                 )
             with transaction(runtime.sessions) as session:
@@ -409,14 +384,8 @@ def child(mode: str, workdir: Path) -> dict[str, Any]:
             pending = session.scalar(sa.select(sa.func.count()).where(LeadEvent.processed_at.is_(None)))
         if mode == "naive":
             scheduler.shutdown(wait=False)
-    return {
-        "rss_kib": rss["VmRSS"],
-        "hwm_kib": rss["VmHWM"],
-        "warm": warmed,
-        "pending_events": pending,
-        "tick_seconds": round(tick_seconds, 4),
-        **extra,
-    }
+    return {"rss_kib": rss["VmRSS"], "hwm_kib": rss["VmHWM"], "warm": warmed, "pending_events": pending,
+            "tick_seconds": round(tick_seconds, 4), **extra}
 
 
 def _fire(lead_id: str) -> None:  # the naive scheduler's job: would wake the lead
@@ -548,14 +517,8 @@ def bench_checkpoints(leads: int) -> dict[str, Any]:
         business_id = create_sample_businesses(runtime)[0]
         sim = Simulation(runtime, clock, random.Random(7))
         for _ in range(leads):
-            persona = Persona(
-                "silent",
-                "en",
-                "form",
-                "Hi, I'd like to know the price for your service",
-                phone_prefix="+1212",
-                timezone="America/New_York",
-            )
+            persona = Persona("silent", "en", "form", "Hi, I'd like to know the price for your service",
+                              phone_prefix="+1212", timezone="America/New_York")
             sim.add_lead(persona, business_id, DEFAULT_START)
         path = checkpoint_path_for(runtime.settings.resolved_database_url)
         assert path is not None
@@ -569,25 +532,14 @@ def bench_checkpoints(leads: int) -> dict[str, Any]:
         files = {p.name: p.stat().st_size for p in Path(tmp).glob("*checkpoints*")}
         conn = sqlite3.connect(path)
         try:
-            pages = {
-                name: conn.execute(f"PRAGMA {name}").fetchone()[0]
-                for name in ("page_size", "page_count", "freelist_count")
-            }
+            pages = {name: conn.execute(f"PRAGMA {name}").fetchone()[0]
+                     for name in ("page_size", "page_count", "freelist_count")}
         finally:
             conn.close()
-    say(
-        f"  checkpoint bytes per lead: {first['mean_bytes']} after touch 1, {full['mean_bytes']} after the sequence "
-        f"(max {full['max_bytes']}, {full['max_checkpoint_rows']} checkpoint row(s) per thread)"
-    )
-    return {
-        "leads": leads,
-        "after_first_run": first,
-        "after_full_sequence": full,
-        "stages": stages,
-        "outbound_messages": touches,
-        "checkpoint_files_bytes": files,
-        "checkpoint_db_pages": pages,
-    }
+    say(f"  checkpoint bytes per lead: {first['mean_bytes']} after touch 1, {full['mean_bytes']} after the sequence "
+        f"(max {full['max_bytes']}, {full['max_checkpoint_rows']} checkpoint row(s) per thread)")
+    return {"leads": leads, "after_first_run": first, "after_full_sequence": full, "stages": stages,
+            "outbound_messages": touches, "checkpoint_files_bytes": files, "checkpoint_db_pages": pages}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -629,13 +581,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     rss = results["rss"]
     results["targets"] = {
         "touches_per_second_run_due": [
-            results["throughput_run_due"]["touches_per_second"],
-            f">= {TARGET_TOUCHES_PER_S}",
+            results["throughput_run_due"]["touches_per_second"], f">= {TARGET_TOUCHES_PER_S}"
         ],
-        "touches_per_second_threaded": [
-            results["throughput_threaded"]["touches_per_second"],
-            f">= {TARGET_TOUCHES_PER_S}",
-        ],
+        "touches_per_second_threaded": [results["throughput_threaded"]["touches_per_second"],
+                                        f">= {TARGET_TOUCHES_PER_S}"],
         "lateness_p99_s": [results["lateness"]["p99_s"], f"< {TARGET_LATENESS_P99_S}"],
         "rss_ratio_nudge": [rss["nudge"]["ratio_large_to_small"], f"< {TARGET_RSS_RATIO}"],
     }
@@ -651,39 +600,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     mib = 1024.0
     say("")
     say("Summary")
-    say(
-        f"  touches/s, run_due (7-touch sequence)   {results['throughput_run_due']['touches_per_second']:>8}"
-        f"   target >= {TARGET_TOUCHES_PER_S:.0f}"
-    )
-    say(
-        f"  touches/s, threaded + tick (touch 1)    {results['throughput_threaded']['touches_per_second']:>8}"
-        f"   target >= {TARGET_TOUCHES_PER_S:.0f}"
-    )
-    say(
-        f"  timer lateness p50 / p99 (s)            {results['lateness']['p50_s']:>8} / {results['lateness']['p99_s']}"
-        f"   target p99 < {TARGET_LATENESS_P99_S}"
-    )
-    for key, label in (
-        ("nudge", "Nudge worker"),
-        ("naive_worker", "naive: job per lead (worker)"),
-        ("bare_apscheduler", "naive: bare APScheduler"),
-    ):
+    say(f"  touches/s, run_due (7-touch sequence)   {results['throughput_run_due']['touches_per_second']:>8}"
+        f"   target >= {TARGET_TOUCHES_PER_S:.0f}")
+    say(f"  touches/s, threaded + tick (touch 1)    {results['throughput_threaded']['touches_per_second']:>8}"
+        f"   target >= {TARGET_TOUCHES_PER_S:.0f}")
+    say(f"  timer lateness p50 / p99 (s)            {results['lateness']['p50_s']:>8} / {results['lateness']['p99_s']}"
+        f"   target p99 < {TARGET_LATENESS_P99_S}")
+    for key, label in (("nudge", "Nudge worker"), ("naive_worker", "naive: job per lead (worker)"),
+                       ("bare_apscheduler", "naive: bare APScheduler")):
         row = rss[key]
-        say(
-            f"  RSS {label:<30} {row[small]['rss_kib'] / mib:7.1f} MiB @ {small}  "
+        say(f"  RSS {label:<30} {row[small]['rss_kib'] / mib:7.1f} MiB @ {small}  "
             f"{row[large]['rss_kib'] / mib:7.1f} MiB @ {large}  ratio {row['ratio_large_to_small']}  "
-            f"(+{row['bytes_per_extra_lead']} B/lead)"
-        )
-    say(
-        f"  naive worker / Nudge worker RSS @ {large}: {rss['naive_worker_over_nudge_at_large']}   "
-        f"target Nudge ratio < {TARGET_RSS_RATIO}"
-    )
+            f"(+{row['bytes_per_extra_lead']} B/lead)")
+    say(f"  naive worker / Nudge worker RSS @ {large}: {rss['naive_worker_over_nudge_at_large']}   "
+        f"target Nudge ratio < {TARGET_RSS_RATIO}")
     ck = results["checkpoints"]
-    say(
-        f"  checkpoint bytes per lead after 7 touches {ck['after_full_sequence']['mean_bytes']} "
+    say(f"  checkpoint bytes per lead after 7 touches {ck['after_full_sequence']['mean_bytes']} "
         f"(after touch 1: {ck['after_first_run']['mean_bytes']}; max rows per thread "
-        f"{ck['after_full_sequence']['max_checkpoint_rows']})"
-    )
+        f"{ck['after_full_sequence']['max_checkpoint_rows']})")
     say(f"  targets met: {results['targets_met']}")
     say(f"  total {results['seconds']}s")
     if args.json:

@@ -45,8 +45,7 @@ from tests.support.workers import (
 ORPHAN_BUG = (
     "regression: a lead's first run that died after graph.invoke() returned (checkpoint written) but before "
     "its transaction committed left an orphan checkpoint; the next run must discard it and send touch 1 "
-    "(scheduler/dispatcher.py _run_once)"
-)
+    "(scheduler/dispatcher.py _run_once)")
 STALE_SENDING_SECONDS = 2.0
 LEASE_SECONDS = 2.0
 
@@ -108,7 +107,9 @@ class Harness:
         self.died_at[worker.pid] = time.time_ns()
         delivered = {record["message_id"] for record in read_json_lines(self.ledger)}
         with self.engine.connect() as conn:
-            sending = [str(m) for m in conn.scalars(sa.select(Outbox.message_id).where(Outbox.status == "sending"))]
+            sending = [
+                str(m) for m in conn.scalars(sa.select(Outbox.message_id).where(Outbox.status == "sending"))
+            ]
         runs = runs_from_logs([self.run_log])
         return Crash(
             worker=worker.name,
@@ -153,18 +154,12 @@ class Harness:
         # Nudge's record agrees with the provider's: status and provider id of every message.
         by_message = {r["message_id"]: r["provider_id"] for r in read_json_lines(self.ledger)}
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(Message.id, Message.provider_id, Message.status, Message.sent_at).where(
-                    Message.direction == "out"
-                )
-            ).all()
+            rows = conn.execute(sa.select(Message.id, Message.provider_id, Message.status, Message.sent_at)
+                                .where(Message.direction == "out")).all()
             outbox = dict(conn.execute(sa.select(Outbox.status, sa.func.count()).group_by(Outbox.status)).all())
         assert outbox == {"sent": len(expected)}, outbox
-        wrong = [
-            r
-            for r in rows
-            if r.sent_at is None or r.status not in ("sent", "delivered") or by_message.get(r.id) != r.provider_id
-        ]
+        wrong = [r for r in rows if r.sent_at is None or r.status not in ("sent", "delivered")
+                 or by_message.get(r.id) != r.provider_id]
         assert wrong == [], f"{len(wrong)} messages disagree with the provider, e.g. {wrong[:3]}"
         return orphaned
 

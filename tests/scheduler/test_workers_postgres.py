@@ -171,7 +171,9 @@ def test_two_worker_processes_send_every_due_touch_once_and_never_run_a_lead_twi
 ) -> None:
     engine, lead_ids = _prepare(pg_url, tmp_path, LEADS)
     ledger, run_log = tmp_path / "ledger.jsonl", tmp_path / "runs.jsonl"
-    env = worker_env(pg_url, tmp_path, NUDGE_TEST_LEDGER=ledger, NUDGE_TEST_RUN_LOG=run_log, NUDGE_TICK_SECONDS=0.5)
+    env = worker_env(
+        pg_url, tmp_path, NUDGE_TEST_LEDGER=ledger, NUDGE_TEST_RUN_LOG=run_log, NUDGE_TICK_SECONDS=0.5
+    )
     workers = [spawn_worker(name, env, tmp_path) for name in ("worker-a", "worker-b")]
     try:
         for worker in workers:

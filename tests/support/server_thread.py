@@ -71,7 +71,9 @@ class ServerThread:
             log_config=None,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, args=(self._server, sock), name=self._name, daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(self._server, sock), name=self._name, daemon=True
+        )
         self._thread.start()
         self._wait_until_started(self._server, self._thread)
 

@@ -841,7 +841,9 @@ class _DateWindow:
     latest: datetime | None = None
 
     def contains(self, moment: datetime) -> bool:
-        return (self.earliest is None or moment >= self.earliest) and (self.latest is None or moment <= self.latest)
+        return (self.earliest is None or moment >= self.earliest) and (
+            self.latest is None or moment <= self.latest
+        )
 
 
 def _parse_moment(value: str, *, end_of_day: bool) -> datetime:
@@ -907,7 +909,9 @@ def _list_page(records: list[MessageRecord], query: Form, account_sid: str) -> d
         and query.get("From") in (None, record["from"])
         and window.contains(_sent_moment(record))
     ]
-    page_size = min(_positive_int(query, "PageSize", _DEFAULT_PAGE_SIZE) or _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE)
+    page_size = min(
+        _positive_int(query, "PageSize", _DEFAULT_PAGE_SIZE) or _DEFAULT_PAGE_SIZE, _MAX_PAGE_SIZE
+    )
     page = _positive_int(query, "Page", 0)
     start = _page_start(matching, query.get("PageToken"), page, page_size)
     items = matching[start : start + page_size]
@@ -1288,12 +1292,16 @@ class TwilioStub:
 
     def wait_for(self, count: int, timeout: float = 5.0) -> list[MessageRecord]:
         """Block until at least ``count`` messages were accepted; return them all."""
-        result = self._state.messages.wait_until(lambda items: items if len(items) >= count else None, timeout)
+        result = self._state.messages.wait_until(
+            lambda items: items if len(items) >= count else None, timeout
+        )
         if result is None:
             raise StubTimeout(_timeout_text(f"{count} message(s)", timeout, self.messages))
         return result
 
-    def wait_for_message(self, predicate: Callable[[MessageRecord], bool], timeout: float = 5.0) -> MessageRecord:
+    def wait_for_message(
+        self, predicate: Callable[[MessageRecord], bool], timeout: float = 5.0
+    ) -> MessageRecord:
         """Block until an accepted message (already there or yet to come) satisfies ``predicate``."""
         result = self._state.messages.wait_until(
             lambda items: next((item for item in items if predicate(item)), None), timeout

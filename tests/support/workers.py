@@ -242,23 +242,13 @@ def describe_leads(engine: sa.Engine, lead_ids: Iterable[str]) -> str:
     with engine.connect() as conn:
         for lead_id in lead_ids:
             lead = conn.execute(
-                sa.select(
-                    Lead.stage,
-                    Lead.last_touch,
-                    Lead.next_touch,
-                    Lead.checkpoint_id,
-                    Lead.fence,
-                    Lead.lease_owner,
-                    Lead.lease_until,
-                ).where(Lead.id == lead_id)
+                sa.select(Lead.stage, Lead.last_touch, Lead.next_touch, Lead.checkpoint_id, Lead.fence,
+                          Lead.lease_owner, Lead.lease_until).where(Lead.id == lead_id)
             ).one()
             lines.append(f"{lead_id}: {lead._asdict()}")
             for event in conn.execute(
-                sa.select(
-                    LeadEvent.kind, LeadEvent.payload, LeadEvent.available_at, LeadEvent.processed_at, LeadEvent.outcome
-                )
-                .where(LeadEvent.lead_id == lead_id)
-                .order_by(LeadEvent.created_at)
+                sa.select(LeadEvent.kind, LeadEvent.payload, LeadEvent.available_at, LeadEvent.processed_at,
+                          LeadEvent.outcome).where(LeadEvent.lead_id == lead_id).order_by(LeadEvent.created_at)
             ):
                 lines.append(f"    event {event._asdict()}")
             for row in conn.execute(
@@ -267,8 +257,7 @@ def describe_leads(engine: sa.Engine, lead_ids: Iterable[str]) -> str:
                 lines.append(f"    outbox {row._asdict()}")
             for act in conn.execute(
                 sa.select(LeadActivity.at, LeadActivity.kind, LeadActivity.touch, LeadActivity.detail)
-                .where(LeadActivity.lead_id == lead_id)
-                .order_by(LeadActivity.at)
+                .where(LeadActivity.lead_id == lead_id).order_by(LeadActivity.at)
             ):
                 lines.append(f"    activity {act._asdict()}")
     return "\n".join(lines)

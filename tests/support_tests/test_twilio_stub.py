@@ -208,7 +208,9 @@ def test_create_text_message_returns_twilio_shaped_instance(stub: TwilioStub, cl
 
 def test_create_with_content_template(stub: TwilioStub, client: Any) -> None:
     variables = json.dumps({"1": "Ana", "2": "Tuesday 10:00"})
-    message = client.messages.create(to=LEAD_WA, from_=FROM_WA, content_sid=CONTENT_SID, content_variables=variables)
+    message = client.messages.create(
+        to=LEAD_WA, from_=FROM_WA, content_sid=CONTENT_SID, content_variables=variables
+    )
 
     record = stub.message(message.sid)
     assert record["content_sid"] == CONTENT_SID
@@ -311,7 +313,9 @@ def test_other_accounts_path_is_not_found(stub: TwilioStub) -> None:
 
 def test_unknown_route_and_method_answer_twilio_json(stub: TwilioStub) -> None:
     auth = (stub.account_sid, stub.auth_token)
-    missing = httpx.get(f"{stub.url}/2010-04-01/Accounts/{stub.account_sid}/Calls.json", auth=auth, trust_env=False)
+    missing = httpx.get(
+        f"{stub.url}/2010-04-01/Accounts/{stub.account_sid}/Calls.json", auth=auth, trust_env=False
+    )
     wrong_method = httpx.delete(stub.messages_url, auth=auth, trust_env=False)
 
     assert (missing.status_code, missing.json()["code"]) == (404, 20404)
@@ -400,7 +404,9 @@ def test_list_filters_by_date_sent_as_the_client_sends_it() -> None:
         assert [m.body for m in client.messages.list(date_sent_after=ten)] == ["next day", "eleven", "ten"]
         assert [m.body for m in client.messages.list(date_sent_before=ten)] == ["ten", "nine"]
         assert [m.body for m in client.messages.list(date_sent=ten)] == ["ten"]
-        in_window = client.messages.list(to=LEAD, date_sent_after=ten, date_sent_before=ten + timedelta(hours=1))
+        in_window = client.messages.list(
+            to=LEAD, date_sent_after=ten, date_sent_before=ten + timedelta(hours=1)
+        )
         assert [m.body for m in in_window] == ["eleven", "ten"]
         assert "DateSent>" in stub.requests[-1]["params"]  # the key the client really sends
 
@@ -603,7 +609,9 @@ def test_fail_delivery_ends_in_failed_callback_with_error_code(
     stub: TwilioStub, client: Any, receiver: Receiver
 ) -> None:
     stub.fail_delivery(63016, to=LEAD_WA)
-    sid = client.messages.create(to=LEAD_WA, from_=FROM_WA, body="Hi", status_callback=f"{receiver.url}/s").sid
+    sid = client.messages.create(
+        to=LEAD_WA, from_=FROM_WA, body="Hi", status_callback=f"{receiver.url}/s"
+    ).sid
 
     sent, failed = receiver.wait_for(2)
 
@@ -679,7 +687,9 @@ def test_receiver_errors_are_recorded_not_raised(stub: TwilioStub, client: Any, 
     assert unreachable["error"] is not None and "ConnectError" in unreachable["error"]
 
 
-def test_slow_callback_receiver_does_not_delay_creates(stub: TwilioStub, client: Any, receiver: Receiver) -> None:
+def test_slow_callback_receiver_does_not_delay_creates(
+    stub: TwilioStub, client: Any, receiver: Receiver
+) -> None:
     receiver.hold()
     client.messages.create(to=LEAD, from_=FROM_SMS, body="1", status_callback=f"{receiver.url}/s")
     assert receiver.arrived.wait(1.0)  # the callback thread is now stuck in the receiver
@@ -781,9 +791,9 @@ def test_several_stubs_run_side_by_side_and_stop_cleanly() -> None:
         twilio_client(first).messages.create(to=LEAD, from_=FROM_SMS, body="to first")
         twilio_client(second).messages.create(to=LEAD, from_=FROM_SMS, body="to second")
         with pytest.raises(TwilioRestException) as raised:
-            Client(first.account_sid, first.auth_token, http_client=StubRoutedHttpClient(second.url)).messages.create(
-                to=LEAD, from_=FROM_SMS, body="wrong account"
-            )
+            Client(
+                first.account_sid, first.auth_token, http_client=StubRoutedHttpClient(second.url)
+            ).messages.create(to=LEAD, from_=FROM_SMS, body="wrong account")
         assert raised.value.code == 20003
         assert [m["body"] for m in first.messages] == ["to first"]
         assert [m["body"] for m in second.messages] == ["to second"]
@@ -798,7 +808,9 @@ def test_several_stubs_run_side_by_side_and_stop_cleanly() -> None:
 
 def test_stop_with_pending_delayed_callbacks_is_prompt(receiver: Receiver) -> None:
     with TwilioStub(status_delay=30.0) as stub:
-        twilio_client(stub).messages.create(to=LEAD, from_=FROM_SMS, body="x", status_callback=f"{receiver.url}/s")
+        twilio_client(stub).messages.create(
+            to=LEAD, from_=FROM_SMS, body="x", status_callback=f"{receiver.url}/s"
+        )
         started = time.monotonic()
     assert time.monotonic() - started < 2.0
     assert stub.threads == []
