@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from agent.profile import BusinessProfile
 from agent.sequence import Sequence
 
 MAX_SEQUENCE_BYTES = 200_000
@@ -51,8 +53,22 @@ def describe(errors: list[Any], root: yaml.Node | None, source: str | None) -> l
     return problems
 
 
+@dataclass(frozen=True)
+class SequenceDocument:
+    sequence: Sequence
+    profile: dict[str, Any] | None  # the business profile, when the file has a `profile` section
+
+
 def parse_sequence_text(text: str, source: str | None = None, *, read_only: tuple[str, ...] = ()) -> Sequence:
-    """`read_only`: top-level keys a GET returned that a PUT may send back unchanged."""
+    """The sequence alone (a `profile` section is checked, then left out)."""
+    return parse_sequence_document(text, source, read_only=read_only).sequence
+
+
+def parse_sequence_document(
+    text: str, source: str | None = None, *, read_only: tuple[str, ...] = ()
+) -> SequenceDocument:
+    """The sequence and, when present, the business profile; every problem in both is reported.
+    `read_only`: top-level keys a GET returned that a PUT may send back unchanged."""
     if len(text.encode()) > MAX_SEQUENCE_BYTES:
         raise SequenceError([f"{source or 'sequence'}: larger than {MAX_SEQUENCE_BYTES} bytes"])
     try:
@@ -66,10 +82,21 @@ def parse_sequence_text(text: str, source: str | None = None, *, read_only: tupl
         raise SequenceError([f"{source or 'sequence'}: expected a mapping with a 'touches' list"])
     for key in read_only:
         data.pop(key, None)
+    problems: list[str] = []
+    profile: dict[str, Any] | None = None
+    if "profile" in data:
+        try:
+            profile = BusinessProfile.model_validate(data.pop("profile")).model_dump(exclude_unset=True)
+        except ValidationError as exc:
+            errors = [{**error, "loc": ("profile", *error["loc"])} for error in exc.errors()]
+            problems += describe(errors, root, source)
     try:
-        return Sequence.model_validate(data)
+        sequence = Sequence.model_validate(data)
     except ValidationError as exc:
-        raise SequenceError(describe(exc.errors(), root, source)) from exc
+        problems += describe(exc.errors(), root, source)
+    if problems:
+        raise SequenceError(problems)
+    return SequenceDocument(sequence, profile)
 
 
 def channel_problems(sequence: Sequence, configured: dict[str, bool]) -> list[str]:

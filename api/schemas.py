@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.policies import is_valid_timezone
+from agent.profile import BusinessProfile
 
 Language = Literal["en", "es", "pt"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -191,7 +192,7 @@ class BusinessPatch(Strict):
     email_from: Annotated[str | None, Field(max_length=320)] = None
     quiet_hours: QuietHoursIn | None = None
     handoff_sla_seconds: Annotated[int | None, Field(ge=30, le=7 * 86400)] = None
-    profile: dict[str, Any] | None = None
+    profile: BusinessProfile | None = None
     whatsapp_templates: dict[str, dict[str, dict[str, Any]]] | None = None
     audiences: list[AudienceIn] | None = Field(
         default=None, description="retargeting destinations; the lead is added at the value-offer touch"
@@ -287,6 +288,9 @@ class SequenceOut(BaseModel):
     name: str
     custom: bool = Field(description="false while the business uses the default 7-touch sequence")
     touches: list[TouchOut]
+    profile: dict[str, Any] = Field(
+        default_factory=dict, description="the business profile; a PUT may send it back or change it"
+    )
 
 
 class BusinessList(BaseModel):

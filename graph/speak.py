@@ -6,14 +6,18 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from agent.assets import Asset
-from agent.composer import ComposeRequest, MessageKind
+from agent.composer import ComposeRequest, LeadContext, MessageKind
 from agent.contacts import first_name
 from agent.outbound import ChannelChoice, queue_message
 from agent.policies import repeats_earlier
 from agent.topics import extract_topic
 from graph.context import RunContext
 from nudge.models import Message, TrackedLink
+
+TRANSCRIPT_LINES = 20  # what the LLM composer sees of the conversation, newest last
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,41 @@ def lead_values(ctx: RunContext) -> dict[str, str]:
         "topic": extract_topic(lead.first_message),
         "industry_label": (lead.industry or "").replace("_", " "),
     }
+
+
+def lead_context(
+    ctx: RunContext, asset: Asset | None, values: Mapping[str, str], links: tuple[str, ...], touch: int | None
+) -> LeadContext:
+    """What an LLM composer may know for this message: this lead only, never another's."""
+    lead = ctx.lead
+    rows = ctx.session.execute(
+        select(Message.direction, Message.body, Message.status, Message.touch)
+        .where(Message.lead_id == lead.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(TRANSCRIPT_LINES)
+    ).all()
+    transcript = tuple(("lead" if d == "in" else "us", body) for d, body, _, _ in reversed(rows) if body)
+    signals = [f"read touch {t}" for d, _, status, t in rows if d == "out" and status == "read" and t]
+    clicked = ctx.session.scalars(
+        select(TrackedLink.touch).where(TrackedLink.lead_id == lead.id, TrackedLink.clicks > 0)
+    ).all()
+    signals += [f"clicked the link in touch {t}" if t else "clicked a link" for t in clicked]
+    return LeadContext(
+        business_id=ctx.business.id,
+        business_name=ctx.business.name,
+        profile=ctx.business.profile or {},
+        lead_name=lead.name or "",
+        industry=lead.industry,
+        source=lead.source or "",
+        first_message=lead.first_message or "",
+        transcript=transcript,
+        signals=tuple(signals),
+        asset_kind=asset.kind if asset is not None else None,
+        asset={k: v for k, v in values.items() if asset is not None and (k in asset.values or k in asset.urls)},
+        tracked_links=links,
+        touch=touch,
+        seconds_left=ctx.first_touch_seconds_left() if touch == 1 else None,
+    )
 
 
 def say(
@@ -93,6 +132,7 @@ def say(
                 used_variants=history.variants,
                 previous_bodies=tuple(earlier),
                 required=frozenset(required),
+                context=lambda: lead_context(ctx, asset, values, tuple(values[name] for name in pending_links), touch),
             )
         )
         if draft is None:
@@ -101,6 +141,8 @@ def say(
         if repeated:
             return Spoken(None, repeated)
         info["variant"] = draft.variant
+        if draft.fallback_reason:
+            info["llm_fallback"] = draft.fallback_reason
         message = queue_message(
             ctx.session,
             lead=ctx.lead,
@@ -113,6 +155,7 @@ def say(
             subject=draft.subject,
             info=info,
         )
+        ctx.record_usage(draft.usage, message.id)
     for token, url in pending_links.values():
         ctx.session.add(
             TrackedLink(

@@ -8,6 +8,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from agent.composer.base import Usage
+
 
 class _CallbackGauge(Collector):
     def __init__(self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]) -> None:
@@ -43,6 +45,29 @@ class Metrics:
         self.inbound = Counter(
             "nudge_inbound_messages_total", "Messages received from leads", ["channel"], registry=self.registry
         )
+
+        # Per business, not per lead: a lead label would grow without bound (per-lead totals are in
+        # the llm_usage table).
+        self.llm_tokens = Counter(
+            "nudge_llm_tokens_total",
+            "Tokens spent on the LLM",
+            ["business", "task", "kind"],
+            registry=self.registry,
+        )
+        self.llm_calls = Counter(
+            "nudge_llm_calls_total",
+            "LLM calls by how they ended (ok, malformed, timeout, error, breaker_open)",
+            ["task", "outcome"],
+            registry=self.registry,
+        )
+
+    def count_llm_usage(self, business_id: str, usage: Usage) -> None:
+        task = usage.task.split(":", 1)[0]  # compose:<kind> → compose, to keep the label set small
+        self.llm_calls.labels(task=task, outcome=usage.outcome).inc()
+        if usage.prompt_tokens:
+            self.llm_tokens.labels(business=business_id, task=task, kind="prompt").inc(usage.prompt_tokens)
+        if usage.completion_tokens:
+            self.llm_tokens.labels(business=business_id, task=task, kind="completion").inc(usage.completion_tokens)
 
     def watch_mailbox(self, read: Callable[[], Mapping[str, int]]) -> None:
         self.registry.register(

@@ -269,6 +269,26 @@ class LeadActivity(TenantScoped, Base):
     detail: Mapped[str] = mapped_column(sa.Text, default="")
 
 
+class LlmUsage(TenantScoped, Base):
+    """Tokens one model call cost for a lead (drafting a message or qualifying a reply)."""
+
+    __tablename__ = "llm_usage"
+    __table_args__ = (
+        _owned_by_business(),
+        sa.Index("ix_llm_usage_lead_id", "lead_id"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("llm"))
+    lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"))
+    message_id: Mapped[str | None] = mapped_column(sa.String(40))
+    task: Mapped[str] = mapped_column(sa.String(40))
+    model: Mapped[str] = mapped_column(sa.String(100))
+    prompt_tokens: Mapped[int]
+    completion_tokens: Mapped[int]
+    outcome: Mapped[str] = mapped_column(sa.String(16))
+    at: Mapped[datetime]
+
+
 class TrackedLink(TenantScoped, Base):
     """A link in a message: `/r/{token}` records the click, then redirects to `url`."""
 

@@ -21,6 +21,7 @@ from nudge.models import (
     Lead,
     LeadActivity,
     LeadEvent,
+    LlmUsage,
     Message,
     Notification,
     OptOut,
@@ -62,6 +63,7 @@ def export_lead(session: Session, lead: Lead) -> dict[str, Any]:
         "opt_outs": rows(OptOut, OptOut.lead_id),
         "tracked_links": rows(TrackedLink, TrackedLink.lead_id),
         "conversions": rows(Conversion, Conversion.lead_id),
+        "llm_usage": rows(LlmUsage, LlmUsage.lead_id),
         "handoffs": [_row(h) for h in handoffs],
         "rep_notifications": notifications,
     }

@@ -7,7 +7,7 @@ so they run the same graph, mailbox, policies and channels.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,9 +21,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.channels import Channel
 from agent.channels.registry import build_channels
 from agent.composer import Composer, TemplateComposer, load_phrasebook
+from agent.composer.guardrails import Similarity
+from agent.composer.llm import LLMComposer
+from agent.llm import LLM, CircuitBreaker, LLMQualifier, Qualifier, offline_qualifier
 from graph.builder import LeadGraph, build_graph
 from graph.checkpointer import open_checkpointer
-from knowledge import KnowledgeStore
+from knowledge import KnowledgeStore, load_encoder
 from knowledge import warm as warm_knowledge
 from knowledge.service import KnowledgeService
 from nudge import migrate
@@ -54,6 +57,28 @@ class Runtime:
     dispatcher: Dispatcher
     metrics: Metrics
     knowledge: KnowledgeService
+    llm: LLM | None = None
+
+
+def embedding_similarity() -> Similarity:
+    """Highest cosine similarity of a text to earlier ones, on the knowledge base's encoder."""
+    encoder = load_encoder()
+
+    def similar(text: str, earlier: Sequence[str]) -> float:
+        rows = encoder.encode([text, *earlier])
+        return float((rows[1:] @ rows[0]).max()) if len(rows) > 1 else 0.0
+
+    return similar
+
+
+def build_writers(settings: Settings, metrics: Metrics) -> tuple[Composer, Qualifier, LLM | None]:
+    """Templates and the offline qualifier, with the LLM in front of them when one is configured."""
+    templates = TemplateComposer(load_phrasebook())
+    if not settings.llm_configured:
+        return templates, offline_qualifier, None
+    breaker = CircuitBreaker(failures=settings.llm_breaker_failures, cooldown=settings.llm_breaker_cooldown)
+    llm = LLM(settings, breaker=breaker, on_usage=metrics.count_llm_usage)
+    return LLMComposer(llm, templates, similar=embedding_similarity()), LLMQualifier(llm), llm
 
 
 @contextmanager
@@ -78,6 +103,7 @@ def open_runtime(
         knowledge = knowledge or KnowledgeService(KnowledgeStore.from_settings(settings))
         warm_knowledge()  # load the embedding model now, not on the first lead's touch 4
         metrics = Metrics()
+        default_composer, qualifier, llm = build_writers(settings, metrics)
         metrics.watch_mailbox(lambda: pending_by_kind(sessions))
         with open_checkpointer(settings.resolved_database_url) as checkpointer, httpx.Client() as http:
             graph = build_graph(checkpointer)
@@ -102,9 +128,11 @@ def open_runtime(
             runner = LeadRunner(
                 graph=graph,
                 checkpointer=checkpointer,
-                composer=composer or TemplateComposer(load_phrasebook()),
+                composer=composer or default_composer,
                 public_url=settings.public_url,
                 knowledge=knowledge,
+                qualifier=qualifier,
+                first_touch_promise=settings.first_touch_promise,
             )
             notifier = Notifier(session_factory=sessions, channels=channel_set, clock=clock, http=http, seed=seed)
             dispatcher = Dispatcher(
@@ -130,6 +158,7 @@ def open_runtime(
                 dispatcher=dispatcher,
                 metrics=metrics,
                 knowledge=knowledge,
+                llm=llm,
             )
             try:
                 yield runtime

@@ -36,6 +36,20 @@ class Settings(BaseSettings):
     openai_api_key: str = Field(default="", validation_alias="OPENAI_API_KEY")
     openai_base_url: str = Field(default="", validation_alias="OPENAI_BASE_URL")
     llm_model: str = Field(default="", validation_alias="NUDGE_LLM_MODEL")
+    # Seconds one LLM call may take; touch 1 has its own, shorter budget so it still goes out
+    # within the 60-second promise when the model is slow (the template answers instead).
+    llm_timeout: float = Field(default=20.0, gt=0, validation_alias="NUDGE_LLM_TIMEOUT")
+    llm_first_touch_timeout: float = Field(default=8.0, gt=0, validation_alias="NUDGE_LLM_FIRST_TOUCH_TIMEOUT")
+    # How the model is asked for JSON: json_schema (OpenAI, vLLM, Ollama, llama.cpp), function_calling
+    # or json_mode for servers that support only those.
+    # Touch 1 goes out within this many seconds of the lead's arrival: the model gets what is left
+    # of it (a lead that waited in a queue of slow LLM runs gets the template at once).
+    first_touch_promise: float = Field(default=60.0, gt=0, validation_alias="NUDGE_FIRST_TOUCH_PROMISE")
+    llm_structured_method: Literal["json_schema", "function_calling", "json_mode"] = Field(
+        default="json_schema", validation_alias="NUDGE_LLM_STRUCTURED_METHOD"
+    )
+    llm_breaker_failures: int = Field(default=5, ge=1, validation_alias="NUDGE_LLM_BREAKER_FAILURES")
+    llm_breaker_cooldown: float = Field(default=60.0, gt=0, validation_alias="NUDGE_LLM_BREAKER_COOLDOWN")
 
     smtp_url: str = Field(default="", validation_alias="NUDGE_SMTP_URL")
     # Shared secret that signs POSTs to /webhooks/email/inbound (replies and bounces from your mail

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels import OutboundMessage
 from agent.composer import Composer
+from agent.llm import Qualifier, offline_qualifier
 from agent.sequence import Sequence, default_sequence
 from graph.builder import LeadGraph
 from graph.context import KnowledgePort, RunContext
@@ -63,6 +64,8 @@ class LeadRunner:
     composer: Composer
     public_url: str
     knowledge: KnowledgePort | None = None
+    qualifier: Qualifier = offline_qualifier
+    first_touch_promise: float = 60.0
 
 
 def sequence_for(business: Business) -> Sequence:
@@ -220,6 +223,8 @@ class Dispatcher:
                 composer=runner.composer,
                 public_url=runner.public_url,
                 knowledge=runner.knowledge,
+                qualifier=runner.qualifier,
+                first_touch_promise=runner.first_touch_promise,
             )
             configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
             if lead.checkpoint_id:

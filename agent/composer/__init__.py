@@ -1,6 +1,14 @@
 """Writing messages: template phrasings offline, an LLM when one is configured."""
 
-from agent.composer.base import CHANNEL_LIMITS, Composer, ComposeRequest, Draft, MessageKind
+from agent.composer.base import (
+    CHANNEL_LIMITS,
+    Composer,
+    ComposeRequest,
+    Draft,
+    LeadContext,
+    MessageKind,
+    Usage,
+)
 from agent.composer.phrasebook import Phrasebook, load_phrasebook
 from agent.composer.template import TemplateComposer
 
@@ -9,8 +17,10 @@ __all__ = [
     "ComposeRequest",
     "Composer",
     "Draft",
+    "LeadContext",
     "MessageKind",
     "Phrasebook",
     "TemplateComposer",
+    "Usage",
     "load_phrasebook",
 ]

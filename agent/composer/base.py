@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 # A touch purpose (see agent.sequence.Purpose) or a conversational move.
 MessageKind = Literal[
@@ -34,6 +34,42 @@ CHANNEL_LIMITS: Mapping[str, int] = {"sms": 306, "whatsapp": 1024, "email": 2000
 
 
 @dataclass(frozen=True)
+class LeadContext:
+    """What an LLM composer may know about the lead and the business for one message.
+
+    The template composer ignores it. Everything here is data for the prompt: the lead's own
+    words (`first_message`, `transcript`) are never treated as instructions.
+    """
+
+    business_id: str
+    business_name: str
+    profile: Mapping[str, Any]
+    lead_name: str
+    industry: str | None
+    source: str
+    first_message: str
+    transcript: tuple[tuple[str, str], ...]  # (who: "lead" | "us", text), oldest first
+    signals: tuple[str, ...]  # "clicked: <title>", "opened email", …
+    asset_kind: str | None  # resource | case_study | offer | content | None (the message is the value)
+    asset: Mapping[str, str]  # the asset's values, links already tracked (/r/…)
+    tracked_links: tuple[str, ...]  # the only links a draft may contain
+    touch: int | None
+    knowledge: tuple[str, ...] = ()  # facts the knowledge base gave for this lead (a case result)
+    seconds_left: float | None = None  # touch 1: time left of the promise to answer the lead
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens one model call cost, and how the call ended."""
+
+    task: str  # compose:<kind> | qualify
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    outcome: str  # ok | rejected | malformed | timeout | error | breaker_open
+
+
+@dataclass(frozen=True)
 class ComposeRequest:
     kind: MessageKind
     language: str
@@ -45,6 +81,8 @@ class ComposeRequest:
     # Values the message exists to deliver (an answer's {fact}): phrasings without them are only
     # used when none that carries them is left.
     required: frozenset[str] = frozenset()
+    # What an LLM composer needs, read on demand (the template composer never pays for it).
+    context: Callable[[], LeadContext] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +92,8 @@ class Draft:
     composer: Literal["template", "llm"]
     subject: str | None = None
     values_used: tuple[str, ...] = field(default=())
+    usage: tuple[Usage, ...] = ()  # model calls spent on this message, rejected drafts included
+    fallback_reason: str | None = None  # why an LLM draft was not used, when a template was
 
 
 class Composer(Protocol):

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from agent.sequence import Sequence
-from agent.sequence_file import SequenceError, channel_problems, parse_sequence_text
+from agent.sequence_file import SequenceError, channel_problems, parse_sequence_document
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import SequenceOut
@@ -27,7 +27,9 @@ _BODY_DOC: dict[str, Any] = {
 
 
 def sequence_out(business: BusinessDep) -> SequenceOut:
-    return SequenceOut(custom=business.sequence is not None, **sequence_for(business).to_public())
+    return SequenceOut(
+        custom=business.sequence is not None, profile=business.profile or {}, **sequence_for(business).to_public()
+    )
 
 
 @router.get("", response_model=SequenceOut)
@@ -44,7 +46,7 @@ async def replace(request: Request, business: BusinessDep, session: SessionDep, 
         raise ApiError(415, "unsupported_media_type", "send the sequence as application/json or application/yaml")
     raw = await request.body()
     try:
-        sequence = parse_sequence_text(raw.decode("utf-8"), read_only=("custom",))
+        document = parse_sequence_document(raw.decode("utf-8"), read_only=("custom",))
     except UnicodeDecodeError as exc:
         raise ApiError(422, "invalid", "the body is not UTF-8 text") from exc
     except SequenceError as exc:
@@ -54,9 +56,12 @@ async def replace(request: Request, business: BusinessDep, session: SessionDep, 
         "sms": bool(business.sms_from),
         "email": bool(business.email_from),
     }
+    sequence = document.sequence
     problems = channel_problems(sequence, configured)
     if problems:
         raise ApiError(422, "invalid_sequence", "; ".join(problems))
     business.sequence = sequence.to_public()
+    if document.profile is not None:
+        business.profile = document.profile  # the file may carry the profile the touches draw on
     business.updated_at = runtime.clock.now()
     return sequence_out(business)

@@ -16,7 +16,7 @@ from agent.assets import matching_fact
 from agent.channels.sms import carrier_answers
 from agent.composer import MessageKind
 from agent.outbound import ChannelChoice
-from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer, qualify
+from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer
 from graph.context import RunContext
 from graph.speak import say
 from graph.state import LeadState
@@ -53,7 +53,7 @@ def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
     text = "\n".join(m.body for m in human)
     default_language = lead.locale or ctx.business.default_locale
-    result = qualify(text, default_language=default_language)
+    result = ctx.qualify(text, default_language, urgent=not state.get("last_touch", 0))
     lead.locale = result.language  # short replies fall back to the locale we already had
     lead.score = max(lead.score, result.score) if state.get("last_touch", 0) else result.score
     update: dict[str, Any] = {"anchor_at": to_iso(now), "route": "plan", "qualification": result.to_dict()}

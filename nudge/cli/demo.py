@@ -8,8 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from nudge.cli.common import console
-from nudge.cli.render import print_conversation, print_summary
+from nudge.cli.render import print_composers, print_conversation, print_summary
 from nudge.db import transaction
+from nudge.settings import Settings
 from nudge.sim.audit import audit
 from nudge.sim.engine import Simulation
 from nudge.sim.personas import Persona, Reaction
@@ -84,9 +85,14 @@ DEMO_LEADS = [
 
 
 def demo() -> None:
+    settings = Settings()
+    llm = f"{settings.llm_model} at {settings.openai_base_url or 'api.openai.com'}" if settings.llm_configured else None
+    writer = (
+        f"messages by the LLM ({llm}), phrasebook when a draft fails" if llm else "phrasebook templates (no LLM set)"
+    )
     console.print(
         "[bold]Nudge demo[/]: sample leads through the 7-touch sequence on a virtual clock "
-        "(sandbox channels, templates; nothing leaves this machine)\n"
+        f"(sandbox channels; {writer}; nothing but the model call leaves this machine)\n"
     )
     with (
         tempfile.TemporaryDirectory(prefix="nudge-demo-") as tmp,
@@ -105,3 +111,4 @@ def demo() -> None:
         print_conversation(console, timeline, start)
         console.print()
     print_summary(console, summary, violations)
+    print_composers(console, lines, llm)

@@ -42,6 +42,8 @@ def print_conversation(console: Console, timeline: dict[str, Any], start: dateti
         source = (
             "approved template" if item.get("template_sid") else COMPOSER_LABEL.get(item["composer"], item["composer"])
         )
+        if item.get("llm_fallback"):
+            source += " (LLM draft not used)"
         tags = [f"touch {item['touch']}" if item["touch"] else "reply", source]
         if item.get("sms_segments"):
             tags.append(f"{item['sms_segments']} segment{'s' if item['sms_segments'] > 1 else ''}")
@@ -49,6 +51,32 @@ def print_conversation(console: Console, timeline: dict[str, Any], start: dateti
             tags = ["rep"]
         note = f"  [dim](channel: {item['channel_note']})[/]" if item.get("channel_note") else ""
         console.print(f"  {when}  [green]→ {channel}[/] [dim]\\[{' · '.join(tags)}][/]  {text}{note}")
+
+
+def composer_counts(timelines: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Outbound messages by who wrote them: LLM, phrasebook, approved template, person."""
+    counts = {"LLM": 0, "phrasebook": 0, "approved template": 0, "person": 0, "LLM draft not used": 0}
+    for timeline in timelines:
+        for item in timeline["messages"]:
+            if item["direction"] != "out":
+                continue
+            if item.get("template_sid"):
+                counts["approved template"] += 1
+            else:
+                counts[COMPOSER_LABEL.get(item["composer"], "phrasebook")] += 1
+            counts["LLM draft not used"] += 1 if item.get("llm_fallback") else 0
+    return counts
+
+
+def print_composers(console: Console, timelines: Sequence[dict[str, Any]], llm: str | None) -> None:
+    counts = composer_counts(timelines)
+    written = ", ".join(f"{label} {count}" for label, count in counts.items() if label != "LLM draft not used")
+    console.print(f"Messages written by: {written}")
+    if llm:
+        console.print(
+            f"LLM {llm}: {counts['LLM draft not used']} draft(s) failed a guardrail, timed out or errored; "
+            "the phrasebook wrote those messages instead"
+        )
 
 
 def print_summary(console: Console, summary: Summary, violations: Sequence[Violation]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,15 +27,24 @@ DEFAULT_START = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
 
 @contextmanager
 def simulation_runtime(
-    workdir: Path, *, seed: int, start: datetime = DEFAULT_START, database_url: str | None = None
+    workdir: Path,
+    *,
+    seed: int,
+    start: datetime = DEFAULT_START,
+    database_url: str | None = None,
+    settings_extra: Mapping[str, Any] | None = None,
 ) -> Iterator[tuple[Runtime, VirtualClock]]:
-    """A fresh embedded Nudge (its own SQLite files under `workdir`) on a virtual clock."""
+    """A fresh embedded Nudge (its own SQLite files under `workdir`) on a virtual clock.
+
+    The LLM settings (OPENAI_BASE_URL, NUDGE_LLM_MODEL, …) come from the environment or
+    `settings_extra`; without them the agent writes from templates."""
     clock = VirtualClock(start)
     settings = Settings(
         NUDGE_DATABASE_URL=database_url or f"sqlite:///{(workdir / 'sim.db').as_posix()}",
         NUDGE_DATA_DIR=str(workdir),
         NUDGE_CHANNELS="sandbox",
         NUDGE_PUBLIC_URL="https://nudge.example",
+        **dict(settings_extra or {}),
     )
     with open_runtime(settings, clock=clock, seed=seed) as runtime:
         yield runtime, clock

@@ -53,6 +53,7 @@ def timelines(session: Session, start: datetime) -> list[dict[str, Any]]:
                         "day": round((m.created_at - start).total_seconds() / 86400, 3),
                         "channel_note": (m.info or {}).get("channel_reason"),
                         "sms_segments": segments(m.body) if m.channel == "sms" else None,
+                        "llm_fallback": (m.info or {}).get("llm_fallback"),
                     }
                     for m in messages.get(lead.id, [])
                 ],
