@@ -23,6 +23,7 @@ class Arm:
     name: str  # a variant's name, or "holdout"
     channels: tuple[ChannelName, ...] | None = None
     delay: timedelta | None = None
+    phrasings: tuple[str, ...] = ()  # wording this arm reads first (phrasebook ids)
 
     @property
     def holdout(self) -> bool:
@@ -53,7 +54,7 @@ def assign(lead_id: str, touch: Touch) -> Arm | None:
         if point < 0:
             break
     channels = tuple(variant.channels) if variant.channels else None
-    return Arm(touch.experiment_name, variant.name, channels, variant.delay)
+    return Arm(touch.experiment_name, variant.name, channels, variant.delay, tuple(variant.phrasings or ()))
 
 
 def channel_order(arm: Arm | None, touch: Touch) -> list[ChannelName]:

@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agent.composer.phrasebook import load_phrasebook
+
 ChannelName = Literal["whatsapp", "sms", "email"]
 Purpose = Literal[
     "instant_reply", "qualification", "soft_reminder", "social_proof", "value_offer", "breakup", "reengagement"
@@ -58,6 +60,9 @@ def _delay(value: Any) -> timedelta:
     return parse_duration(value)
 
 
+PhrasingId = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[a-z0-9_]+$")]
+
+
 class Variant(BaseModel):
     """One arm of a touch's experiment: what it changes for the leads assigned to it."""
 
@@ -67,6 +72,9 @@ class Variant(BaseModel):
     weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
     channels: Annotated[list[ChannelName] | None, Field(min_length=1)] = None  # replaces the touch's order
     delay: timedelta | None = Field(default=None, description="replaces the touch's delay; e.g. '2d'")
+    # Wording: phrasebook phrasings (ids under the touch's purpose, the same in every language)
+    # this arm's leads read first; others are used only when none of these fits.
+    phrasings: Annotated[list[PhrasingId] | None, Field(min_length=1, max_length=20)] = None
 
     @field_validator("delay", mode="before")
     @classmethod
@@ -79,6 +87,12 @@ class Variant(BaseModel):
         if value is not None and len(set(value)) != len(value):
             raise ValueError("a channel is listed twice")
         return value
+
+
+def phrasing_ids(purpose: str) -> frozenset[str]:
+    """The phrasebook's phrasing ids for a touch purpose, in any language."""
+    book = load_phrasebook()
+    return frozenset(p.id.split(".", 2)[2] for language in book.languages() for p in book.get(purpose, language))
 
 
 class Touch(BaseModel):
@@ -116,6 +130,20 @@ class Touch(BaseModel):
     def _holdout_allowed(self) -> Touch:
         if self.holdout and not self.follow_up:
             raise ValueError("holdout: touches that answer a lead who is writing (follow_up: false) are never held out")
+        return self
+
+    @model_validator(mode="after")
+    def _phrasings_exist(self) -> Touch:
+        wanted = [(i, name) for i, v in enumerate(self.variants) for name in v.phrasings or ()]
+        if not wanted:
+            return self
+        known = phrasing_ids(self.purpose)
+        for index, name in wanted:
+            if name not in known:
+                raise ValueError(
+                    f"variants.{index}.phrasings: '{name}' is not a phrasing of {self.purpose} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
         return self
 
     @property

@@ -82,6 +82,7 @@ def say(
     asset: Asset | None = None,
     template_purpose: str | None = None,
     required: tuple[str, ...] = (),
+    preferred: tuple[str, ...] = (),
 ) -> Spoken:
     now = ctx.clock.now()
     values = lead_values(ctx)
@@ -132,6 +133,7 @@ def say(
                 used_variants=history.variants,
                 previous_bodies=tuple(earlier),
                 required=frozenset(required),
+                preferred=frozenset(preferred),
                 context=lambda: lead_context(ctx, asset, values, tuple(values[name] for name in pending_links), touch),
             )
         )

@@ -81,6 +81,8 @@ class ComposeRequest:
     # Values the message exists to deliver (an answer's {fact}): phrasings without them are only
     # used when none that carries them is left.
     required: frozenset[str] = frozenset()
+    # Phrasing ids (without language and purpose) an experiment's arm reads first.
+    preferred: frozenset[str] = frozenset()
     # What an LLM composer needs, read on demand (the template composer never pays for it).
     context: Callable[[], LeadContext] | None = None
 

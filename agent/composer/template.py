@@ -42,11 +42,16 @@ class TemplateComposer:
             and phrase.placeholders <= known
             and (phrase.channels is None or request.channel in phrase.channels)
         ]
-        # Prefer phrasings that carry the required values, then those using the most of what we
-        # know about the lead.
+        # Prefer the experiment arm's wording, then phrasings that carry the required values, then
+        # those using the most of what we know about the lead.
         must = {name for name in request.required if name in known}
         candidates.sort(
-            key=lambda p: (not must <= p.placeholders, -len(p.placeholders), _order_key(request.lead_key, p))
+            key=lambda p: (
+                bool(request.preferred) and p.id.split(".", 2)[2] not in request.preferred,
+                not must <= p.placeholders,
+                -len(p.placeholders),
+                _order_key(request.lead_key, p),
+            )
         )
         values = _Values({k: v for k, v in cleaned.items() if v})
         for phrase in candidates:

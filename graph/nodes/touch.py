@@ -145,6 +145,7 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             touch=number,
             asset=asset if asset.key else None,
             template_purpose=spec.purpose,
+            preferred=arm.phrasings if arm is not None else (),
         )
         if spoken.message is not None:
             break

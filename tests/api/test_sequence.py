@@ -64,6 +64,11 @@ def test_invalid_sequences_are_rejected_naming_the_field_and_nothing_changes(liv
         (YAML_SEQUENCE.replace("delay: 0s", "delay: 3d"), "delays must not decrease", None),
         (YAML_SEQUENCE.replace("channels: [email]", "channels: [fax]"), "touches.1.channels.0", None),
         (YAML_SEQUENCE.replace("[whatsapp, email]", "[sms]"), "no sms sender", None),
+        (
+            YAML_SEQUENCE + "    variants:\n      - {name: a, phrasings: [no_such_wording]}\n",
+            "variants.0.phrasings: 'no_such_wording' is not a phrasing of soft_reminder",
+            None,
+        ),
         ("touches: [", "not valid YAML", None),
         ("- just a list", "mapping", None),
     ]

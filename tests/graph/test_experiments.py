@@ -38,12 +38,14 @@ touches:
     experiment: reminder
     holdout: 0.3
     variants:
-      - {name: by_email, channels: [email, whatsapp]}
-      - {name: by_whatsapp, channels: [whatsapp, email], weight: 1, delay: 2d}
+      - {name: by_email, channels: [email, whatsapp], phrasings: [plain_no_rush]}
+      - {name: by_whatsapp, channels: [whatsapp, email], weight: 1, delay: 2d, phrasings: [plain_save_time]}
 """
 
 
-def test_channel_and_timing_variants_and_a_holdout_are_assigned_stably_and_reported_with_lift(tmp_path: Path) -> None:
+def test_channel_timing_and_wording_variants_and_a_holdout_are_assigned_stably_and_reported_with_lift(
+    tmp_path: Path,
+) -> None:
     with simulation_runtime(tmp_path, seed=11) as (runtime, clock):
         business_id = create_sample_businesses(runtime)[0]
         with transaction(runtime.sessions) as session:
@@ -89,14 +91,21 @@ def test_channel_and_timing_variants_and_a_holdout_are_assigned_stably_and_repor
     # Stable: what was recorded at send time is what the hash gives now; holdouts got no touch 2.
     assert held == {lead for lead, arm in arms.items() if arm is not None and arm.holdout}
     assert not held & set(sent)
+    worded: set[str] = set()
     for lead_id, message in sent.items():
         arm = arms[lead_id]
         assert arm is not None and message.info["arm"] == f"reminder:{arm.name}"
         assert message.channel == (arm.channels or ("",))[0], (arm, message.channel)
+        # Wording: a message the phrasebook wrote reads the arm's phrasing, in the lead's language
+        # (an approved WhatsApp template outside the 24-hour window has fixed wording).
+        if message.template_sid is None:
+            assert message.info["variant"] == f"en.soft_reminder.{arm.phrasings[0]}", (arm.name, message.info)
+            worded.add(arm.name)
         # Timing: the by_whatsapp arm waits two days instead of one (quiet hours may add a night).
         waited = message.created_at - arrivals[lead_id]
         due = arm.delay or timedelta(days=1)
         assert due <= waited <= due + timedelta(hours=16), (arm.name, waited)
+    assert "by_email" in worded, "the email arm's wording was checked on real sends"
     counts = Counter(arm.name for arm in arms.values() if arm is not None)
     assert set(counts) == {"holdout", "by_email", "by_whatsapp"}, counts
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -158,6 +159,25 @@ def test_different_leads_start_with_different_phrasings(composer: TemplateCompos
     assert len(firsts) >= 2
     again = composer.compose(request("instant_reply", "en", values, lead_key="lead-7"))
     assert again == composer.compose(request("instant_reply", "en", values, lead_key="lead-7"))
+
+
+def test_an_experiment_arms_wording_is_read_first_in_every_language(composer: TemplateComposer) -> None:
+    for language in ("en", "es", "pt"):
+        values = baseline_values("soft_reminder", language, with_name=True)
+        for n in range(10):
+            arm = ComposeRequest(
+                kind="soft_reminder",
+                language=language,
+                channel="whatsapp",
+                lead_key=f"lead-{n}",
+                values=values,
+                preferred=frozenset({"plain_no_rush"}),
+            )
+            draft = composer.compose(arm)
+            assert draft is not None and draft.variant == f"{language}.soft_reminder.plain_no_rush"
+            # Once the lead has read it, the arm falls back to the other phrasings (never a repeat).
+            again = composer.compose(replace(arm, used_variants=frozenset({draft.variant})))
+            assert again is not None and again.variant != draft.variant
 
 
 # --- fallbacks ---------------------------------------------------------------------------------
