@@ -92,7 +92,7 @@ def demo() -> None:
     )
     console.print(
         "[bold]Nudge demo[/]: sample leads through the 7-touch sequence on a virtual clock "
-        f"(sandbox channels; {writer}; nothing but the model call leaves this machine)\n"
+        f"(sandbox channels; {writer}; {'only model calls leave' if llm else 'nothing leaves'} this machine)\n"
     )
     with (
         tempfile.TemporaryDirectory(prefix="nudge-demo-") as tmp,
