@@ -111,4 +111,5 @@ class Notifier:
                 row.available_at = now + backoff(row.attempts, self._rng)
             else:
                 row.status, row.last_error = "failed", error[:500]
-                log.warning("rep notification %s failed for good: %s", row_id, error)
+                # The provider's text may quote an address: it stays on the row, not in the log.
+                log.warning("rep notification %s failed for good; the reason is on its row", row_id)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -9,6 +11,8 @@ from sqlalchemy import text
 
 from api.deps import RuntimeDep
 from api.errors import LIMIT_RESPONSES
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["operations"], responses={413: LIMIT_RESPONSES[413]})
 
@@ -19,7 +23,9 @@ def healthz(runtime: RuntimeDep) -> JSONResponse:
         with runtime.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure here means "not ready"
-        return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+        # The driver's message can name hosts and users: the log gets it, the public answer does not.
+        log.warning("health check: the database is unreachable: %s", exc)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok", "channels": runtime.settings.channels})
 
 
