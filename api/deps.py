@@ -123,11 +123,15 @@ def _business_of(principal: Principal, session: Session) -> Business:
     return business
 
 
-def require_business(principal: PrincipalDep, session: SessionDep) -> Business:
-    """The business a business or agency key acts on. A rep key reaches nothing but its handoffs:
-    404, like anything else it may not see."""
+def _hidden_from_reps(principal: Principal) -> None:
+    """A rep key reaches nothing but its handoffs: anything else is 404, like what it may not see."""
     if principal.kind == "rep":
         raise ApiError(404, "not_found", "not found")
+
+
+def require_business(principal: PrincipalDep, session: SessionDep) -> Business:
+    """The business a business or agency key acts on."""
+    _hidden_from_reps(principal)
     return _business_of(principal, session)
 
 
@@ -143,8 +147,7 @@ HandoffBusinessDep = Annotated[Business, Depends(require_business_or_rep)]
 
 
 def require_agency(principal: PrincipalDep) -> Principal:
-    if principal.kind == "rep":
-        raise ApiError(404, "not_found", "not found")
+    _hidden_from_reps(principal)
     if principal.kind != "agency" or principal.agency_id is None:
         raise ApiError(403, "agency_key_required", "only an agency key can manage businesses")
     return principal
@@ -155,8 +158,7 @@ AgencyDep = Annotated[Principal, Depends(require_agency)]
 
 def require_key_owner(principal: PrincipalDep) -> KeyOwner:
     """Whose keys and audit log the caller may see: rep keys manage nothing (404)."""
-    if principal.kind == "rep":
-        raise ApiError(404, "not_found", "not found")
+    _hidden_from_reps(principal)
     if principal.kind == "agency":
         return KeyOwner(agency_id=principal.agency_id, business_id=principal.business_id)
     return KeyOwner(business_id=principal.business_id)

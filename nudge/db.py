@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -18,6 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from nudge.models import Handoff, Rep, TenantScoped
+
+SelectT = TypeVar("SelectT", bound=sa.Select[Any])
 
 TENANT_KEY = "business_id"
 REP_KEY = "rep_id"  # a rep key's session: only that rep and the handoffs it may work
@@ -74,6 +76,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def is_sqlite(engine: sa.Engine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def skip_locked(session: Session, query: SelectT, *, of: Any = None) -> SelectT:
+    """On PostgreSQL, lock the selected rows and skip those another worker holds; SQLite's single
+    writer already serialises the claim, and has no row locks."""
+    if session.get_bind().dialect.name != "postgresql":
+        return query
+    return query.with_for_update(of=of, skip_locked=True)
 
 
 def make_session_factory(engine: sa.Engine) -> sessionmaker[Session]:

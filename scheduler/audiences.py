@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass
-from datetime import timedelta
 from itertools import groupby
 from typing import Any
 
@@ -21,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.audiences.base import AudienceAction, AudienceError, Member
 from agent.audiences.registry import build_audiences
 from nudge.clock import Clock
-from nudge.db import transaction
+from nudge.db import skip_locked, transaction
 from nudge.models import AudienceJob, Business
+from scheduler.backoff import backoff
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,7 @@ class AudienceSync:
                 .order_by(AudienceJob.business_id, AudienceJob.created_at, AudienceJob.id)
                 .limit(limit)
             )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+            query = skip_locked(session, query)
             claimed = []
             for job in session.scalars(query):
                 job.status, job.attempts, job.updated_at = "sending", job.attempts + 1, now
@@ -124,8 +123,7 @@ class AudienceSync:
                 if error is None:
                     job.status = "sent"
                 elif job_id in retry and job.attempts < MAX_ATTEMPTS:
-                    ceiling = min(3600.0, 30.0 * 2**job.attempts)
                     job.status = "pending"
-                    job.available_at = now + timedelta(seconds=ceiling / 2 + self._rng.random() * ceiling / 2)
+                    job.available_at = now + backoff(job.attempts, self._rng, base=30.0, cap=3600.0)
                 else:
                     job.status = "failed"

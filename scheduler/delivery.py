@@ -23,11 +23,12 @@ from agent.email_thread import email_headers
 from agent.outbound import queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
-from nudge.db import transaction
+from nudge.db import skip_locked, transaction
 from nudge.metrics import Metrics
 from nudge.models import Business, Lead, Message, Outbox
 from scheduler import mailbox
 from scheduler.audiences import AudienceSync
+from scheduler.backoff import backoff
 from scheduler.pacing import SenderPacer, SendRates
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 STALE_SENDING = timedelta(minutes=2)
 STATUS_ORDER = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
-
-
-def backoff(attempt: int, rng: random.Random) -> timedelta:
-    """Exponential with full jitter: 2, 4, 8… seconds, capped at 5 minutes."""
-    ceiling = min(300.0, 2.0**attempt)
-    return timedelta(seconds=ceiling / 2 + rng.random() * ceiling / 2)
 
 
 @dataclass
@@ -130,8 +125,7 @@ class Deliverer:
         if lead_id is not None:
             query = query.where(Outbox.lead_id == lead_id)
         query = query.order_by(Outbox.available_at).limit(limit)
-        if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
+        query = skip_locked(session, query)
         claimed: list[tuple[str, OutboundMessage]] = []
         for row in session.scalars(query):
             message = session.get(Message, row.message_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from nudge.db import skip_locked
 from nudge.ids import new_id
 from nudge.models import Lead, LeadEvent
 
@@ -78,14 +79,10 @@ def hold_inbound(session: Session, lead_id: str, now: datetime, hold: BurstHold)
     of the lead moves to that moment, so one run drains the whole burst."""
     inbound = sa.and_(_EVENTS.c.lead_id == lead_id, _EVENTS.c.kind == INBOUND, _EVENTS.c.processed_at.is_(None))
     oldest = session.connection().scalar(sa.select(sa.func.min(_EVENTS.c.created_at)).where(inbound))
-    start = _aware(oldest) if oldest is not None else now
+    start = oldest if oldest is not None else now  # UTCDateTime hands back aware values
     due = max(now, min(now + hold.quiet, start + hold.max_hold))
     session.connection().execute(sa.update(_EVENTS).where(inbound).values(available_at=due))
     return due
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 def pending(session: Session, lead_id: str, now: datetime) -> list[LeadEvent]:
@@ -146,9 +143,7 @@ def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:
         .order_by(due.c.first_due)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(of=_LEADS, skip_locked=True)
-    return [str(row[0]) for row in session.connection().execute(query)]
+    return [str(row[0]) for row in session.connection().execute(skip_locked(session, query, of=_LEADS))]
 
 
 def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: timedelta) -> int | None:
@@ -158,7 +153,7 @@ def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: time
     right now is skipped instead of waited for. On SQLite the single writer serialises claims.
     """
     if session.get_bind().dialect.name == "postgresql":
-        locked = session.scalar(sa.select(Lead.id).where(Lead.id == lead_id).with_for_update(skip_locked=True))
+        locked = session.scalar(skip_locked(session, sa.select(Lead.id).where(Lead.id == lead_id)))
         if locked is None:
             return None
     result = session.connection().execute(

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels import Channel, ChannelError, ChannelName, OutboundMessage
 from nudge.clock import Clock
-from nudge.db import transaction
+from nudge.db import skip_locked, transaction
 from nudge.models import Business, Notification
-from scheduler.delivery import backoff
+from scheduler.backoff import backoff
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -43,8 +43,7 @@ class Notifier:
                 .order_by(Notification.available_at)
                 .limit(limit)
             )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+            query = skip_locked(session, query)
             jobs = []
             for row in session.scalars(query):
                 row.status, row.attempts, row.updated_at = "sending", row.attempts + 1, now
