@@ -198,6 +198,11 @@ def queue_message(
     return message
 
 
+def forget_queued(session: Session) -> None:
+    """Start a new run's list of queued rows (one session may carry several leads' runs)."""
+    session.info.pop(QUEUED_IN_SESSION, None)
+
+
 def queued_in(session: Session) -> list[tuple[Outbox, Message]]:
     """Outbox rows (with their messages) queued through this session, oldest first."""
     return list(session.info.get(QUEUED_IN_SESSION, ()))

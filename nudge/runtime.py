@@ -142,6 +142,8 @@ def open_runtime(
                 clock=clock,
                 lease=timedelta(seconds=settings.lease_seconds),
                 threads=settings.dispatcher_threads,
+                # A model call inside a batch would hold back every other lead of that batch.
+                batch=1 if llm is not None else settings.dispatcher_batch,
                 metrics=metrics,
                 notifier=notifier,
             )

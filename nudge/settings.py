@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     # Largest request body the API accepts; Twilio webhooks are a few KB, case-study uploads more.
     max_body_bytes: int = Field(default=5 * 1024 * 1024, validation_alias="NUDGE_MAX_BODY_BYTES")
     dispatcher_threads: int = Field(default=4, ge=1, le=64, validation_alias="NUDGE_DISPATCHER_THREADS")
+    dispatcher_batch: int = Field(default=8, ge=1, le=256, validation_alias="NUDGE_DISPATCHER_BATCH")
     tick_seconds: float = Field(default=1.0, gt=0, validation_alias="NUDGE_TICK_SECONDS")
     lease_seconds: float = Field(default=60.0, gt=0, validation_alias="NUDGE_LEASE_SECONDS")
     log_level: str = Field(default="INFO", validation_alias="NUDGE_LOG_LEVEL")

@@ -2,7 +2,13 @@
 
 Threaded in production (`start()`; `wake()` from webhooks so inbound never waits for the tick)
 and synchronous in the simulator (`run_due()` on a virtual clock). Either way the same
-`process()` does the work.
+`process_batch()` does the work.
+
+Leads run in batches: one transaction holds the runs of up to `batch` leads, each inside its own
+savepoint, so a burst (twenty new leads at once, a morning of due follow-ups) pays for one
+commit, one writer-gate hand-over and one checkpoint prune instead of one per lead, and a lead
+whose run fails rolls back alone. In threaded mode a batch is taken from the wake queue only once
+its thread holds the database, so whatever arrived while the previous batch ran goes together.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ import os
 import socket
 import threading
 import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from collections.abc import Sequence as Seq
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent.channels import OutboundMessage
 from agent.composer import Composer
 from agent.llm import Qualifier, offline_qualifier
+from agent.outbound import forget_queued
 from agent.sequence import Sequence, default_sequence
 from graph.builder import LeadGraph
 from graph.context import KnowledgePort, RunContext
@@ -44,8 +54,8 @@ from scheduler.notifications import Notifier
 
 log = logging.getLogger(__name__)
 
-MAX_RUNS_PER_CLAIM = 5
-INTERRUPT_KEY = "__interrupt__"  # events arriving during a run are drained by the next one, up to this
+MAX_RUNS_PER_CLAIM = 5  # events arriving during a run are drained by the next one, up to this
+INTERRUPT_KEY = "__interrupt__"  # in a run's output when it stopped at interrupt()
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,7 @@ class Dispatcher:
         clock: Clock,
         lease: timedelta = timedelta(seconds=60),
         threads: int = 4,
+        batch: int = 8,
         owner: str | None = None,
         metrics: Metrics | None = None,
         notifier: Notifier | None = None,
@@ -100,10 +111,13 @@ class Dispatcher:
         self._clock = clock
         self._lease = lease
         self._threads = threads
+        self._batch = max(1, batch)
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
         self._executor: ThreadPoolExecutor | None = None
-        self._in_flight: set[str] = set()
-        self._again: set[str] = set()
+        self._in_flight: set[str] = set()  # queued or running; a lead is never in two batches
+        self._again: set[str] = set()  # woken again while running: queued once its batch is done
+        self._queue: deque[str] = deque()
+        self._draining = 0  # pool threads working through the queue
         self._lock = threading.Lock()
         self._metrics = metrics
         self._notifier = notifier
@@ -127,7 +141,11 @@ class Dispatcher:
                 self._again.add(lead_id)  # picked up again when the current run finishes
                 return
             self._in_flight.add(lead_id)
-        self._executor.submit(self._guarded, lead_id)
+            self._queue.append(lead_id)
+            if self._draining >= self._threads:
+                return  # a draining thread will take it
+            self._draining += 1
+        self._executor.submit(self._drain)
 
     def tick(self) -> None:
         """The scheduler job: claim due leads, retry deliveries, recover interrupted sends."""
@@ -143,20 +161,31 @@ class Dispatcher:
         except Exception:  # the tick must survive a bad moment (database restart, …)
             log.exception("scheduler tick failed")
 
-    def _guarded(self, lead_id: str) -> None:
-        try:
-            while True:
-                self.process(lead_id)
-                with self._lock:
-                    if lead_id not in self._again:
-                        self._in_flight.discard(lead_id)
-                        return
-                    self._again.discard(lead_id)
-        except Exception:
-            log.exception("run of lead %s failed; its events stay in the mailbox", lead_id)
+    def _take_into(self, taken: list[str]) -> list[str]:
+        """The next batch from the wake queue (also kept in `taken` for the caller's bookkeeping)."""
+        with self._lock:
+            taken.extend(self._queue.popleft() for _ in range(min(self._batch, len(self._queue))))
+        return taken
+
+    def _drain(self) -> None:
+        """A pool thread: run batches from the wake queue until it is empty."""
+        while True:
+            taken: list[str] = []
+            more: set[str] = set()
+            try:
+                more = self._batch_and_send(functools.partial(self._take_into, taken))
+            except Exception:
+                log.exception("a batch of %d leads failed; their events stay in the mailbox", len(taken))
             with self._lock:
-                self._in_flight.discard(lead_id)
-                self._again.discard(lead_id)
+                for lead_id in taken:
+                    if lead_id in more or lead_id in self._again:
+                        self._again.discard(lead_id)
+                        self._queue.append(lead_id)  # events arrived during its run
+                    else:
+                        self._in_flight.discard(lead_id)
+                if not self._queue:
+                    self._draining -= 1
+                    return
 
     # -- synchronous mode (simulator, tests, benchmarks) -----------------------------------
     def run_due(self, limit: int = 10_000) -> int:
@@ -167,26 +196,42 @@ class Dispatcher:
                 due = mailbox.due_lead_ids(session, self._clock.now(), limit=500)
             if not due:
                 break
-            for lead_id in due:
-                runs += self.process(lead_id)
+            for start in range(0, len(due), self._batch):
+                runs += self.process_batch(due[start : start + self._batch])
         return runs
 
     # -- the work ---------------------------------------------------------------------------
     def process(self, lead_id: str) -> int:
-        """Run the lead's graph until its mailbox is empty (or the per-wake limit), delivering
-        what each run queued right after its commit. Returns the runs made."""
-        runs = 0
-        while runs < MAX_RUNS_PER_CLAIM:
-            outcome = self._run_once(lead_id)
-            if outcome is None:
-                break  # another worker holds the lead, or nothing is due
-            runs += 1
-            self._send(outcome.claimed)
-            if outcome.notify and self._notifier is not None:
-                self._notifier.deliver()  # a rep hears about a hot lead within seconds
-            if not outcome.more:
+        """Run one lead until its mailbox is empty (or the per-wake limit). Returns the runs made."""
+        return self.process_batch([lead_id])
+
+    def process_batch(self, lead_ids: Seq[str]) -> int:
+        """Run each lead over its pending events, all in one transaction, and deliver what the
+        runs queued right after the commit; leads whose events arrived meanwhile run again (up to
+        the per-wake limit). Returns the runs made."""
+        runs, todo = 0, list(lead_ids)
+        for _ in range(MAX_RUNS_PER_CLAIM):
+            if not todo:
                 break
+            outcomes = self._run_batch(todo)
+            runs += len(outcomes)
+            self._deliver_outcomes(outcomes.values())
+            todo = [lead_id for lead_id, outcome in outcomes.items() if outcome.more]
         return runs
+
+    def _batch_and_send(self, take: Callable[[], list[str]]) -> set[str]:
+        """One batch of the wake queue: the leads whose events arrived during their run."""
+        outcomes = self._run_batch(take)
+        self._deliver_outcomes(outcomes.values())
+        return {lead_id for lead_id, outcome in outcomes.items() if outcome.more}
+
+    def _deliver_outcomes(self, outcomes: Iterable[RunOutcome]) -> None:
+        notify = False
+        for outcome in outcomes:
+            self._send(outcome.claimed)
+            notify = notify or outcome.notify
+        if notify and self._notifier is not None:
+            self._notifier.deliver()  # a rep hears about a hot lead within seconds
 
     def _send(self, claimed: list[tuple[str, OutboundMessage]]) -> None:
         self._wake_all(self._deliverer.send_claimed(claimed))
@@ -198,78 +243,98 @@ class Dispatcher:
         for woken in report.leads_to_wake:
             self.wake(woken)  # a failed send falls back to the next channel without waiting
 
-    def _run_once(self, lead_id: str) -> RunOutcome | None:
-        """One graph run over the lead's pending events, in one transaction with its lease, the
-        mailbox bookkeeping and the claim of the outbox rows it queued (sent after the commit)."""
-        runner = self._runner
+    def _run_batch(self, leads: Seq[str] | Callable[[], list[str]]) -> dict[str, RunOutcome]:
+        """One transaction; each lead's run inside its own savepoint. `leads` may be a function,
+        called once the transaction holds the database (threaded mode takes its batch then)."""
+        outcomes: dict[str, RunOutcome] = {}
         with transaction(self._factory) as session:
-            now = self._clock.now()
-            fence = mailbox.claim(session, lead_id, self.owner, now, self._lease)
-            if fence is None:
-                return None
-            events = mailbox.pending(session, lead_id, now)
-            if not events:  # another worker drained it already
-                mailbox.release(session, lead_id, fence)
-                return None
-            lead, business = session.execute(
-                select(Lead, Business).join(Business, Business.id == Lead.business_id).where(Lead.id == lead_id)
-            ).one()
-            context = RunContext(
-                session=session,
-                clock=self._clock,
-                business=business,
-                lead=lead,
-                sequence=sequence_for(business),
-                composer=runner.composer,
-                public_url=runner.public_url,
-                knowledge=runner.knowledge,
-                qualifier=runner.qualifier,
-                first_touch_promise=runner.first_touch_promise,
-            )
-            configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
-            if lead.checkpoint_id:
-                # Start from the checkpoint our last commit recorded, never from one a crashed
-                # run may have left after it.
-                configurable["checkpoint_id"] = lead.checkpoint_id
-            else:
-                # No committed run yet: a checkpoint here is a leftover of a run that died before
-                # its commit, and building on it would skip touch 1.
-                runner.checkpointer.delete_thread(lead_id)
-            config: RunnableConfig = {"configurable": configurable}
-            inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": dict(e.payload)} for e in events]
-            was_paused = lead.graph_paused
-            graph_input: LeadState | Command[Any] = (
-                Command(resume={"inbox": inbox}) if lead.graph_paused else {"inbox": inbox}
-            )
-            started = time.perf_counter()
-            final = runner.graph.invoke(graph_input, config, context=context, durability="exit")
-            if self._metrics is not None:
-                self._metrics.graph_runs.inc()
-                self._metrics.graph_run_seconds.observe(time.perf_counter() - started)
-            latest = runner.checkpointer.get_tuple({"configurable": {"thread_id": lead_id, "checkpoint_ns": ""}})
-            assert latest is not None
-            lead.checkpoint_id = latest.config["configurable"]["checkpoint_id"]
-            lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
-            # Before the first flush: a sandbox send is then written with its message's INSERT.
-            claimed = self._deliverer.claim_queued(session, lead=lead, business=business, now=self._clock.now())
-            mailbox.mark_processed(session, events, now)
-            touch = final.get("next_touch")
+            for lead_id in leads() if callable(leads) else leads:
+                try:
+                    with session.begin_nested():
+                        outcome = self._run_once(session, lead_id)
+                except Exception:
+                    # Only this lead's savepoint is rolled back: its events stay in the mailbox
+                    # for the next attempt, and the rest of the batch commits.
+                    log.exception("run of lead %s failed; its events stay in the mailbox", lead_id)
+                    continue
+                if outcome is not None:
+                    outcomes[lead_id] = outcome
+        if outcomes:
+            self._runner.checkpointer.prune(list(outcomes), strategy="keep_latest")
+        return outcomes
+
+    def _run_once(self, session: Session, lead_id: str) -> RunOutcome | None:
+        """One graph run over the lead's pending events, with its lease, the mailbox bookkeeping
+        and the claim of the outbox rows it queued (sent after the batch commits)."""
+        runner = self._runner
+        forget_queued(session)  # the previous lead's rows are claimed or rolled back
+        now = self._clock.now()
+        fence = mailbox.claim(session, lead_id, self.owner, now, self._lease)
+        if fence is None:
+            return None
+        events = mailbox.pending(session, lead_id, now)
+        if not events:  # another worker drained it already
+            mailbox.release(session, lead_id, fence)
+            return None
+        lead, business = session.execute(
+            select(Lead, Business).join(Business, Business.id == Lead.business_id).where(Lead.id == lead_id)
+        ).one()
+        context = RunContext(
+            session=session,
+            clock=self._clock,
+            business=business,
+            lead=lead,
+            sequence=sequence_for(business),
+            composer=runner.composer,
+            public_url=runner.public_url,
+            knowledge=runner.knowledge,
+            qualifier=runner.qualifier,
+            first_touch_promise=runner.first_touch_promise,
+        )
+        configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
+        if lead.checkpoint_id:
+            # Start from the checkpoint our last commit recorded, never from one a crashed
+            # run may have left after it.
+            configurable["checkpoint_id"] = lead.checkpoint_id
+        else:
+            # No committed run yet: a checkpoint here is a leftover of a run that died before
+            # its commit, and building on it would skip touch 1.
+            runner.checkpointer.delete_thread(lead_id)
+        config: RunnableConfig = {"configurable": configurable}
+        inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": e.payload} for e in events]
+        was_paused = lead.graph_paused
+        graph_input: LeadState | Command[Any] = (
+            Command(resume={"inbox": inbox}) if lead.graph_paused else {"inbox": inbox}
+        )
+        started = time.perf_counter()
+        final = runner.graph.invoke(graph_input, config, context=context, durability="exit")
+        if self._metrics is not None:
+            self._metrics.graph_runs.inc()
+            self._metrics.graph_run_seconds.observe(time.perf_counter() - started)
+        latest = runner.checkpointer.get_tuple({"configurable": {"thread_id": lead_id, "checkpoint_ns": ""}})
+        assert latest is not None
+        lead.checkpoint_id = latest.config["configurable"]["checkpoint_id"]
+        lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
+        # Before the first flush: a sandbox send is then written with its message's INSERT.
+        claimed = self._deliverer.claim_queued(session, lead=lead, business=business, now=self._clock.now())
+        mailbox.mark_processed(session, events, now)
+        touch = final.get("next_touch")
+        mailbox.set_timer(
+            session, lead, from_iso(final.get("next_due_at")) if touch else None, now, payload={"touch": touch}
+        )
+        if was_paused or lead.graph_paused:  # SLA timers exist only while a handoff is open
             mailbox.set_timer(
-                session, lead, from_iso(final.get("next_due_at")) if touch else None, now, payload={"touch": touch}
+                session,
+                lead,
+                from_iso(final.get("sla_check_at")),
+                now,
+                kind=mailbox.HANDOFF_SLA,
+                payload={"handoff_id": final.get("handoff_id")},
             )
-            if was_paused or lead.graph_paused:  # SLA timers exist only while a handoff is open
-                mailbox.set_timer(
-                    session,
-                    lead,
-                    from_iso(final.get("sla_check_at")),
-                    now,
-                    kind=mailbox.HANDOFF_SLA,
-                    payload={"handoff_id": final.get("handoff_id")},
-                )
-            notify = context.notifications > 0
-            more = mailbox.has_due(session, lead_id, now)
-            mailbox.release(session, lead_id, fence)  # raises LeaseLost (rolling back) if it moved
-        runner.checkpointer.prune([lead_id], strategy="keep_latest")
+        notify = context.notifications > 0
+        session.flush()  # inside this lead's savepoint: a failing row fails this lead only
+        more = mailbox.has_due(session, lead_id, now)
+        mailbox.release(session, lead_id, fence)  # raises LeaseLost (rolling back) if it moved
         return RunOutcome(claimed=claimed, more=more, notify=notify)
 
 

@@ -8,6 +8,7 @@ event of that lead into one graph run.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,97 @@ class LeaseLost(RuntimeError):
     """Another worker took this lead's lease (ours expired): the run must not commit."""
 
 
+@dataclass(frozen=True)
+class Event:
+    """A pending mailbox event as a run drains it."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
+
+
+# The statements a graph run issues for its mailbox and lease, built once per process with bind
+# parameters: constructing and cache-keying SQL expressions anew on every run cost more than
+# executing them (SQLAlchemy memoises the cache key of a statement object it sees again).
+@functools.cache
+def _insert_event(dialect: str) -> sa.Insert:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    columns = ("id", "business_id", "lead_id", "kind", "dedupe_key", "payload", "available_at", "created_at")
+    return (
+        insert(_EVENTS)
+        .values({name: sa.bindparam(f"e_{name}") for name in columns})
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_EVENTS.c.id)
+    )
+
+
+def _due_for_lead() -> sa.ColumnElement[bool]:
+    return sa.and_(
+        _EVENTS.c.lead_id == sa.bindparam("lead_id"),
+        _EVENTS.c.processed_at.is_(None),
+        _EVENTS.c.available_at <= sa.bindparam("now"),
+    )
+
+
+@functools.cache
+def _pending_events() -> sa.Select[tuple[str, str, Any]]:
+    return (
+        sa.select(_EVENTS.c.id, _EVENTS.c.kind, _EVENTS.c.payload)
+        .where(_due_for_lead())
+        .order_by(_EVENTS.c.available_at, _EVENTS.c.created_at, _EVENTS.c.id)
+    )
+
+
+@functools.cache
+def _first_due() -> sa.Select[tuple[str]]:
+    return sa.select(_EVENTS.c.id).where(_due_for_lead()).limit(1)
+
+
+@functools.cache
+def _mark_events() -> sa.Update:
+    return (
+        sa.update(_EVENTS)
+        .where(_EVENTS.c.id.in_(sa.bindparam("ids", expanding=True)))
+        .values(processed_at=sa.bindparam("at"), outcome=sa.bindparam("result"))
+    )
+
+
+@functools.cache
+def _cancel_timers() -> sa.Update:
+    return (
+        sa.update(_EVENTS)
+        .where(
+            _EVENTS.c.lead_id == sa.bindparam("for_lead"),
+            _EVENTS.c.kind == sa.bindparam("timer_kind"),
+            _EVENTS.c.processed_at.is_(None),
+            _EVENTS.c.dedupe_key != sa.bindparam("keep"),
+        )
+        .values(processed_at=sa.bindparam("at"), outcome="cancelled")
+    )
+
+
+@functools.cache
+def _take_lease() -> sa.Update:
+    return (
+        sa.update(_LEADS)
+        .where(
+            _LEADS.c.id == sa.bindparam("for_lead"),
+            sa.or_(_LEADS.c.lease_until.is_(None), _LEADS.c.lease_until < sa.bindparam("now")),
+        )
+        .values(lease_owner=sa.bindparam("owner"), lease_until=sa.bindparam("until"), fence=_LEADS.c.fence + 1)
+        .returning(_LEADS.c.fence)
+    )
+
+
+@functools.cache
+def _give_back_lease() -> sa.Update:
+    return (
+        sa.update(_LEADS)
+        .where(_LEADS.c.id == sa.bindparam("for_lead"), _LEADS.c.fence == sa.bindparam("held_fence"))
+        .values(lease_until=None)
+    )
+
+
 def enqueue(
     session: Session,
     *,
@@ -46,22 +138,19 @@ def enqueue(
 ) -> bool:
     """Store an event once. False when an event with this dedupe key already exists."""
     values = {
-        "id": new_id("evt"),
-        "business_id": lead.business_id,
-        "lead_id": lead.id,
-        "kind": kind,
-        "dedupe_key": dedupe_key,
-        "payload": dict(payload or {}),
-        "available_at": available_at or now,
-        "created_at": now,
+        "e_id": new_id("evt"),
+        "e_business_id": lead.business_id,
+        "e_lead_id": lead.id,
+        "e_kind": kind,
+        "e_dedupe_key": dedupe_key,
+        "e_payload": dict(payload or {}),
+        "e_available_at": available_at or now,
+        "e_created_at": now,
     }
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(_EVENTS).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(_EVENTS.c.id)
-    )
+    connection = session.connection()
     # Core, not ORM: the mailbox is the hot path and needs no identity map. RETURNING, not
     # rowcount: psycopg reports rowcount -1 for this statement, which made every duplicate look new.
-    return session.connection().execute(statement).first() is not None
+    return connection.execute(_insert_event(connection.dialect.name), values).first() is not None
 
 
 @dataclass(frozen=True)
@@ -85,20 +174,14 @@ def hold_inbound(session: Session, lead_id: str, now: datetime, hold: BurstHold)
     return due
 
 
-def pending(session: Session, lead_id: str, now: datetime) -> list[LeadEvent]:
-    return list(
-        session.scalars(
-            sa.select(LeadEvent)
-            .where(LeadEvent.lead_id == lead_id, LeadEvent.processed_at.is_(None), LeadEvent.available_at <= now)
-            .order_by(LeadEvent.available_at, LeadEvent.created_at, LeadEvent.id)
-        )
-    )
+def pending(session: Session, lead_id: str, now: datetime) -> list[Event]:
+    rows = session.connection().execute(_pending_events(), {"lead_id": lead_id, "now": now})
+    return [Event(id=row.id, kind=row.kind, payload=dict(row.payload or {})) for row in rows]
 
 
-def mark_processed(session: Session, events: Sequence[LeadEvent], now: datetime, outcome: str = "done") -> None:
-    for event in events:
-        event.processed_at = now
-        event.outcome = outcome
+def mark_processed(session: Session, events: Sequence[Event], now: datetime, outcome: str = "done") -> None:
+    if events:
+        session.connection().execute(_mark_events(), {"ids": [e.id for e in events], "at": now, "result": outcome})
 
 
 def set_timer(
@@ -111,18 +194,10 @@ def set_timer(
     payload: Mapping[str, Any] | None = None,
 ) -> None:
     """Make the lead's only pending timer of `kind` fire at `due` with `payload` (or cancel it)."""
-    session.flush()  # the Core statements below must see this run's ORM changes
     body = dict(payload or {})
     key = f"{kind}:{lead.id}:{json.dumps(body, sort_keys=True)}:{due.isoformat()}" if due is not None else None
     session.connection().execute(
-        sa.update(_EVENTS)
-        .where(
-            _EVENTS.c.lead_id == lead.id,
-            _EVENTS.c.kind == kind,
-            _EVENTS.c.processed_at.is_(None),
-            _EVENTS.c.dedupe_key != (key or ""),
-        )
-        .values(processed_at=now, outcome="cancelled")
+        _cancel_timers(), {"for_lead": lead.id, "timer_kind": kind, "keep": key or "", "at": now}
     )
     if key is not None and due is not None:
         enqueue(session, lead=lead, kind=kind, dedupe_key=key, now=now, payload=body, available_at=due)
@@ -157,10 +232,7 @@ def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: time
         if locked is None:
             return None
     result = session.connection().execute(
-        sa.update(_LEADS)
-        .where(_LEADS.c.id == lead_id, sa.or_(_LEADS.c.lease_until.is_(None), _LEADS.c.lease_until < now))
-        .values(lease_owner=owner, lease_until=now + lease, fence=_LEADS.c.fence + 1)
-        .returning(_LEADS.c.fence)
+        _take_lease(), {"for_lead": lead_id, "now": now, "owner": owner, "until": now + lease}
     )
     row = result.first()
     return int(row[0]) if row else None
@@ -168,21 +240,13 @@ def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: time
 
 def release(session: Session, lead_id: str, fence: int) -> None:
     """Give the lease back; raises LeaseLost when someone else holds it now."""
-    result = session.connection().execute(
-        sa.update(_LEADS).where(_LEADS.c.id == lead_id, _LEADS.c.fence == fence).values(lease_until=None)
-    )
+    result = session.connection().execute(_give_back_lease(), {"for_lead": lead_id, "held_fence": fence})
     if result.rowcount != 1:
         raise LeaseLost(f"lead {lead_id}: lease fence {fence} is no longer ours")
 
 
 def has_due(session: Session, lead_id: str, now: datetime) -> bool:
-    session.flush()
-    first = session.connection().scalar(
-        sa.select(LeadEvent.id)
-        .where(LeadEvent.lead_id == lead_id, LeadEvent.processed_at.is_(None), LeadEvent.available_at <= now)
-        .limit(1)
-    )
-    return first is not None
+    return session.connection().scalar(_first_due(), {"lead_id": lead_id, "now": now}) is not None
 
 
 def pending_counts(session: Session) -> dict[str, int]:

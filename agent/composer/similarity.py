@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections import Counter
 from difflib import SequenceMatcher
 
 NEAR_DUPLICATE_RATIO = 0.85
@@ -27,12 +28,21 @@ def similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, left, right, autojunk=False).ratio()
 
 
+@functools.lru_cache(maxsize=8192)
+def _letters(text: str) -> Counter[str]:
+    return Counter(text)
+
+
 def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_RATIO) -> bool:
     left, right = normalise(a), normalise(b)
     if not left or not right:
         return left == right
-    matcher = SequenceMatcher(None, left, right, autojunk=False)
-    # The quick ratios are upper bounds of ratio(): most pairs are ruled out without the full match.
-    return (
-        matcher.real_quick_ratio() >= threshold and matcher.quick_ratio() >= threshold and matcher.ratio() >= threshold
-    )
+    # Two upper bounds of ratio() first, as difflib's real_quick_ratio() and quick_ratio() compute
+    # them, but without building a SequenceMatcher (its index of the second text costs more than
+    # the bounds): most pairs are ruled out by length or by letter counts alone.
+    total = len(left) + len(right)
+    if 2.0 * min(len(left), len(right)) / total < threshold:
+        return False
+    if 2.0 * (_letters(left) & _letters(right)).total() / total < threshold:
+        return False
+    return SequenceMatcher(None, left, right, autojunk=False).ratio() >= threshold
