@@ -5,13 +5,28 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from agent.language import detect_language
+from nudge.ids import new_id
 from nudge.models import Business, Lead, Message
+
+_LEADS = cast(sa.Table, Lead.__table__)
+_MESSAGES = cast(sa.Table, Message.__table__)
+
+
+class Owner(Protocol):
+    """What intake needs of the business a message came to (a `Business` is one)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def default_locale(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -44,10 +59,14 @@ def find_existing(session: Session, business_id: str, lead: NewLead) -> Lead | N
     ).first()
 
 
-def create_lead(session: Session, business: Business, data: NewLead, now: datetime, first_channel: str) -> Lead:
-    locale = data.locale or (
+def _locale(business: Owner, data: NewLead) -> str:
+    return data.locale or (
         detect_language(data.message, business.default_locale) if data.message else business.default_locale
     )
+
+
+def create_lead(session: Session, business: Business, data: NewLead, now: datetime, first_channel: str) -> Lead:
+    locale = _locale(business, data)
     lead = Lead(
         business_id=business.id,
         name=data.name.strip(),
@@ -72,14 +91,41 @@ def create_lead(session: Session, business: Business, data: NewLead, now: dateti
 
 @dataclass(frozen=True)
 class Inbound:
-    lead: Lead
-    message: Message
+    lead_id: str
+    message_id: str
     new_lead: bool
+
+
+@dataclass(frozen=True)
+class _Statements:
+    find_lead: sa.Select[tuple[str, str, str]]
+    insert_lead: sa.Insert
+    update_lead: sa.Update
+    insert_message: sa.Insert
+
+
+@cache
+def _statements() -> _Statements:
+    # Built once, on first use: on SQLite, building these costs several times what running them does.
+    return _Statements(
+        find_lead=sa.select(_LEADS.c.id, _LEADS.c.name, _LEADS.c.first_message)
+        .where(
+            _LEADS.c.business_id == sa.bindparam("business_id"),
+            # A NULL address matches nothing, as `find_existing` leaves out the one not given.
+            sa.or_(_LEADS.c.phone == sa.bindparam("phone"), _LEADS.c.email == sa.bindparam("email")),
+        )
+        .order_by(_LEADS.c.created_at)
+        .limit(1),
+        insert_lead=_LEADS.insert(),
+        # The SET clause is whichever columns the parameters name.
+        update_lead=_LEADS.update().where(_LEADS.c.id == sa.bindparam("lead_key")),
+        insert_message=_MESSAGES.insert(),
+    )
 
 
 def record_inbound(
     session: Session,
-    business: Business,
+    business: Owner,
     *,
     channel: str,
     phone: str | None,
@@ -89,39 +135,64 @@ def record_inbound(
     now: datetime,
     profile_name: str = "",
 ) -> Inbound:
-    """Store a message the lead wrote; a first message from an unknown sender creates the lead."""
-    lead = find_existing(session, business.id, NewLead(phone=phone, email=email))
-    created = lead is None
-    if lead is None:
-        lead = create_lead(
-            session,
-            business,
-            NewLead(name=profile_name, phone=phone, email=email, source=channel, message=body, consent={channel: True}),
-            now,
-            first_channel=channel,
-        )
-    elif not lead.name and profile_name:
-        lead.name = profile_name
-    if not lead.first_message:
-        lead.first_message = body
-    message = Message(
-        business_id=business.id,
-        lead_id=lead.id,
-        direction="in",
-        channel=channel,
-        author="lead",
-        composer="human",
-        body=body,
-        provider_id=provider_id,
-        status="received",
-        status_history=[{"status": "received", "at": now.isoformat()}],
-        created_at=now,
-    )
-    session.add(message)
-    lead.last_inbound_at = now
-    lead.last_channel = channel
+    """Store a message the lead wrote; a first message from an unknown sender creates the lead.
+
+    Core statements, not the ORM: this runs for every webhook and nothing here needs the
+    identity map (the lead's run loads what it needs in its own session). Like the rest of the
+    tenant-owned Core queries, the lookup names the business itself.
+    """
+    session.flush()  # the Core statements below must see anything the caller added
+    statements = _statements()
+    connection = session.connection()
+    found = connection.execute(
+        statements.find_lead, {"business_id": business.id, "phone": phone, "email": email}
+    ).first()
+    seen: dict[str, object] = {"last_inbound_at": now, "last_channel": channel, "updated_at": now}
     if channel == "whatsapp":
-        lead.whatsapp_inbound_at = now  # opens the 24-hour customer-service window
-    lead.updated_at = now
-    session.flush()
-    return Inbound(lead=lead, message=message, new_lead=created)
+        seen["whatsapp_inbound_at"] = now  # opens the 24-hour customer-service window
+    if found is None:
+        lead_id = new_id("lead")
+        data = NewLead(name=profile_name, phone=phone, email=email, source=channel, message=body)
+        row: dict[str, object] = {
+            "id": lead_id,
+            "business_id": business.id,
+            "name": data.name.strip(),
+            "phone": phone,
+            "email": email,
+            "source": channel,
+            "locale": _locale(business, data),
+            "consent": {channel: True},
+            "first_message": body,
+            "first_channel": channel,
+            "metadata": {},
+            "created_at": now,
+            **seen,
+        }
+        connection.execute(statements.insert_lead, row)
+    else:
+        lead_id = found.id
+        changes = {"lead_key": lead_id, **seen}
+        if not found.name and profile_name:
+            changes["name"] = profile_name
+        if not found.first_message:
+            changes["first_message"] = body
+        connection.execute(statements.update_lead, changes)
+    message_id = new_id("msg")
+    connection.execute(
+        statements.insert_message,
+        {
+            "id": message_id,
+            "business_id": business.id,
+            "lead_id": lead_id,
+            "direction": "in",
+            "channel": channel,
+            "author": "lead",
+            "composer": "human",
+            "body": body,
+            "provider_id": provider_id,
+            "status": "received",
+            "status_history": [{"status": "received", "at": now.isoformat()}],
+            "created_at": now,
+        },
+    )
+    return Inbound(lead_id=lead_id, message_id=message_id, new_lead=found is None)

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +38,31 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 STALE_SENDING = timedelta(minutes=2)
 STATUS_ORDER = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
+_OUTBOX = cast(sa.Table, Outbox.__table__)
+_MESSAGES = cast(sa.Table, Message.__table__)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    outbox_sent: sa.UpdateBase
+    message_state: sa.Select[tuple[str, list[Any], str | None]]
+    message_sent: sa.Update
+
+
+@cache
+def _statements() -> _Statements:
+    # Built once, on first use: recording a send runs them once per message, and on SQLite
+    # building them costs more than running them.
+    return _Statements(
+        outbox_sent=_OUTBOX.update()
+        .where(_OUTBOX.c.id == sa.bindparam("outbox_id"))
+        .values(status="sent", updated_at=sa.bindparam("now"))
+        .returning(_OUTBOX.c.message_id, _OUTBOX.c.channel),
+        message_state=sa.select(_MESSAGES.c.status, _MESSAGES.c.status_history, _MESSAGES.c.provider_id).where(
+            _MESSAGES.c.id == sa.bindparam("message_id")
+        ),
+        message_sent=_MESSAGES.update().where(_MESSAGES.c.id == sa.bindparam("message_key")),
+    )
 
 
 @dataclass
@@ -216,13 +243,35 @@ class Deliverer:
             row.attempts = max(0, row.attempts - 1)  # waiting for a slot is not a failed attempt
 
     def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
+        """What `_mark_sent` does, in Core: one message per provider call makes this the hot
+        path, and it needs no loaded objects."""
         now = self._clock.now()
+        statements = _statements()
         with transaction(self._factory) as session:
-            row = session.get(Outbox, outbox_id)
+            connection = session.connection()
+            row = connection.execute(statements.outbox_sent, {"outbox_id": outbox_id, "now": now}).first()
             assert row is not None
-            message = session.get(Message, row.message_id)
-            assert message is not None
-            self._mark_sent(row, message, provider_id, status, now)
+            message_id, channel = row
+            state = connection.execute(statements.message_state, {"message_id": message_id}).first()
+            assert state is not None
+            current, history, known_id = state
+            history = list(history)
+            for step in ("sent", status) if status != "sent" else ("sent",):
+                if moves_forward(current, step):
+                    current = step
+                    history.append({"status": step, "at": now.isoformat()})
+            connection.execute(
+                statements.message_sent,
+                {
+                    "message_key": message_id,
+                    "provider_id": known_id or provider_id,
+                    "sent_at": now,
+                    "status": current,
+                    "status_history": history,
+                },
+            )
+        if self._metrics is not None:
+            self._metrics.messages_sent.labels(channel).inc()
 
     def _record_failure(self, outbox_id: str, error: ChannelError, report: DeliveryReport) -> None:
         now = self._clock.now()
@@ -323,11 +372,15 @@ def report_failure(
 def apply_status(message: Message, status: str, at: datetime) -> bool:
     """Move the message's status forward only (queued < sent < delivered < read; failures are
     final), so duplicate or out-of-order callbacks cannot move it back. True when it changed."""
-    current = message.status
-    if current in ("failed", "undelivered") or status == current:
-        return False
-    if status not in ("failed", "undelivered") and STATUS_ORDER.get(status, -1) <= STATUS_ORDER.get(current, -1):
+    if not moves_forward(message.status, status):
         return False
     message.status = status
     message.status_history = [*message.status_history, {"status": status, "at": at.isoformat()}]
     return True
+
+
+def moves_forward(current: str, status: str) -> bool:
+    """Whether `apply_status` would move a message from `current` to `status`."""
+    if current in ("failed", "undelivered") or status == current:
+        return False
+    return status in ("failed", "undelivered") or STATUS_ORDER.get(status, -1) > STATUS_ORDER.get(current, -1)

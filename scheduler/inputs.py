@@ -6,27 +6,62 @@ there is nothing new (a duplicate delivery).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import cast
 
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.conversions import record_conversion
-from agent.intake import NewLead, create_lead, find_existing, record_inbound
+from agent.intake import NewLead, Owner, create_lead, find_existing, record_inbound
 from agent.unsubscribe import lead_for_token, unsubscribe
 from nudge.db import TENANT_KEY
 from nudge.models import Business, Lead, Message, TrackedLink
 from scheduler import mailbox
 
+_BUSINESSES = cast(sa.Table, Business.__table__)
+_MESSAGES = cast(sa.Table, Message.__table__)
 
-def business_for_number(session: Session, channel: str, number: str) -> Business | None:
-    column = Business.whatsapp_from if channel == "whatsapp" else Business.sms_from
-    return session.scalars(select(Business).where(column == number)).first()
+
+@dataclass(frozen=True)
+class NumberOwner:
+    """The business a number belongs to: all a webhook needs of it before its lead's run."""
+
+    id: str
+    default_locale: str
+
+
+@dataclass(frozen=True)
+class _Statements:
+    whatsapp_owner: sa.Select[tuple[str, str]]
+    sms_owner: sa.Select[tuple[str, str]]
+    by_provider_id: sa.Select[tuple[str]]
+
+
+@cache
+def _statements() -> _Statements:
+    # Built once, on first use: on SQLite, building these costs several times what running them does.
+    owner = sa.select(_BUSINESSES.c.id, _BUSINESSES.c.default_locale)
+    return _Statements(
+        whatsapp_owner=owner.where(_BUSINESSES.c.whatsapp_from == sa.bindparam("number")),
+        sms_owner=owner.where(_BUSINESSES.c.sms_from == sa.bindparam("number")),
+        by_provider_id=sa.select(_MESSAGES.c.id).where(_MESSAGES.c.provider_id == sa.bindparam("provider_id")),
+    )
+
+
+def business_for_number(session: Session, channel: str, number: str) -> NumberOwner | None:
+    statements = _statements()
+    statement = statements.whatsapp_owner if channel == "whatsapp" else statements.sms_owner
+    row = session.connection().execute(statement, {"number": number}).first()
+    return NumberOwner(id=row.id, default_locale=row.default_locale) if row is not None else None
 
 
 def receive_message(
     session: Session,
-    business: Business,
+    business: Owner,
     *,
     channel: str,
     phone: str | None,
@@ -39,7 +74,9 @@ def receive_message(
 ) -> str | None:
     """Store the message and its mailbox event. With `hold`, a lead already in conversation is
     answered once it pauses (a burst gets one answer); a new lead's first message never waits."""
-    if session.scalar(select(Message.id).where(Message.provider_id == provider_id)) is not None:
+    session.flush()  # a message the caller added must count as a duplicate
+    known = session.connection().scalar(_statements().by_provider_id, {"provider_id": provider_id})
+    if known is not None:
         return None  # the provider retried a delivery we already have
     session.info[TENANT_KEY] = business.id
     received = record_inbound(
@@ -55,17 +92,18 @@ def receive_message(
     )
     due = None
     if hold is not None and not received.new_lead:
-        due = mailbox.hold_inbound(session, received.lead.id, now, hold)
+        due = mailbox.hold_inbound(session, received.lead_id, now, hold)
     mailbox.enqueue(
         session,
-        lead=received.lead,
+        # Only the ids are read: the lead's row was written with Core, outside the identity map.
+        lead=Lead(id=received.lead_id, business_id=business.id),
         kind=mailbox.INBOUND,
         dedupe_key=f"inbound:{provider_id}",
         now=now,
-        payload={"message_id": received.message.id},
+        payload={"message_id": received.message_id},
         available_at=due,
     )
-    return received.lead.id
+    return received.lead_id
 
 
 def record_click(session: Session, token: str, now: datetime) -> tuple[str | None, str | None]:

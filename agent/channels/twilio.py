@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+import requests
+from requests.utils import get_environ_proxies
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
@@ -29,11 +32,26 @@ def failure_action(code: str, http_status: int) -> FailureAction:
     return "fail"
 
 
+TWILIO_API_URL = "https://api.twilio.com"
+
+
+def settle_environment(session: requests.Session, url: str) -> None:
+    """Read once, now, what `trust_env` makes requests read from the environment on every call
+    (the proxies for `url`, a CA bundle): that lookup walks all of os.environ, per send. Proxy
+    settings changed later need a new client."""
+    session.proxies.update(get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+
+
 class RedirectingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no type hints
     """Sends every Twilio API call to `base_url` instead of *.twilio.com (NUDGE_TWILIO_API_URL)."""
 
     def __init__(self, base_url: str, timeout: float = 10.0) -> None:
         super().__init__(timeout=timeout)
+        settle_environment(self.session, base_url)
         target = urlsplit(base_url)
         self._scheme, self._netloc, self._prefix = target.scheme, target.netloc, target.path.rstrip("/")
 
@@ -54,7 +72,11 @@ class RedirectingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio s
 
 
 def make_twilio_client(account_sid: str, auth_token: str, api_url: str = "", timeout: float = 10.0) -> Client:
-    http_client = RedirectingHttpClient(api_url, timeout) if api_url else TwilioHttpClient(timeout=timeout)
+    if api_url:
+        http_client = RedirectingHttpClient(api_url, timeout)
+    else:
+        http_client = TwilioHttpClient(timeout=timeout)
+        settle_environment(http_client.session, TWILIO_API_URL)  # every call goes to api.twilio.com
     return Client(account_sid, auth_token, http_client=http_client)
 
 
