@@ -8,7 +8,24 @@ from difflib import SequenceMatcher
 
 from agent.composer.similarity import NEAR_DUPLICATE_RATIO, is_near_duplicate, normalise
 
-WORDS = "hi ana the plan costs yearly monthly offer case study we helped a clinic grow fast".split()
+WORDS = [
+    "hi",
+    "ana",
+    "the",
+    "plan",
+    "costs",
+    "yearly",
+    "monthly",
+    "offer",
+    "case",
+    "study",
+    "we",
+    "helped",
+    "a",
+    "clinic",
+    "grow",
+    "fast",
+]
 
 
 def _message(rng: random.Random) -> str:
