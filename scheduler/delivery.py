@@ -235,12 +235,27 @@ class Deliverer:
         report.sent += 1
 
     def _defer(self, outbox_id: str, slot: datetime) -> None:
-        """Back to the queue until the sender's next free slot (it asks again then)."""
+        """Back to the queue until the sender's next free slot (it asks again then), and with it
+        every row of the same sender that is due before then: they could not go earlier either,
+        and claiming them one by one only to put each back would make a burst quadratic."""
+        now = self._clock.now()
         with transaction(self._factory) as session:
             row = session.get(Outbox, outbox_id)
             assert row is not None
-            row.status, row.available_at, row.updated_at = "pending", slot, self._clock.now()
+            row.status, row.available_at, row.updated_at = "pending", slot, now
             row.attempts = max(0, row.attempts - 1)  # waiting for a slot is not a failed attempt
+            session.execute(
+                sa.update(Outbox)
+                .where(
+                    Outbox.status == "pending",
+                    Outbox.business_id == row.business_id,  # a business sends a channel from one number
+                    Outbox.channel == row.channel,
+                    Outbox.available_at < slot,
+                    Outbox.id != row.id,
+                )
+                .values(available_at=slot, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
 
     def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
         """What `_mark_sent` does, in Core: one message per provider call makes this the hot

@@ -4,11 +4,12 @@ Threaded in production (`start()`; `wake()` from webhooks so inbound never waits
 and synchronous in the simulator (`run_due()` on a virtual clock). Either way the same
 `process_batch()` does the work.
 
-Leads run in batches: one transaction holds the runs of up to `batch` leads, each inside its own
-savepoint, so a burst (twenty new leads at once, a morning of due follow-ups) pays for one
-commit, one writer-gate hand-over and one checkpoint prune instead of one per lead, and a lead
-whose run fails rolls back alone. In threaded mode a batch is taken from the wake queue only once
-its thread holds the database, so whatever arrived while the previous batch ran goes together.
+Due follow-ups run in batches: one transaction holds the runs of up to `batch` leads, each inside
+its own savepoint, so a morning of due touches pays for one commit, one writer-gate hand-over and
+one checkpoint prune per batch instead of per lead, and a lead whose run fails rolls back alone.
+A lead woken by something it did (a message, a click) goes first and alone: its answer leaves
+right after its own run instead of waiting for a batch. In threaded mode the next leads are taken
+from the queues only once the thread holds the database.
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ class Dispatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._in_flight: set[str] = set()  # queued or running; a lead is never in two batches
         self._again: set[str] = set()  # woken again while running: queued once its batch is done
-        self._queue: deque[str] = deque()
+        self._urgent: deque[str] = deque()  # woken by the lead (or a rep): one at a time, first
+        self._due: deque[str] = deque()  # found due by the tick: in batches
         self._draining = 0  # pool threads working through the queue
         self._lock = threading.Lock()
         self._metrics = metrics
@@ -134,6 +136,9 @@ class Dispatcher:
 
     def wake(self, lead_id: str) -> None:
         """Run this lead now (an inbound message, a rep action): no waiting for the tick."""
+        self._enqueue(lead_id, urgent=True)
+
+    def _enqueue(self, lead_id: str, *, urgent: bool) -> None:
         if self._executor is None:
             return
         with self._lock:
@@ -141,7 +146,7 @@ class Dispatcher:
                 self._again.add(lead_id)  # picked up again when the current run finishes
                 return
             self._in_flight.add(lead_id)
-            self._queue.append(lead_id)
+            (self._urgent if urgent else self._due).append(lead_id)
             if self._draining >= self._threads:
                 return  # a draining thread will take it
             self._draining += 1
@@ -153,7 +158,7 @@ class Dispatcher:
             with transaction(self._factory) as session:
                 due = mailbox.due_lead_ids(session, self._clock.now(), limit=self._threads * 50)
             for lead_id in due:
-                self.wake(lead_id)
+                self._enqueue(lead_id, urgent=False)
             self._deliver()
             self._deliverer.recover_interrupted()
             if self._notifier is not None:
@@ -162,13 +167,17 @@ class Dispatcher:
             log.exception("scheduler tick failed")
 
     def _take_into(self, taken: list[str]) -> list[str]:
-        """The next batch from the wake queue (also kept in `taken` for the caller's bookkeeping)."""
+        """The next batch: one woken lead, else up to `batch` due ones (also kept in `taken` for
+        the caller's bookkeeping)."""
         with self._lock:
-            taken.extend(self._queue.popleft() for _ in range(min(self._batch, len(self._queue))))
+            if self._urgent:
+                taken.append(self._urgent.popleft())
+            else:
+                taken.extend(self._due.popleft() for _ in range(min(self._batch, len(self._due))))
         return taken
 
     def _drain(self) -> None:
-        """A pool thread: run batches from the wake queue until it is empty."""
+        """A pool thread: run batches from the queues until they are empty."""
         while True:
             taken: list[str] = []
             more: set[str] = set()
@@ -180,10 +189,10 @@ class Dispatcher:
                 for lead_id in taken:
                     if lead_id in more or lead_id in self._again:
                         self._again.discard(lead_id)
-                        self._queue.append(lead_id)  # events arrived during its run
+                        self._urgent.append(lead_id)  # events arrived during its run
                     else:
                         self._in_flight.discard(lead_id)
-                if not self._queue:
+                if not self._urgent and not self._due:
                     self._draining -= 1
                     return
 

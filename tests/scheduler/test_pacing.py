@@ -20,7 +20,7 @@ from nudge.db import transaction
 from nudge.models import Lead, Outbox
 from nudge.runtime import open_runtime
 from nudge.tenants import create_business
-from scheduler.pacing import SenderPacer, SendRates, sms_sender_kind
+from scheduler.pacing import EDGE_MARGIN, SenderPacer, SendRates, sms_sender_kind
 from tests.conftest import make_settings
 from tests.support.twilio_stub import TwilioStub
 
@@ -112,7 +112,8 @@ def test_five_thousand_due_sends_respect_every_senders_rate(sqlite_url: str, tmp
     assert _max_in_any_second(burst.sent_at[TOLL_FREE]) <= 3
     span = max(burst.sent_at[f"whatsapp:{WA}"]) - START
     print(f"\n5,000 sends: WhatsApp 4,900 over {span.total_seconds():.1f} virtual s")
-    assert timedelta(seconds=4_899 / 80) <= span < timedelta(seconds=200), "queued, not starved"
+    # 80 fit in each second, so the 4,900th cannot go before 61 whole seconds have passed.
+    assert timedelta(seconds=(4_900 - 1) // 80) <= span < timedelta(seconds=200), "queued, not starved"
 
 
 def test_a_long_code_burst_waits_in_the_queue_without_429s(sqlite_url: str, tmp_path: Path) -> None:
@@ -141,5 +142,24 @@ def test_slots_are_spaced_per_sender_and_only_taken_when_near() -> None:
     assert slots[0][0] == START and slots[3][0] - START > timedelta(seconds=1), "the 4th send lands past the second"
     assert pacer.reserve("sms", LONG_CODE, START, wait) == (START, True), "another sender has its own queue"
     later, taken = pacer.reserve("sms", LONG_CODE, START, timedelta(seconds=0.5))
-    assert later == START + timedelta(seconds=1) and not taken, "too far off: not taken, the row waits in the outbox"
+    assert later == START + timedelta(seconds=1) + EDGE_MARGIN
+    assert not taken, "too far off: not taken, the row waits in the outbox"
     assert pacer.reserve("sms", LONG_CODE, START + timedelta(seconds=1), wait) == (later, True)
+
+
+def test_a_burst_within_the_rate_goes_at_once_and_the_window_slides() -> None:
+    """Twenty new leads writing at the same moment are all answered at once: a sender's rate
+    caps any one-second window, it does not space messages out."""
+    pacer = SenderPacer(SendRates(whatsapp=80))
+    wait = timedelta(seconds=0.5)
+    first = [pacer.reserve("whatsapp", WA, START, wait) for _ in range(20)]
+    assert first == [(START, True)] * 20
+    half = START + timedelta(milliseconds=500)
+    rest = [pacer.reserve("whatsapp", WA, half, wait) for _ in range(60)]
+    assert rest == [(half, True)] * 60, "80 in the window"
+    slot, taken = pacer.reserve("whatsapp", WA, half, wait)
+    assert not taken and timedelta(seconds=1) < slot - START < timedelta(seconds=1.01), (
+        "the 81st waits for the first to leave"
+    )
+    moments = [START] * 20 + [half] * 60 + [pacer.reserve("whatsapp", WA, slot, wait)[0] for _ in range(20)]
+    assert _max_in_any_second(moments) == 80
