@@ -1,12 +1,24 @@
-"""Compiles the per-lead state machine. Called once per process by whoever runs leads."""
+"""Compiles the per-lead state machine. Called once per process by whoever runs leads.
+
+    absorb ─► converse ─► touch ─► escalate ─► await_rep (interrupt) ─┐
+       │         │          │                       ▲      │          │
+       └─────────┴──────────┴──── opt_out ──────────┘      └──────────┴─► plan ─► END
+
+`plan` (what comes next for the lead) ends every run that does not stop at `interrupt()`. It runs
+in the same graph step as the node before it: a LangGraph step costs about as much as a small
+node (task setup, channel reads and writes over the whole state), and each run would otherwise
+pay for one more.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from graph.context import RunContext
 from graph.nodes.absorb import absorb
@@ -21,31 +33,55 @@ from graph.state import LeadState
 LeadGraph = CompiledStateGraph[LeadState, RunContext, LeadState, LeadState]
 
 
+class Node(Protocol):
+    def __call__(self, state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]: ...
+
+
 def _by_route(state: LeadState) -> str:
     return state.get("route", "plan")
+
+
+def _after_absorb(state: LeadState) -> str:
+    route = _by_route(state)
+    return "plan" if route == "idle" else route
 
 
 def _after_touch(state: LeadState) -> str:
     return "escalate" if state.get("hot") else "plan"
 
 
+def _always_plan(state: LeadState) -> str:
+    return "plan"
+
+
+def then_plan(node: Node, next_step: Callable[[LeadState], str]) -> Node:
+    """`node`, followed in the same step by `plan` whenever the run would go there next."""
+
+    def step(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+        update = node(state, runtime)
+        after: LeadState = {**state, **update}  # type: ignore[typeddict-item]
+        if next_step(after) != "plan":
+            return update
+        return {**update, **plan(after, runtime)}
+
+    return step
+
+
 def build_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> LeadGraph:
     builder = StateGraph(LeadState, context_schema=RunContext)
-    builder.add_node("absorb", absorb)
-    builder.add_node("converse", converse)
-    builder.add_node("touch", touch)
-    builder.add_node("opt_out", opt_out)
+    builder.add_node("absorb", then_plan(absorb, _after_absorb))
+    builder.add_node("converse", then_plan(converse, _by_route))
+    builder.add_node("touch", then_plan(touch, _after_touch))
+    builder.add_node("opt_out", then_plan(opt_out, _always_plan))
     builder.add_node("escalate", escalate)
-    builder.add_node("await_rep", await_rep)
-    builder.add_node("plan", plan)
+    builder.add_node("await_rep", then_plan(await_rep, _by_route))
     builder.add_edge(START, "absorb")
-    builder.add_conditional_edges("absorb", _by_route, {"converse": "converse", "touch": "touch", "idle": "plan"})
+    builder.add_conditional_edges("absorb", _after_absorb, {"converse": "converse", "touch": "touch", "plan": END})
     builder.add_conditional_edges(
-        "converse", _by_route, {"touch": "touch", "opt_out": "opt_out", "escalate": "escalate", "plan": "plan"}
+        "converse", _by_route, {"touch": "touch", "opt_out": "opt_out", "escalate": "escalate", "plan": END}
     )
-    builder.add_conditional_edges("touch", _after_touch, {"escalate": "escalate", "plan": "plan"})
-    builder.add_edge("opt_out", "plan")
+    builder.add_conditional_edges("touch", _after_touch, {"escalate": "escalate", "plan": END})
+    builder.add_edge("opt_out", END)
     builder.add_edge("escalate", "await_rep")
-    builder.add_conditional_edges("await_rep", _by_route, {"await_rep": "await_rep", "plan": "plan"})
-    builder.add_edge("plan", END)
+    builder.add_conditional_edges("await_rep", _by_route, {"await_rep": "await_rep", "plan": END})
     return builder.compile(checkpointer=checkpointer)
