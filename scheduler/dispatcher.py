@@ -120,6 +120,7 @@ class Dispatcher:
         self._urgent: deque[str] = deque()  # woken by the lead (or a rep): one at a time, first
         self._due: deque[str] = deque()  # found due by the tick: in batches
         self._draining = 0  # pool threads working through the queue
+        self._reruns: dict[str, int] = {}  # runs in a row that found more events waiting
         self._lock = threading.Lock()
         self._metrics = metrics
         self._notifier = notifier
@@ -187,10 +188,14 @@ class Dispatcher:
                 log.exception("a batch of %d leads failed; their events stay in the mailbox", len(taken))
             with self._lock:
                 for lead_id in taken:
-                    if lead_id in more or lead_id in self._again:
+                    previous = self._reruns.pop(lead_id, 0)
+                    reruns = previous + 1 if lead_id in more else 0
+                    if lead_id in self._again or 0 < reruns < MAX_RUNS_PER_CLAIM:
                         self._again.discard(lead_id)
                         self._urgent.append(lead_id)  # events arrived during its run
-                    else:
+                        if reruns:
+                            self._reruns[lead_id] = reruns
+                    else:  # done, or it keeps finding work: the tick comes back for the rest
                         self._in_flight.discard(lead_id)
                 if not self._urgent and not self._due:
                     self._draining -= 1
