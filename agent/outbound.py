@@ -6,12 +6,13 @@ so a run that fails leaves no message half-sent.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from agent.policies import whatsapp_window_open
@@ -72,8 +73,24 @@ def whatsapp_template(business: Business, purpose: str, language: str) -> WhatsA
     )
 
 
+# Every touch reads these two; building the statements once (bound per call) skips SQLAlchemy's
+# expression construction and cache-key work, which cost more than running them.
+@functools.cache
+def _opted_out_query() -> Select[str]:
+    return select(OptOut.channel).where(OptOut.lead_id == bindparam("lead_id"))
+
+
+@functools.cache
+def _sent_query() -> Select[str, Any, int | None, str, str]:
+    return (
+        select(Message.body, Message.info, Message.touch, Message.channel, Message.status)
+        .where(Message.lead_id == bindparam("lead_id"), Message.direction == "out")
+        .order_by(Message.created_at, Message.id)
+    )
+
+
 def opted_out_channels(session: Session, lead_id: str) -> set[str]:
-    return set(session.scalars(select(OptOut.channel).where(OptOut.lead_id == lead_id)))
+    return set(session.scalars(_opted_out_query(), {"lead_id": lead_id}))
 
 
 def choose_channel(
@@ -223,11 +240,7 @@ class SentHistory:
 
 
 def sent_history(session: Session, lead_id: str) -> SentHistory:
-    rows = session.execute(
-        select(Message.body, Message.info, Message.touch, Message.channel, Message.status)
-        .where(Message.lead_id == lead_id, Message.direction == "out")
-        .order_by(Message.created_at, Message.id)
-    ).all()
+    rows = session.execute(_sent_query(), {"lead_id": lead_id}).all()
     infos = [row.info or {} for row in rows]
     return SentHistory(
         bodies=tuple(row.body for row in rows),
