@@ -67,21 +67,26 @@ def then_plan(node: Node, next_step: Callable[[LeadState], str]) -> Node:
     return step
 
 
+def _add(
+    builder: StateGraph[LeadState, RunContext, LeadState, LeadState],
+    name: str,
+    node: Node,
+    next_step: Callable[[LeadState], str],
+    targets: tuple[str, ...] = (),
+) -> None:
+    """A node that ends the run with `plan` (in its own step) unless `next_step` names a target."""
+    builder.add_node(name, then_plan(node, next_step))
+    builder.add_conditional_edges(name, next_step, {**{target: target for target in targets}, "plan": END})
+
+
 def build_graph(checkpointer: BaseCheckpointSaver[Any] | None) -> LeadGraph:
     builder = StateGraph(LeadState, context_schema=RunContext)
-    builder.add_node("absorb", then_plan(absorb, _after_absorb))
-    builder.add_node("converse", then_plan(converse, _by_route))
-    builder.add_node("touch", then_plan(touch, _after_touch))
-    builder.add_node("opt_out", then_plan(opt_out, _always_plan))
-    builder.add_node("escalate", escalate)
-    builder.add_node("await_rep", then_plan(await_rep, _by_route))
     builder.add_edge(START, "absorb")
-    builder.add_conditional_edges("absorb", _after_absorb, {"converse": "converse", "touch": "touch", "plan": END})
-    builder.add_conditional_edges(
-        "converse", _by_route, {"touch": "touch", "opt_out": "opt_out", "escalate": "escalate", "plan": END}
-    )
-    builder.add_conditional_edges("touch", _after_touch, {"escalate": "escalate", "plan": END})
-    builder.add_edge("opt_out", END)
+    _add(builder, "absorb", absorb, _after_absorb, ("converse", "touch"))
+    _add(builder, "converse", converse, _by_route, ("touch", "opt_out", "escalate"))
+    _add(builder, "touch", touch, _after_touch, ("escalate",))
+    _add(builder, "opt_out", opt_out, _always_plan)
+    builder.add_node("escalate", escalate)
     builder.add_edge("escalate", "await_rep")
-    builder.add_conditional_edges("await_rep", _by_route, {"await_rep": "await_rep", "plan": END})
+    _add(builder, "await_rep", await_rep, _by_route, ("await_rep",))
     return builder.compile(checkpointer=checkpointer)

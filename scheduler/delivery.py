@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -269,17 +269,12 @@ class Deliverer:
             message_id, channel = row
             state = connection.execute(statements.message_state, {"message_id": message_id}).first()
             assert state is not None
-            current, history, known_id = state
-            history = list(history)
-            for step in ("sent", status) if status != "sent" else ("sent",):
-                if moves_forward(current, step):
-                    current = step
-                    history.append({"status": step, "at": now.isoformat()})
+            current, history = advanced(state.status, state.status_history, ("sent", status), now)
             connection.execute(
                 statements.message_sent,
                 {
                     "message_key": message_id,
-                    "provider_id": known_id or provider_id,
+                    "provider_id": state.provider_id or provider_id,
                     "sent_at": now,
                     "status": current,
                     "status_history": history,
@@ -387,11 +382,21 @@ def report_failure(
 def apply_status(message: Message, status: str, at: datetime) -> bool:
     """Move the message's status forward only (queued < sent < delivered < read; failures are
     final), so duplicate or out-of-order callbacks cannot move it back. True when it changed."""
-    if not moves_forward(message.status, status):
+    status_now, history = advanced(message.status, message.status_history, (status,), at)
+    if status_now == message.status:
         return False
-    message.status = status
-    message.status_history = [*message.status_history, {"status": status, "at": at.isoformat()}]
+    message.status, message.status_history = status_now, history
     return True
+
+
+def advanced(current: str, history: list[Any], statuses: Iterable[str], at: datetime) -> tuple[str, list[Any]]:
+    """`current` and its history after each of `statuses` in turn, skipping those that would not
+    move it forward."""
+    for status in statuses:
+        if moves_forward(current, status):
+            current = status
+            history = [*history, {"status": status, "at": at.isoformat()}]
+    return current, history
 
 
 def moves_forward(current: str, status: str) -> bool:

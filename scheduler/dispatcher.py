@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from collections.abc import Sequence as Seq
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -189,7 +189,8 @@ class Dispatcher:
             taken: list[str] = []
             more: set[str] = set()
             try:
-                more = self._batch_and_send(functools.partial(self._take_into, taken))
+                outcomes = self._run_and_deliver(functools.partial(self._take_into, taken))
+                more = {lead_id for lead_id, outcome in outcomes.items() if outcome.more}
             except Exception:
                 log.exception("a batch of %d leads failed; their events stay in the mailbox", len(taken))
             with self._lock:
@@ -221,10 +222,6 @@ class Dispatcher:
         return runs
 
     # -- the work ---------------------------------------------------------------------------
-    def process(self, lead_id: str) -> int:
-        """Run one lead until its mailbox is empty (or the per-wake limit). Returns the runs made."""
-        return self.process_batch([lead_id])
-
     def process_batch(self, lead_ids: Seq[str]) -> int:
         """Run each lead over its pending events, all in one transaction, and deliver what the
         runs queued right after the commit; leads whose events arrived meanwhile run again (up to
@@ -233,25 +230,21 @@ class Dispatcher:
         for _ in range(MAX_RUNS_PER_CLAIM):
             if not todo:
                 break
-            outcomes = self._run_batch(todo)
+            outcomes = self._run_and_deliver(functools.partial(list, todo))
             runs += len(outcomes)
-            self._deliver_outcomes(outcomes.values())
             todo = [lead_id for lead_id, outcome in outcomes.items() if outcome.more]
         return runs
 
-    def _batch_and_send(self, take: Callable[[], list[str]]) -> set[str]:
-        """One batch of the wake queue: the leads whose events arrived during their run."""
+    def _run_and_deliver(self, take: Callable[[], list[str]]) -> dict[str, RunOutcome]:
+        """One batch, then what its runs queued, right after the commit."""
         outcomes = self._run_batch(take)
-        self._deliver_outcomes(outcomes.values())
-        return {lead_id for lead_id, outcome in outcomes.items() if outcome.more}
-
-    def _deliver_outcomes(self, outcomes: Iterable[RunOutcome]) -> None:
         notify = False
-        for outcome in outcomes:
+        for outcome in outcomes.values():
             self._send(outcome.claimed)
             notify = notify or outcome.notify
         if notify and self._notifier is not None:
             self._notifier.deliver()  # a rep hears about a hot lead within seconds
+        return outcomes
 
     def _send(self, claimed: list[tuple[str, OutboundMessage]]) -> None:
         self._wake_all(self._deliverer.send_claimed(claimed))
@@ -263,12 +256,12 @@ class Dispatcher:
         for woken in report.leads_to_wake:
             self.wake(woken)  # a failed send falls back to the next channel without waiting
 
-    def _run_batch(self, leads: Seq[str] | Callable[[], list[str]]) -> dict[str, RunOutcome]:
-        """One transaction; each lead's run inside its own savepoint. `leads` may be a function,
-        called once the transaction holds the database (threaded mode takes its batch then)."""
+    def _run_batch(self, take: Callable[[], list[str]]) -> dict[str, RunOutcome]:
+        """One transaction; each lead's run inside its own savepoint. `take` names the leads once
+        the transaction holds the database (threaded mode takes its batch from the queues then)."""
         outcomes: dict[str, RunOutcome] = {}
         with transaction(self._factory) as session:
-            for lead_id in leads() if callable(leads) else leads:
+            for lead_id in take():
                 try:
                     with session.begin_nested():
                         outcome = self._run_once(session, lead_id)

@@ -95,8 +95,7 @@ def receive_message(
         due = mailbox.hold_inbound(session, received.lead_id, now, hold)
     mailbox.enqueue(
         session,
-        # Only the ids are read: the lead's row was written with Core, outside the identity map.
-        lead=Lead(id=received.lead_id, business_id=business.id),
+        lead=mailbox.LeadRef(id=received.lead_id, business_id=business.id),
         kind=mailbox.INBOUND,
         dedupe_key=f"inbound:{provider_id}",
         now=now,

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,6 +33,24 @@ _LEADS = cast(sa.Table, Lead.__table__)
 
 class LeaseLost(RuntimeError):
     """Another worker took this lead's lease (ours expired): the run must not commit."""
+
+
+class LeadKeys(Protocol):
+    """What an event names of its lead (a loaded `Lead` is one, so is `LeadRef`)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def business_id(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class LeadRef:
+    """A lead by its ids, for writers that never loaded it (the webhook intake writes with Core)."""
+
+    id: str
+    business_id: str
 
 
 @dataclass(frozen=True)
@@ -129,7 +147,7 @@ def _give_back_lease() -> sa.Update:
 def enqueue(
     session: Session,
     *,
-    lead: Lead,
+    lead: LeadKeys,
     kind: str,
     dedupe_key: str,
     now: datetime,

@@ -112,9 +112,7 @@ class SenderPacer:
         window = Window.for_rate(rate)
         key = (channel, sender)
         with self._lock:
-            recent = self._recent.get(key)
-            if recent is None or recent.maxlen != window.size:
-                recent = self._recent[key] = deque(maxlen=window.size)
+            recent = self._recent.setdefault(key, deque(maxlen=window.size))
             slot = max(now, recent[-1]) if recent else now  # slots never go back in time
             if len(recent) == window.size:
                 # The oldest of the last `size` slots must have left the window, with a margin:
