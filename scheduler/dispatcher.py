@@ -127,6 +127,7 @@ class Dispatcher:
         self._due: deque[str] = deque()  # found due by the tick: in batches
         self._draining = 0  # pool threads working through the queue
         self._reruns: dict[str, int] = {}  # runs in a row that found more events waiting
+        self._backlog = False  # the last pull of due leads was a full page
         self._lock = threading.Lock()
         self._metrics = metrics
         self._notifier = notifier
@@ -145,33 +146,41 @@ class Dispatcher:
         """Run this lead now (an inbound message, a rep action): no waiting for the tick."""
         self._enqueue(lead_id, urgent=True)
 
-    def _enqueue(self, lead_id: str, *, urgent: bool) -> None:
+    def _enqueue(self, lead_id: str, *, urgent: bool) -> bool:
+        """Queue the lead; False when it was queued or running already."""
         if self._executor is None:
-            return
+            return False
         with self._lock:
             if lead_id in self._in_flight:
                 self._again.add(lead_id)  # picked up again when the current run finishes
-                return
+                return False
             self._in_flight.add(lead_id)
             (self._urgent if urgent else self._due).append(lead_id)
             if self._draining >= self._threads:
-                return  # a draining thread will take it
+                return True  # a draining thread will take it
             self._draining += 1
         self._executor.submit(self._drain)
+        return True
 
     def tick(self) -> None:
         """The scheduler job: claim due leads, retry deliveries, recover interrupted sends."""
         try:
-            with transaction(self._factory) as session:
-                due = mailbox.due_lead_ids(session, self._clock.now(), limit=self._threads * 50)
-            for lead_id in due:
-                self._enqueue(lead_id, urgent=False)
+            self._pull_due()
             self._deliver()
             self._deliverer.recover_interrupted()
             if self._notifier is not None:
                 self._notifier.deliver()
         except Exception:  # the tick must survive a bad moment (database restart, …)
             log.exception("scheduler tick failed")
+
+    def _pull_due(self) -> None:
+        """Queue leads with due events. A full page means more are waiting: the queue pulls the
+        next page as soon as it drains instead of idling until the next tick."""
+        limit = self._threads * 50
+        with transaction(self._factory) as session:
+            due = mailbox.due_lead_ids(session, self._clock.now(), limit=limit)
+        queued = [lead_id for lead_id in due if self._enqueue(lead_id, urgent=False)]
+        self._backlog = len(due) == limit and bool(queued)
 
     def _take_into(self, taken: list[str]) -> list[str]:
         """The next batch: one woken lead, else up to `batch` due ones (also kept in `taken` for
@@ -204,9 +213,17 @@ class Dispatcher:
                             self._reruns[lead_id] = reruns
                     else:  # done, or it keeps finding work: the tick comes back for the rest
                         self._in_flight.discard(lead_id)
+                refill = False
                 if not self._urgent and not self._due:
-                    self._draining -= 1
-                    return
+                    refill, self._backlog = self._backlog, False
+                    if not refill:
+                        self._draining -= 1
+                        return
+            if refill:
+                try:
+                    self._pull_due()
+                except Exception:  # the tick pulls again
+                    log.exception("pulling the next page of due leads failed")
 
     # -- synchronous mode (simulator, tests, benchmarks) -----------------------------------
     def run_due(self, limit: int = 10_000) -> int:
