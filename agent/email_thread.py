@@ -6,37 +6,43 @@ In-Reply-To/References point at the lead's earlier emails (ours and theirs), old
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from agent.channels.email import message_id_for
+from agent.outbound import StoredMessage
 from agent.unsubscribe import token_for, unsubscribe_headers
 from nudge.models import Lead, Message
 
 MAX_REFERENCES = 20  # long threads: keep the first and the latest (RFC 5322 suggests trimming)
 
 
+@functools.cache
+def _earlier_emails() -> Select[str | None]:
+    return (
+        select(Message.provider_id)
+        .where(
+            Message.lead_id == bindparam("lead_id"),
+            Message.channel == "email",
+            Message.id != bindparam("message_id"),
+            Message.created_at <= bindparam("created_at"),
+            Message.provider_id.is_not(None),
+        )
+        .order_by(Message.created_at, Message.id)
+    )
+
+
 def email_headers(
-    session: Session, message: Message, lead: Lead, sender: str, public_url: str, now: datetime
+    session: Session, message: StoredMessage, lead: Lead, sender: str, public_url: str, now: datetime
 ) -> dict[str, str]:
     headers = {"Message-ID": message_id_for(message.id, sender)}
-    earlier = [
-        provider_id
-        for provider_id in session.scalars(
-            select(Message.provider_id)
-            .where(
-                Message.lead_id == lead.id,
-                Message.channel == "email",
-                Message.id != message.id,
-                Message.created_at <= message.created_at,
-                Message.provider_id.is_not(None),
-            )
-            .order_by(Message.created_at, Message.id)
-        )
-        if provider_id
-    ]
+    rows = session.connection().execute(
+        _earlier_emails(), {"lead_id": lead.id, "message_id": message.id, "created_at": message.created_at}
+    )
+    earlier = [provider_id for provider_id in rows.scalars() if provider_id]
     if earlier:
         references = [f"<{p.strip('<>')}>" for p in earlier]
         if len(references) > MAX_REFERENCES:

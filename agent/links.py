@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
+from typing import cast
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nudge.models import Lead, TrackedLink
 
+_LINKS = cast(sa.Table, TrackedLink.__table__)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)  # unguessable: a link names nothing but itself
+
+
+@functools.cache
+def _insert_link() -> sa.Insert:
+    return sa.insert(_LINKS)
+
+
+def save_links(session: Session, *, lead: Lead, urls: Mapping[str, str], touch: int | None, now: datetime) -> None:
+    """Store `urls` (token → target) for the lead's message: written with Core as they are
+    queued, like the message itself."""
+    if urls:
+        session.connection().execute(
+            _insert_link(),
+            [
+                {
+                    "token": token,
+                    "business_id": lead.business_id,
+                    "lead_id": lead.id,
+                    "touch": touch,
+                    "url": url,
+                    "clicks": 0,
+                    "created_at": now,
+                    "first_clicked_at": None,
+                }
+                for token, url in urls.items()
+            ],
+        )
+
 
 def track(session: Session, *, lead: Lead, url: str, touch: int | None, public_url: str, now: datetime) -> str:
-    token = secrets.token_urlsafe(16)  # unguessable: a link names nothing but itself
-    session.add(
-        TrackedLink(token=token, business_id=lead.business_id, lead_id=lead.id, touch=touch, url=url, created_at=now)
-    )
+    token = new_token()
+    save_links(session, lead=lead, urls={token: url}, touch=touch, now=now)
     return f"{public_url}/r/{token}"

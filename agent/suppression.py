@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nudge.ids import new_id
 from nudge.models import Lead, OptOut
+
+_OPT_OUTS = cast(sa.Table, OptOut.__table__)
+
+
+@functools.cache
+def _exists() -> sa.Select[str]:
+    return sa.select(_OPT_OUTS.c.id).where(
+        _OPT_OUTS.c.lead_id == sa.bindparam("lead_id"), _OPT_OUTS.c.channel == sa.bindparam("channel")
+    )
 
 
 def suppress(session: Session, lead: Lead, channel: str, reason: str, now: datetime) -> None:
-    exists = session.scalars(select(OptOut).where(OptOut.lead_id == lead.id, OptOut.channel == channel)).first()
-    if exists is None:
-        session.add(
-            OptOut(business_id=lead.business_id, lead_id=lead.id, channel=channel, reason=reason, created_at=now)
+    # Core, written at once: the run's later reads (opted-out channels) go straight to the table.
+    connection = session.connection()
+    if connection.execute(_exists(), {"lead_id": lead.id, "channel": channel}).first() is None:
+        connection.execute(
+            sa.insert(_OPT_OUTS),
+            {
+                "id": new_id("opt"),
+                "business_id": lead.business_id,
+                "lead_id": lead.id,
+                "channel": channel,
+                "reason": reason,
+                "created_at": now,
+            },
         )

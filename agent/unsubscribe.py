@@ -7,12 +7,14 @@ business to stop following up, not to switch channels.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import datetime
 from email.utils import parseaddr
+from typing import cast
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from agent.suppression import suppress
@@ -20,14 +22,25 @@ from nudge.models import Lead, UnsubscribeToken
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 MAILTO_SUBJECT = "unsubscribe"
+_TOKENS = cast(Table, UnsubscribeToken.__table__)
+
+
+@functools.cache
+def _token_of_lead() -> Select[str]:
+    return select(_TOKENS.c.token).where(_TOKENS.c.lead_id == bindparam("lead_id"))
 
 
 def token_for(session: Session, lead: Lead, now: datetime) -> str:
-    token = session.scalar(select(UnsubscribeToken.token).where(UnsubscribeToken.lead_id == lead.id))
+    """The lead's token, created with its first email (every email asks for it: Core, built once)."""
+    connection = session.connection()
+    token = connection.execute(_token_of_lead(), {"lead_id": lead.id}).scalar()
     if token is None:
         token = secrets.token_urlsafe(24)
-        session.add(UnsubscribeToken(token=token, business_id=lead.business_id, lead_id=lead.id, created_at=now))
-    return token
+        connection.execute(
+            insert(_TOKENS),
+            {"token": token, "business_id": lead.business_id, "lead_id": lead.id, "created_at": now, "used_at": None},
+        )
+    return str(token)
 
 
 def unsubscribe_headers(public_url: str, sender: str, token: str) -> dict[str, str]:

@@ -6,9 +6,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.sqlite import SqliteSaver
 from psycopg.rows import dict_row
@@ -22,6 +20,13 @@ class PruningSqliteSaver(SqliteSaver):
     SqliteSaver stores each checkpoint whole (no blob table, no delta channels), so keeping the
     newest row per namespace and the writes that belong to it is a complete prune.
     """
+
+    def latest_checkpoint_id(self, thread_id: str) -> str | None:
+        """The id `get_tuple` would load for the thread, without loading the checkpoint."""
+        with self.cursor(transaction=False) as cur:
+            cur.execute(_LATEST_SQLITE, (thread_id,))
+            row = cur.fetchone()
+        return None if row is None else str(row[0])
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         if strategy == "delete":
@@ -45,6 +50,27 @@ class PruningSqliteSaver(SqliteSaver):
                 )
 
 
+class LeadPostgresSaver(PostgresSaver):
+    """PostgresSaver with `latest_checkpoint_id`, like PruningSqliteSaver."""
+
+    def latest_checkpoint_id(self, thread_id: str) -> str | None:
+        with self._cursor() as cur:
+            cur.execute(_LATEST_POSTGRES, (thread_id,))
+            row = cur.fetchone()
+        return None if row is None else str(row["checkpoint_id"])
+
+
+# Checkpoint ids are uuid6 (time-ordered): the greatest is the latest, as both savers load it.
+_LATEST = (
+    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = {} AND checkpoint_ns = '' "
+    "ORDER BY checkpoint_id DESC LIMIT 1"
+)
+_LATEST_SQLITE = _LATEST.format("?")
+_LATEST_POSTGRES = _LATEST.format("%s")
+
+LeadCheckpointer = PruningSqliteSaver | LeadPostgresSaver
+
+
 def checkpoint_path_for(database_url: str) -> str | None:
     """SQLite: checkpoints live in their own file beside the database (no writer contention)."""
     url = make_url(database_url)
@@ -57,7 +83,7 @@ def checkpoint_path_for(database_url: str) -> str | None:
 
 
 @contextmanager
-def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver[Any]]:
+def open_checkpointer(database_url: str) -> Iterator[LeadCheckpointer]:
     sqlite_path = checkpoint_path_for(database_url)
     if sqlite_path is not None:
         conn = sqlite3.connect(sqlite_path, check_same_thread=False, isolation_level=None, timeout=30)
@@ -79,6 +105,6 @@ def open_checkpointer(database_url: str) -> Iterator[BaseCheckpointSaver[Any]]:
         max_size=10,
         kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
     ) as pool:
-        pg_saver = PostgresSaver(pool)  # type: ignore[arg-type]
+        pg_saver = LeadPostgresSaver(pool)  # type: ignore[arg-type]
         pg_saver.setup()
         yield pg_saver

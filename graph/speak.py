@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -11,7 +10,8 @@ from sqlalchemy import select
 from agent.assets import Asset
 from agent.composer import ComposeRequest, LeadContext, MessageKind
 from agent.contacts import first_name
-from agent.outbound import ChannelChoice, queue_message
+from agent.links import new_token, save_links
+from agent.outbound import ChannelChoice, QueuedMessage, queue_message
 from agent.policies import repeats_earlier
 from agent.topics import extract_topic
 from graph.context import RunContext
@@ -22,7 +22,7 @@ TRANSCRIPT_LINES = 20  # what the LLM composer sees of the conversation, newest 
 
 @dataclass(frozen=True)
 class Spoken:
-    message: Message | None
+    message: QueuedMessage | None
     reason: str  # why nothing was queued, when message is None
 
 
@@ -83,6 +83,7 @@ def say(
     template_purpose: str | None = None,
     required: tuple[str, ...] = (),
     preferred: tuple[str, ...] = (),
+    extra_info: Mapping[str, object] | None = None,
 ) -> Spoken:
     now = ctx.clock.now()
     values = lead_values(ctx)
@@ -91,11 +92,11 @@ def say(
     if asset is not None:
         values.update(asset.values)
         for name, url in asset.urls.items():
-            token = secrets.token_urlsafe(16)
+            token = new_token()
             pending_links[name] = (token, url)
             values[name] = f"{ctx.public_url}/r/{token}"
 
-    info: dict[str, object] = {"kind": kind, "language": language}
+    info: dict[str, object] = {"kind": kind, "language": language, **(extra_info or {})}
     if asset is not None:
         info["asset"] = asset.key
     if choice.template is not None:
@@ -158,11 +159,6 @@ def say(
             info=info,
         )
         ctx.record_usage(draft.usage, message.id)
-    for token, url in pending_links.values():
-        ctx.session.add(
-            TrackedLink(
-                token=token, business_id=ctx.lead.business_id, lead_id=ctx.lead.id, touch=touch, url=url, created_at=now
-            )
-        )
+    save_links(ctx.session, lead=ctx.lead, urls=dict(pending_links.values()), touch=touch, now=now)
     ctx.forget_history()
     return Spoken(message, "")

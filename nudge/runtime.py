@@ -11,11 +11,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels import Channel
@@ -25,7 +23,7 @@ from agent.composer.guardrails import Similarity
 from agent.composer.llm import LLMComposer
 from agent.llm import LLM, CircuitBreaker, LLMQualifier, Qualifier, offline_qualifier
 from graph.builder import LeadGraph, build_graph
-from graph.checkpointer import open_checkpointer
+from graph.checkpointer import LeadCheckpointer, open_checkpointer
 from knowledge import KnowledgeStore, load_encoder
 from knowledge import warm as warm_knowledge
 from knowledge.service import KnowledgeService
@@ -51,7 +49,7 @@ class Runtime:
     clock: Clock
     channels: Mapping[str, Channel]
     composer: Composer
-    checkpointer: BaseCheckpointSaver[Any]
+    checkpointer: LeadCheckpointer
     graph: LeadGraph
     deliverer: Deliverer
     dispatcher: Dispatcher

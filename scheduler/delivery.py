@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent import activity
 from agent.channels import Channel, ChannelError, OutboundMessage
 from agent.email_thread import email_headers
-from agent.outbound import queued_in
+from agent.outbound import StoredMessage, queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
 from nudge.db import skip_locked, transaction
@@ -45,6 +45,7 @@ _MESSAGES = cast(sa.Table, Message.__table__)
 @dataclass(frozen=True)
 class _Statements:
     outbox_sent: sa.UpdateBase
+    outbox_claimed: sa.Update
     message_state: sa.Select[tuple[str, list[Any], str | None]]
     message_sent: sa.Update
 
@@ -58,6 +59,9 @@ def _statements() -> _Statements:
         .where(_OUTBOX.c.id == sa.bindparam("outbox_id"))
         .values(status="sent", updated_at=sa.bindparam("now"))
         .returning(_OUTBOX.c.message_id, _OUTBOX.c.channel),
+        outbox_claimed=_OUTBOX.update()
+        .where(_OUTBOX.c.id == sa.bindparam("outbox_id"))
+        .values(status=sa.bindparam("status"), attempts=_OUTBOX.c.attempts + 1, updated_at=sa.bindparam("now")),
         message_state=sa.select(_MESSAGES.c.status, _MESSAGES.c.status_history, _MESSAGES.c.provider_id).where(
             _MESSAGES.c.id == sa.bindparam("message_id")
         ),
@@ -76,7 +80,7 @@ class DeliveryReport:
 
 
 def outbound_for(
-    session: Session, message: Message, lead: Lead, business: Business, public_url: str, now: datetime
+    session: Session, message: StoredMessage, lead: Lead, business: Business, public_url: str, now: datetime
 ) -> OutboundMessage:
     senders = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
     sender = senders.get(message.channel) or ""
@@ -168,9 +172,38 @@ class Deliverer:
         """Like `claim`, for the rows a graph run queued in this session: no need to read back
         what the run has just written. Older pending rows (retries) are swept by `deliver`."""
         claimed: list[tuple[str, OutboundMessage]] = []
-        for row, message in queued_in(session):
-            if row.status == "pending" and row.lead_id == lead.id and row.available_at <= now:
-                self._claim_row(session, row, message, lead, business, now, claimed)
+        connection = session.connection()
+        statements = _statements()
+        for queued in queued_in(session):
+            if queued.lead_id != lead.id or queued.created_at > now:
+                continue
+            outbound = outbound_for(session, queued, lead, business, self._public_url, now)
+            channel = self._channels[queued.channel]
+            if getattr(channel, "records_only", False):
+                # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
+                result = channel.send(outbound)
+                connection.execute(
+                    statements.outbox_claimed,
+                    {"outbox_id": queued.outbox_id, "status": "sent", "now": now},
+                )
+                current, history = advanced(queued.status, queued.status_history, ("sent", result.status), now)
+                connection.execute(
+                    statements.message_sent,
+                    {
+                        "message_key": queued.id,
+                        "provider_id": result.provider_id,
+                        "sent_at": now,
+                        "status": current,
+                        "status_history": history,
+                    },
+                )
+                if self._metrics is not None:
+                    self._metrics.messages_sent.labels(queued.channel).inc()
+                continue
+            connection.execute(
+                statements.outbox_claimed, {"outbox_id": queued.outbox_id, "status": "sending", "now": now}
+            )
+            claimed.append((queued.outbox_id, outbound))
         return claimed
 
     def _claim_row(
@@ -187,7 +220,6 @@ class Deliverer:
         outbound = outbound_for(session, message, lead, business, self._public_url, now)
         channel = self._channels[row.channel]
         if getattr(channel, "records_only", False):
-            # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
             result = channel.send(outbound)
             self._mark_sent(row, message, result.provider_id, result.status, now)
             return

@@ -30,7 +30,6 @@ from datetime import timedelta
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,6 +40,7 @@ from agent.llm import Qualifier, offline_qualifier
 from agent.outbound import forget_queued
 from agent.sequence import Sequence, default_sequence
 from graph.builder import LeadGraph
+from graph.checkpointer import LeadCheckpointer
 from graph.context import KnowledgePort, RunContext
 from graph.state import InboxItem, LeadState
 from graph.timeutil import from_iso
@@ -71,7 +71,7 @@ class LeadRunner:
     """Everything a graph run needs that is not in the database."""
 
     graph: LeadGraph
-    checkpointer: BaseCheckpointSaver[Any]
+    checkpointer: LeadCheckpointer
     composer: Composer
     public_url: str
     knowledge: KnowledgePort | None = None
@@ -320,14 +320,18 @@ class Dispatcher:
             first_touch_promise=runner.first_touch_promise,
         )
         configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
-        if lead.checkpoint_id:
-            # Start from the checkpoint our last commit recorded, never from one a crashed
-            # run may have left after it.
+        latest = runner.checkpointer.latest_checkpoint_id(lead_id)
+        if not lead.checkpoint_id:
+            if latest is not None:
+                # No committed run yet: a checkpoint here is a leftover of a run that died before
+                # its commit, and building on it would skip touch 1.
+                runner.checkpointer.delete_thread(lead_id)
+        elif latest != lead.checkpoint_id:
+            # A run died after writing its checkpoint: start from the one our last commit
+            # recorded, never from the leftover. (Naming a checkpoint costs LangGraph a check for
+            # newer ones, about a tenth of a run, so the usual case names none and loads the
+            # latest, which is the same one.)
             configurable["checkpoint_id"] = lead.checkpoint_id
-        else:
-            # No committed run yet: a checkpoint here is a leftover of a run that died before
-            # its commit, and building on it would skip touch 1.
-            runner.checkpointer.delete_thread(lead_id)
         config: RunnableConfig = {"configurable": configurable}
         inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": e.payload} for e in events]
         was_paused = lead.graph_paused
@@ -339,9 +343,7 @@ class Dispatcher:
         if self._metrics is not None:
             self._metrics.graph_runs.inc()
             self._metrics.graph_run_seconds.observe(time.perf_counter() - started)
-        latest = runner.checkpointer.get_tuple({"configurable": {"thread_id": lead_id, "checkpoint_ns": ""}})
-        assert latest is not None
-        lead.checkpoint_id = latest.config["configurable"]["checkpoint_id"]
+        lead.checkpoint_id = runner.checkpointer.latest_checkpoint_id(lead_id)
         lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
         # Before the first flush: a sandbox send is then written with its message's INSERT.
         claimed = self._deliverer.claim_queued(session, lead=lead, business=business, now=self._clock.now())

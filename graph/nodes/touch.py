@@ -146,6 +146,11 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             asset=asset if asset.key else None,
             template_purpose=spec.purpose,
             preferred=arm.phrasings if arm is not None else (),
+            extra_info={
+                "channel_reason": decision.explain(),
+                "passed_over": list(decision.passed_over),
+                **({"arm": arm.label} if arm is not None else {}),
+            },
         )
         if spoken.message is not None:
             break
@@ -158,13 +163,6 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         # An approved template that cannot carry this touch's value would be a hollow message:
         # the next channel gets the touch instead.
         ruled_out[decision.choice.channel] = spoken.reason
-    spoken.message.info = {
-        **spoken.message.info,
-        "channel_reason": decision.explain(),
-        "passed_over": list(decision.passed_over),
-    }
-    if arm is not None:
-        spoken.message.info = {**spoken.message.info, "arm": arm.label}
     activity.record(
         session,
         lead,
