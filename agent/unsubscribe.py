@@ -43,9 +43,14 @@ def token_for(session: Session, lead: Lead, now: datetime) -> str:
     return str(token)
 
 
+@functools.lru_cache(maxsize=1024)
+def _address(sender: str) -> str:
+    return parseaddr(sender)[1]  # a business has one or two senders; every email asks
+
+
 def unsubscribe_headers(public_url: str, sender: str, token: str) -> dict[str, str]:
     """The two headers mailbox providers need for a one-click unsubscribe button."""
-    address = parseaddr(sender)[1]
+    address = _address(sender)
     mailto = f"mailto:{address}?subject={quote(f'{MAILTO_SUBJECT} {token}')}"
     return {
         "List-Unsubscribe": f"<{public_url}/u/{token}>, <{mailto}>",

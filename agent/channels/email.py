@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 from datetime import datetime
 from email.message import EmailMessage
@@ -21,7 +22,9 @@ def render_html(body: str) -> str:
     return f'<!doctype html><html><body style="font-family:sans-serif;line-height:1.5">{paragraphs}</body></html>'
 
 
+@functools.lru_cache(maxsize=1024)
 def sender_domain(sender: str) -> str:
+    # A business has one or two sender addresses and every email asks: parse each once.
     return parseaddr(sender)[1].rsplit("@", 1)[-1] or "nudge.local"
 
 

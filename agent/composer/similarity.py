@@ -28,9 +28,17 @@ def similarity(a: str, b: str) -> float:
     return SequenceMatcher(None, left, right, autojunk=False).ratio()
 
 
+# Letter counts as a vector over a fixed alphabet, the rest in one last slot: the overlap of two
+# texts is then sum(map(min, …)) in C. Lumping the other characters together can only overstate
+# the overlap, so the bound stays an upper bound.
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789 "
+
+
 @functools.lru_cache(maxsize=8192)
-def _letters(text: str) -> Counter[str]:
-    return Counter(text)
+def _letters(text: str) -> tuple[int, ...]:
+    counts = Counter(text)
+    known = tuple(counts.get(letter, 0) for letter in _ALPHABET)
+    return (*known, len(text) - sum(known))
 
 
 def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_RATIO) -> bool:
@@ -43,6 +51,6 @@ def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_RATIO) -
     total = len(left) + len(right)
     if 2.0 * min(len(left), len(right)) / total < threshold:
         return False
-    if 2.0 * (_letters(left) & _letters(right)).total() / total < threshold:
+    if 2.0 * sum(map(min, _letters(left), _letters(right))) / total < threshold:
         return False
     return SequenceMatcher(None, left, right, autojunk=False).ratio() >= threshold
