@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 
 _ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case
-
-
-def _b32(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+# base64's RFC 4648 base32 digits, spelled in Crockford's alphabet.
+_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
 
 
 def new_id(prefix: str) -> str:
     """`prefix_` + 10 chars of milliseconds + 16 random chars (ULID layout)."""
     millis = int(time.time() * 1000)
-    rand = int.from_bytes(os.urandom(10), "big")
-    return f"{prefix}_{_b32(millis, 10)}{_b32(rand, 16)}"
+    value = (millis % (1 << 50)) << 80 | int.from_bytes(os.urandom(10), "big")  # 26 base32 digits
+    # Every run makes several ids: base64's C encoder does the digits (130 bits, padded to 160).
+    digits = base64.b32encode((value << 30).to_bytes(20, "big"))[:26].translate(_CROCKFORD)
+    return f"{prefix}_{digits.decode()}"
