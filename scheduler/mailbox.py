@@ -245,13 +245,12 @@ def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: time
     On PostgreSQL the lead row is locked with SKIP LOCKED first: a lead another worker is running
     right now is skipped instead of waited for. On SQLite the single writer serialises claims.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         locked = session.scalar(skip_locked(session, sa.select(Lead.id).where(Lead.id == lead_id)))
         if locked is None:
             return None
-    result = session.connection().execute(
-        _take_lease(), {"for_lead": lead_id, "now": now, "owner": owner, "until": now + lease}
-    )
+    result = connection.execute(_take_lease(), {"for_lead": lead_id, "now": now, "owner": owner, "until": now + lease})
     row = result.first()
     return int(row[0]) if row else None
 
