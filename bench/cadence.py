@@ -13,6 +13,9 @@ composer (no LLM), through Nudge's own runtime (`open_runtime`).
    b. Threaded dispatcher with the real APScheduler tick (`scheduler.service.running_workers`,
       system clock): N leads with touch 1 due now; from the workers' start until every touch-1
       message is sent.
+   c. Floor: as many runs as (a) made, each a bare LangGraph invoke (one trivial node) on the same
+      checkpointer kind, thread per lead, durability="exit": LangGraph and its checkpointer alone.
+      The summary prints what share of the floor's rate (a) reaches.
 2. Timer lateness: workers running (real tick, default NUDGE_TICK_SECONDS, system clock); M leads
    that already got touch 1 have their touch-2 timer moved to known moments 3–11 s ahead;
    lateness = the message's sent_at minus the timer's available_at.
@@ -48,7 +51,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 # Run as a script, Python puts bench/ first on the path, where bench/knowledge.py would shadow the
 # `knowledge` package: keep this folder off the path and the project root on it.
@@ -58,8 +61,10 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
+from langchain_core.runnables import RunnableConfig  # noqa: E402
+from langgraph.graph import END, START, StateGraph  # noqa: E402
 
-from graph.checkpointer import checkpoint_path_for  # noqa: E402
+from graph.checkpointer import checkpoint_path_for, open_checkpointer  # noqa: E402
 from nudge.clock import VirtualClock  # noqa: E402
 from nudge.db import transaction  # noqa: E402
 from nudge.ids import new_id  # noqa: E402
@@ -200,6 +205,37 @@ def bench_run_due(leads: int) -> dict[str, Any]:
         "runs_per_second": round(runs / busy, 1) if busy else None,
         "clock_steps": steps,
     }
+
+
+class FloorState(TypedDict):
+    touches: int
+
+
+def _touch(state: FloorState) -> FloorState:
+    return {"touches": state["touches"] + 1}
+
+
+def bench_floor(leads: int) -> dict[str, Any]:
+    """The same number of runs as 1a, each a bare LangGraph invoke (one trivial node) on the same
+    checkpointer kind, thread per lead, durability="exit", 7 runs per thread in touch order: what
+    LangGraph and its checkpointer alone cost a touch."""
+    with (
+        tempfile.TemporaryDirectory(prefix="nudge-bench-") as tmp,
+        open_checkpointer(f"sqlite:///{Path(tmp) / 'floor.db'}") as checkpointer,
+    ):
+        builder = StateGraph(FloorState)
+        builder.add_node("touch", _touch)
+        builder.add_edge(START, "touch")
+        builder.add_edge("touch", END)
+        graph = builder.compile(checkpointer=checkpointer)
+        started = time.perf_counter()
+        for _ in range(7):
+            for lead in range(leads):
+                config: RunnableConfig = {"configurable": {"thread_id": f"floor-{lead}"}}
+                graph.invoke({"touches": 0}, config, durability="exit")
+        spent = time.perf_counter() - started
+    runs = 7 * leads
+    return {"runs": runs, "busy_seconds": round(spent, 3), "runs_per_second": round(runs / spent, 1)}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -616,6 +652,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, Any] = {"database": "sqlite", "channels": "sandbox", "composer": "template"}
     say(f"1a. run_due on a virtual clock: {args.sync_leads} leads through the 7-touch sequence")
     results["throughput_run_due"] = bench_run_due(args.sync_leads)
+    say(f"1c. floor: {7 * args.sync_leads} bare LangGraph invokes, same checkpointer, thread per lead")
+    results["floor"] = bench_floor(args.sync_leads)
+    results["floor"]["ratio_run_due_to_floor"] = round(
+        (results["throughput_run_due"]["touches_per_second"] or 0) / results["floor"]["runs_per_second"], 3
+    )
     say(f"1b. threaded dispatcher + APScheduler tick: {args.threaded_leads} leads with touch 1 due now")
     results["throughput_threaded"] = bench_threaded(args.threaded_leads)
     say(f"2.  timer lateness: {args.timers} timers, threaded dispatcher, system clock")
@@ -658,6 +699,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     say(
         f"  touches/s, threaded + tick (touch 1)    {results['throughput_threaded']['touches_per_second']:>8}"
         f"   target >= {TARGET_TOUCHES_PER_S:.0f}"
+    )
+    say(
+        f"  floor: bare LangGraph invokes/s         {results['floor']['runs_per_second']:>8}"
+        f"   run_due reaches {results['floor']['ratio_run_due_to_floor']:.0%} of it"
     )
     say(
         f"  timer lateness p50 / p99 (s)            {results['lateness']['p50_s']:>8} / {results['lateness']['p99_s']}"
