@@ -20,6 +20,7 @@ from agent.composer import MessageKind
 from agent.outbound import ChannelChoice
 from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer
 from graph.context import RunContext
+from graph.industry import ensure_industry
 from graph.speak import say
 from graph.state import LeadState
 from graph.timeutil import to_iso
@@ -73,6 +74,15 @@ def _reply_choice(ctx: RunContext, inbound: InboundText) -> ChannelChoice | None
 
 
 def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    update = _converse(state, runtime)
+    if not state.get("last_touch", 0) and update.get("due_touch") != 1:
+        # absorb leaves the industry of a first message's run to touch 1's next run; a run that
+        # answers otherwise (opt-out, HELP, an auto-reply) records it now, as before.
+        update = {**ensure_industry(runtime.context, state), **update}
+    return update
+
+
+def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     session, lead, now = ctx.session, ctx.lead, ctx.clock.now()
     ids = state.get("reply_ids", [])
