@@ -73,7 +73,7 @@ class PooledHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no typ
         options: dict[str, Any] = {
             "maxsize": pool_size,
             "cert_reqs": "CERT_REQUIRED",
-            "ca_certs": bundle,
+            ("ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"): bundle,  # as requests takes either
             "retries": False,
             "timeout": urllib3.Timeout(connect=timeout, read=timeout),
         }
