@@ -19,6 +19,9 @@ BODIES = [
     "A=1&A=2&B=3",  # a repeated name: the last one wins, as in the dict the route built before
     "Body=caf\xe9".encode("latin-1").decode("latin-1"),  # a raw byte that is not UTF-8
     "Body=%E2%82%AC%ZZ%",  # a malformed escape stays as written
+    "A=1;B=2",  # ";" is not a separator
+    "A&&B=",  # a name without "=", an empty pair
+    "=x&B=2",  # an empty name
 ]
 
 
