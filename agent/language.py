@@ -285,7 +285,7 @@ def language_scores(text: str) -> dict[str, float]:
     tokens = _TOKEN.findall(lowered)
     scores = dict.fromkeys(SUPPORTED, 0.0)
     for token in tokens:
-        folded = _fold(token)
+        folded = token if token.isascii() else _fold(token)  # nothing to fold in ASCII
         for lang in SUPPORTED:
             if token in _WORDS[lang]:
                 scores[lang] += 1.0

@@ -1,4 +1,4 @@
-"""Instant-reply benchmark: webhook-to-send latency at 20 concurrent leads, against a LangGraph floor.
+"""Instant-reply benchmark: webhook-to-send latency at 20 concurrent leads, against two floors.
 
     .venv/bin/python bench/instant_reply.py [--concurrency 20] [--trials 5] [--rounds 4] [--in-process]
                                             [--json FILE]
@@ -10,14 +10,22 @@
    leads (different phones) post a signed inbound WhatsApp message at the same moment (a barrier
    releases C threads). Latency = from just before the webhook POST to the moment the stand-in
    handled the Messages create for that lead (its `received_at`, time.monotonic()).
-2. Floor: a bare LangGraph invoke with the same checkpointer kind (graph.checkpointer.open_checkpointer
-   on a SQLite file): one trivial node, thread_id per lead, durability="exit", from C threads at once,
-   the same number of samples.
-3. Ratios and targets: Nudge p99 under 150 ms on SQLite; Nudge p99 / floor p99 under 3.
+2. Stack floor: the same fixed stack with no Nudge logic, in its own process (this file run with
+   --serve-stack-floor): uvicorn + FastAPI, one form POST endpoint that checks X-Twilio-Signature
+   with twilio's RequestValidator, does one bare LangGraph invoke on the same checkpointer kind (as
+   the LangGraph floor below) and sends the reply with the real `twilio` client (stock, its API
+   domain pointed at the stand-in) before answering. Measured like Nudge: C fresh
+   leads post a signed webhook at once; latency = POST → the stand-in handling the Messages create.
+3. LangGraph floor: a bare LangGraph invoke with the same checkpointer kind
+   (graph.checkpointer.open_checkpointer on a SQLite file): one trivial node, thread_id per lead,
+   durability="exit", from C threads of the bench process at once, the same number of samples.
+4. Ratios and targets: Nudge p99 under 150 ms on SQLite; Nudge p99 / LangGraph floor p99 under 3.
+   Nudge / stack floor says how much of the gap is Nudge's own work; stack floor / LangGraph floor
+   how much the fixed stack (HTTP, form, signature, Twilio client, a second process) costs by itself.
 
-Trials interleave Nudge rounds and floor rounds so machine noise hits both alike. Figures are
-quoted as the median over trials (robust to one noisy trial) and pooled over every sample.
-One warm-up round of each is run first and not counted.
+Trials interleave Nudge, stack-floor and LangGraph-floor rounds so machine noise hits them alike.
+Figures are quoted as the median over trials (robust to one noisy trial) and pooled over every
+sample. One warm-up round of each is run first and not counted.
 """
 
 from __future__ import annotations
@@ -32,9 +40,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict
@@ -48,8 +56,16 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import Response  # noqa: E402
+from langgraph.checkpoint.base import BaseCheckpointSaver  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
+from langgraph.graph.state import CompiledStateGraph  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+from starlette.concurrency import run_in_threadpool  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
+from twilio.rest import Client  # noqa: E402
 
 from graph.checkpointer import open_checkpointer  # noqa: E402
 from nudge.db import create_db_engine, make_session_factory, transaction  # noqa: E402
@@ -75,6 +91,7 @@ BODIES = (
     "Hola, ¿cuánto cuesta el plan anual?",
     "Hello! Do you have availability next week?",
 )
+WEBHOOK_PATH = "/webhooks/twilio/inbound"
 P99_TARGET_MS = 150.0
 RATIO_TARGET = 3.0
 
@@ -154,12 +171,15 @@ class Target:
     sessions: sessionmaker[Session]
 
 
-class NudgeBench:
-    def __init__(self, target: Target, concurrency: int) -> None:
-        self.target = target
-        self.stub = target.stub
+class WebhookBench:
+    """C fresh leads post a signed inbound WhatsApp webhook at `url` at the same moment; each
+    latency runs from just before its POST to the stand-in handling the reply's Messages create."""
+
+    def __init__(self, url: str, stub: TwilioStub, concurrency: int, *, first_phone: int) -> None:
+        self.stub = stub
         self.concurrency = concurrency
-        self.webhook_url = f"{target.url}/webhooks/twilio/inbound"
+        self.webhook_url = f"{url}{WEBHOOK_PATH}"
+        self._first_phone = first_phone  # each bench its own phones: they share the stand-in
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-lead")
         self._local = threading.local()
         self._clients: list[httpx.Client] = []
@@ -185,7 +205,7 @@ class NudgeBench:
         self._rounds += 1
         shots = []
         for i in range(self.concurrency):
-            phone = f"+55119{80000000 + self._rounds * 1000 + i}"
+            phone = f"+55119{self._first_phone + self._rounds * 1000 + i}"
             params = inbound_params(f"whatsapp:{phone}", f"whatsapp:{WA_NUMBER}", BODIES[i % len(BODIES)])
             headers = {
                 "X-Twilio-Signature": twilio_signature(self.webhook_url, params, DEFAULT_AUTH_TOKEN),
@@ -222,6 +242,15 @@ class NudgeBench:
         self._settle()
         return [first_reply[phone] - started for phone, started, _ in fired], [took for _, _, took in fired]
 
+    def _settle(self) -> None:
+        """Wait until the server has finished the round's work (nothing left by default)."""
+
+
+class NudgeBench(WebhookBench):
+    def __init__(self, target: Target, concurrency: int) -> None:
+        super().__init__(target.url, target.stub, concurrency, first_phone=80000000)
+        self.target = target
+
     def _settle(self, timeout: float = 10.0) -> None:
         """Wait until the dispatcher has finished this round (sent rows recorded, mailbox drained)."""
         deadline = time.monotonic() + timeout
@@ -256,16 +285,20 @@ def _bump(state: FloorState) -> FloorState:
     return {"n": state["n"] + 1}
 
 
+def floor_graph(checkpointer: BaseCheckpointSaver[Any]) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """One trivial node: what LangGraph itself costs per invoke on this checkpointer."""
+    builder = StateGraph(FloorState)
+    builder.add_node("bump", _bump)
+    builder.add_edge(START, "bump")
+    builder.add_edge("bump", END)
+    return builder.compile(checkpointer=checkpointer)
+
+
 class FloorBench:
     def __init__(self, database_url: str, concurrency: int) -> None:
         self.concurrency = concurrency
         self._stack = open_checkpointer(database_url)
-        checkpointer = self._stack.__enter__()
-        builder = StateGraph(FloorState)
-        builder.add_node("bump", _bump)
-        builder.add_edge(START, "bump")
-        builder.add_edge("bump", END)
-        self.graph = builder.compile(checkpointer=checkpointer)
+        self.graph = floor_graph(self._stack.__enter__())
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="bench-floor")
         self._rounds = 0
 
@@ -285,6 +318,81 @@ class FloorBench:
             return time.monotonic() - started
 
         return list(self._pool.map(invoke, thread_ids))
+
+
+# ------------------------------------------------------------------------------------------------
+# Stack floor: uvicorn + FastAPI + RequestValidator + one LangGraph invoke + the twilio client
+# ------------------------------------------------------------------------------------------------
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def stack_floor_app(database_url: str, public_url: str, api_url: str) -> FastAPI:
+    """The fixed stack and nothing of Nudge: check the signature, one bare LangGraph invoke (as the
+    LangGraph floor), reply with the real twilio client, answer Twilio."""
+    validator = RequestValidator(DEFAULT_AUTH_TOKEN)
+    twilio = Client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN)  # the stock client and its HTTP client
+    twilio.api.base_url = api_url  # the stand-in instead of https://api.twilio.com
+    graphs: list[CompiledStateGraph[Any, Any, Any, Any]] = []
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        with open_checkpointer(database_url) as checkpointer:
+            graphs.append(floor_graph(checkpointer))
+            yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post(WEBHOOK_PATH)
+    async def inbound(request: Request) -> Response:
+        form = await request.form()
+        params = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not validator.validate(public_url + WEBHOOK_PATH, params, request.headers.get("x-twilio-signature", "")):
+            return Response(status_code=403)
+
+        def reply() -> None:
+            graphs[0].invoke({"n": 0}, {"configurable": {"thread_id": params["From"]}}, durability="exit")
+            twilio.messages.create(to=params["From"], from_=params["To"], body="Thanks, we got your message.")
+
+        await run_in_threadpool(reply)
+        return Response(EMPTY_TWIML, media_type="text/xml")
+
+    return app
+
+
+def serve_stack_floor(args: argparse.Namespace) -> int:
+    url = f"http://127.0.0.1:{args.port}"
+    app = stack_floor_app(args.database_url, url, args.api_url)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    return 0
+
+
+@contextmanager
+def served_stack_floor(workdir: Path, stub: TwilioStub) -> Iterator[str]:
+    """The stack floor in its own process (this file with --serve-stack-floor); yields its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = (workdir / "stack-floor.log").open("w")
+    server = subprocess.Popen(
+        [
+            *(sys.executable, str(Path(__file__).resolve()), "--serve-stack-floor", "--port", str(port)),
+            *("--database-url", f"sqlite:///{workdir / 'stack-floor.db'}", "--api-url", stub.url),
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_healthy(url, server, workdir / "stack-floor.log")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
 
 
 # ------------------------------------------------------------------------------------------------
@@ -381,50 +489,72 @@ def _wait_healthy(url: str, server: subprocess.Popen[bytes], log: Path, timeout:
     raise RuntimeError(f"nudge serve did not answer /healthz within {timeout:.0f}s")
 
 
+@dataclass
+class Benches:
+    nudge: NudgeBench
+    stack: WebhookBench
+    floor: FloorBench
+
+
 @contextmanager
-def benches(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[NudgeBench, FloorBench]]:
+def benches(args: argparse.Namespace, workdir: Path) -> Iterator[Benches]:
     nudge_dir = workdir / "nudge"
     nudge_dir.mkdir()
     started = in_process_nudge if args.in_process else served_nudge
-    with started(args, nudge_dir) as target:
-        nudge = NudgeBench(target, args.concurrency)
-        floor = FloorBench(f"sqlite:///{workdir / 'floor.db'}", args.concurrency)
+    with started(args, nudge_dir) as target, served_stack_floor(workdir, target.stub) as stack_url:
+        running = Benches(
+            nudge=NudgeBench(target, args.concurrency),
+            stack=WebhookBench(stack_url, target.stub, args.concurrency, first_phone=60000000),
+            floor=FloorBench(f"sqlite:///{workdir / 'floor.db'}", args.concurrency),
+        )
         try:
-            yield nudge, floor
+            yield running
         finally:
-            nudge.close()
-            floor.close()
+            running.nudge.close()
+            running.stack.close()
+            running.floor.close()
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     nudge_series = Series("nudge", [[] for _ in range(args.trials)])
     response_series = Series("webhook response", [[] for _ in range(args.trials)])
+    stack_series = Series("stack floor", [[] for _ in range(args.trials)])
     floor_series = Series("floor", [[] for _ in range(args.trials)])
     began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="nudge-bench-") as tmp, benches(args, Path(tmp)) as (nudge, floor):
-        progress(f"started Nudge and the Twilio stand-in in {time.monotonic() - began:.1f}s; warming up")
+    with tempfile.TemporaryDirectory(prefix="nudge-bench-") as tmp, benches(args, Path(tmp)) as bench:
+        progress(
+            f"started Nudge, the stack floor and the Twilio stand-in in {time.monotonic() - began:.1f}s; warming up"
+        )
         for _ in range(args.warmup):
-            warm, _ = nudge.round()
-            floor_warm = floor.round()
-            progress(f"  warm-up  nudge {_ms(Summary.of(warm))}   floor {_ms(Summary.of(floor_warm))}")
+            warm, _ = bench.nudge.round()
+            stack_warm, _ = bench.stack.round()
+            floor_warm = bench.floor.round()
+            progress(
+                f"  warm-up  nudge {_ms(Summary.of(warm))}   stack {_ms(Summary.of(stack_warm))}"
+                f"   floor {_ms(Summary.of(floor_warm))}"
+            )
         for trial in range(args.trials):
-            for _ in range(args.rounds):  # interleaved, so noise hits both alike
-                latencies, responses = nudge.round()
+            for _ in range(args.rounds):  # interleaved, so noise hits all three alike
+                latencies, responses = bench.nudge.round()
                 nudge_series.trials[trial].extend(latencies)
                 response_series.trials[trial].extend(responses)
-                floor_latencies = floor.round()
+                stack_latencies, _ = bench.stack.round()
+                stack_series.trials[trial].extend(stack_latencies)
+                floor_latencies = bench.floor.round()
                 floor_series.trials[trial].extend(floor_latencies)
                 progress(
                     f"  trial {trial + 1}/{args.trials}  nudge {_ms(Summary.of(latencies))}"
-                    f"   floor {_ms(Summary.of(floor_latencies))}"
+                    f"   stack {_ms(Summary.of(stack_latencies))}   floor {_ms(Summary.of(floor_latencies))}"
                 )
     elapsed = time.monotonic() - began
-    return report(args, nudge_series, floor_series, response_series, elapsed)
+    return report(args, nudge_series, stack_series, floor_series, response_series, elapsed)
 
 
-def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Series, elapsed: float) -> dict[str, Any]:
-    n_med, f_med = nudge.median_of_trials(), floor.median_of_trials()
-    n_all, f_all, r_all = nudge.pooled(), floor.pooled(), responses.pooled()
+def report(
+    args: argparse.Namespace, nudge: Series, stack: Series, floor: Series, responses: Series, elapsed: float
+) -> dict[str, Any]:
+    n_med, s_med, f_med = nudge.median_of_trials(), stack.median_of_trials(), floor.median_of_trials()
+    n_all, s_all, f_all, r_all = nudge.pooled(), stack.pooled(), floor.pooled(), responses.pooled()
     ratio_p50 = n_med.p50_ms / f_med.p50_ms
     ratio_p99 = n_med.p99_ms / f_med.p99_ms
     p99_ok = n_med.p99_ms < P99_TARGET_MS
@@ -433,7 +563,10 @@ def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Se
     print()
     where = "threads of the bench process" if args.in_process else "`nudge serve` in its own process"
     print(f"Instant reply at {args.concurrency} concurrent leads, SQLite, templates, live Twilio channel → local stub")
-    print(f"Nudge ran on {where}; senders and the Twilio stand-in in the bench process")
+    print(
+        f"Nudge ran on {where}, the stack floor in its own process; "
+        "senders and the Twilio stand-in in the bench process"
+    )
     print(
         f"{args.trials} trials x {args.rounds} rounds x {args.concurrency} leads (+{args.warmup} warm-up round), "
         f"{args.dispatcher_threads} dispatcher threads, tick {args.tick}s, {elapsed:.0f}s total"
@@ -445,26 +578,47 @@ def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Se
     rows = [
         ("Nudge webhook→send, median of trials", n_med),
         ("Nudge webhook→send, pooled", n_all),
+        ("Stack floor, median of trials", s_med),
+        ("Stack floor, pooled", s_all),
         ("LangGraph floor, median of trials", f_med),
         ("LangGraph floor, pooled", f_all),
-        ("(webhook 200 response, pooled)", r_all),
+        ("(Nudge webhook 200 response, pooled)", r_all),
     ]
-    for label, s in rows:
-        print(f"{label:38} {s.samples:5d} {s.p50_ms:8.1f} {s.p99_ms:8.1f} {s.mean_ms:8.1f} {s.max_ms:8.1f}")
+    for label, row in rows:
+        print(f"{label:38} {row.samples:5d} {row.p50_ms:8.1f} {row.p99_ms:8.1f} {row.mean_ms:8.1f} {row.max_ms:8.1f}")
     print()
     print("per trial (p50 / p99 ms):")
-    for i, (n, f) in enumerate(zip(nudge.per_trial(), floor.per_trial(), strict=True), start=1):
+    for i, (n, st, f) in enumerate(zip(nudge.per_trial(), stack.per_trial(), floor.per_trial(), strict=True), start=1):
         print(
-            f"  trial {i}: Nudge {n.p50_ms:6.1f} / {n.p99_ms:6.1f}   floor {f.p50_ms:6.1f} / {f.p99_ms:6.1f}"
-            f"   ratio p99/p99 {n.p99_ms / f.p99_ms:5.2f}"
+            f"  trial {i}: Nudge {n.p50_ms:6.1f} / {n.p99_ms:6.1f}   stack floor {st.p50_ms:6.1f} / {st.p99_ms:6.1f}"
+            f"   LangGraph floor {f.p50_ms:6.1f} / {f.p99_ms:6.1f}"
+            f"   ratio Nudge/LangGraph p99 {n.p99_ms / f.p99_ms:5.2f}"
         )
+    ratios = {
+        "p50_over_p50": ratio_p50,
+        "p99_over_p99": ratio_p99,
+        "pooled_p50_over_p50": n_all.p50_ms / f_all.p50_ms,
+        "pooled_p99_over_p99": n_all.p99_ms / f_all.p99_ms,
+        "nudge_over_stack_p50": n_med.p50_ms / s_med.p50_ms,
+        "nudge_over_stack_p99": n_med.p99_ms / s_med.p99_ms,
+        "stack_over_floor_p50": s_med.p50_ms / f_med.p50_ms,
+        "stack_over_floor_p99": s_med.p99_ms / f_med.p99_ms,
+    }
     print()
-    print(f"ratio Nudge p50 / floor p50: {ratio_p50:5.2f}   (pooled {n_all.p50_ms / f_all.p50_ms:5.2f})")
-    print(f"ratio Nudge p99 / floor p99: {ratio_p99:5.2f}   (pooled {n_all.p99_ms / f_all.p99_ms:5.2f})")
+    print(f"ratio Nudge p50 / LangGraph floor p50:  {ratio_p50:5.2f}   (pooled {ratios['pooled_p50_over_p50']:5.2f})")
+    print(f"ratio Nudge p99 / LangGraph floor p99:  {ratio_p99:5.2f}   (pooled {ratios['pooled_p99_over_p99']:5.2f})")
+    print(
+        f"ratio Nudge / stack floor:              p50 {ratios['nudge_over_stack_p50']:5.2f}"
+        f"   p99 {ratios['nudge_over_stack_p99']:5.2f}"
+    )
+    print(
+        f"ratio stack floor / LangGraph floor:    p50 {ratios['stack_over_floor_p50']:5.2f}"
+        f"   p99 {ratios['stack_over_floor_p99']:5.2f}"
+    )
     print()
     verdict = {True: "MET", False: "MISSED"}
     print(f"target p99 < {P99_TARGET_MS:.0f} ms on SQLite:  {verdict[p99_ok]} (Nudge p99 {n_med.p99_ms:.1f} ms)")
-    print(f"target Nudge p99 / floor p99 < {RATIO_TARGET:.0f}:  {verdict[ratio_ok]} ({ratio_p99:.2f})")
+    print(f"target Nudge p99 / LangGraph floor p99 < {RATIO_TARGET:.0f}:  {verdict[ratio_ok]} ({ratio_p99:.2f})")
     return {
         "config": {
             "concurrency": args.concurrency,
@@ -481,27 +635,27 @@ def report(args: argparse.Namespace, nudge: Series, floor: Series, responses: Se
         "nudge": {
             "median_of_trials": asdict(n_med),
             "pooled": asdict(n_all),
-            "per_trial": [asdict(s) for s in nudge.per_trial()],
+            "per_trial": [asdict(row) for row in nudge.per_trial()],
+        },
+        "stack_floor": {
+            "median_of_trials": asdict(s_med),
+            "pooled": asdict(s_all),
+            "per_trial": [asdict(row) for row in stack.per_trial()],
         },
         "floor": {
             "median_of_trials": asdict(f_med),
             "pooled": asdict(f_all),
-            "per_trial": [asdict(s) for s in floor.per_trial()],
+            "per_trial": [asdict(row) for row in floor.per_trial()],
         },
         "webhook_response": {"pooled": asdict(r_all)},
-        "ratios": {
-            "p50_over_p50": ratio_p50,
-            "p99_over_p99": ratio_p99,
-            "pooled_p50_over_p50": n_all.p50_ms / f_all.p50_ms,
-            "pooled_p99_over_p99": n_all.p99_ms / f_all.p99_ms,
-        },
+        "ratios": ratios,
         "targets": {
             "p99_under_ms": P99_TARGET_MS,
             "p99_met": p99_ok,
             "ratio_p99_over_p99_under": RATIO_TARGET,
             "ratio_met": ratio_ok,
         },
-        "samples_seconds": {"nudge": nudge.trials, "floor": floor.trials},
+        "samples_seconds": {"nudge": nudge.trials, "stack_floor": stack.trials, "floor": floor.trials},
     }
 
 
@@ -519,7 +673,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run Nudge on threads of the bench process instead of `nudge serve` in its own process",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    # Internal: how the bench starts the stack floor's server process.
+    parser.add_argument("--serve-stack-floor", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.serve_stack_floor:
+        return serve_stack_floor(args)
     figures = run(args)
     if args.json is not None:
         args.json.write_text(json.dumps(figures, indent=2))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
@@ -31,6 +32,7 @@ router = APIRouter(
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _FORM = "application/x-www-form-urlencoded"
+_MAX_FIELDS = 1000  # Starlette's form parser's limit
 _RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/xml": {}}, "description": "empty TwiML: Twilio needs nothing more"},
     400: {"description": "missing or malformed fields"},
@@ -44,12 +46,22 @@ def twiml() -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
+def form_fields(body: bytes) -> dict[str, str]:
+    """An urlencoded body's fields, decoded as Starlette's form parser decodes them (latin-1 bytes,
+    then %-escapes as UTF-8; the last of a repeated name wins), without its per-byte callbacks:
+    every inbound message and status callback is one of these."""
+    try:
+        pairs = parse_qsl(body.decode("latin-1"), keep_blank_values=True, max_num_fields=_MAX_FIELDS)
+    except ValueError as exc:
+        raise ApiError(400, "bad_form", f"too many form fields (at most {_MAX_FIELDS})") from exc
+    return dict(pairs)
+
+
 async def signed_form(request: Request, runtime: RuntimeDep) -> dict[str, str]:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(_FORM):
         raise ApiError(415, "unsupported_media_type", f"Twilio webhooks are {_FORM}, not '{content_type}'")
-    form = await request.form()
-    params = {key: value for key, value in form.items() if isinstance(value, str)}
+    params = form_fields(await request.body())
     if not signature_valid(request, params, runtime.settings):
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
     return params

@@ -56,7 +56,9 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 if new_stage == stages.WON:
                     activity.record(ctx.session, ctx.lead, now, "conversion", conversion_detail(payload))
     update["stage"] = stage
-    if replies or due not in (None, 1):  # touch 1 alone does not need the industry (graph/industry.py)
+    # Touch 1 alone does not need the industry (graph/industry.py), and a lead's first message is
+    # answered by touch 1 unless converse routes it elsewhere (converse then asks for it).
+    if (replies and state.get("last_touch", 0)) or due not in (None, 1):
         update.update(ensure_industry(ctx, state))
 
     if replies:

@@ -6,10 +6,12 @@ gets one answer.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple, cast
 
+import sqlalchemy as sa
 from langgraph.runtime import Runtime
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from agent import activity, stages
 from agent.assets import matching_fact
@@ -18,15 +20,48 @@ from agent.composer import MessageKind
 from agent.outbound import ChannelChoice
 from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer
 from graph.context import RunContext
+from graph.industry import ensure_industry
 from graph.speak import say
 from graph.state import LeadState
 from graph.timeutil import to_iso
 from nudge.models import Message, OptOut
 
 MAX_CLARIFY = 2
+_MESSAGES = cast(sa.Table, Message.__table__)
 
 
-def _reply_choice(ctx: RunContext, inbound: Message) -> ChannelChoice | None:
+class InboundText(NamedTuple):
+    """What answering needs of a message the lead wrote."""
+
+    id: str
+    channel: str
+    body: str
+
+
+@cache
+def _inbound_query() -> sa.Select[str, str, str]:
+    # Built once, on first use: a Core read of three columns instead of loading ORM objects (every
+    # inbound run reads its messages once). Like the other tenant-owned Core queries, it names
+    # the business itself.
+    return (
+        sa.select(_MESSAGES.c.id, _MESSAGES.c.channel, _MESSAGES.c.body)
+        .where(
+            _MESSAGES.c.business_id == sa.bindparam("business_id"),
+            _MESSAGES.c.id.in_(sa.bindparam("ids", expanding=True)),
+        )
+        .order_by(_MESSAGES.c.created_at)
+    )
+
+
+def inbound_messages(ctx: RunContext, ids: list[str]) -> list[InboundText]:
+    """The lead's messages with these ids, oldest first."""
+    if not ids:
+        return []
+    rows = ctx.session.connection().execute(_inbound_query(), {"business_id": ctx.business.id, "ids": ids})
+    return [InboundText(id_, channel, body) for id_, channel, body in rows]
+
+
+def _reply_choice(ctx: RunContext, inbound: InboundText) -> ChannelChoice | None:
     """Answer on the channel the lead used (the WhatsApp window is open: they just wrote)."""
     lead, business = ctx.lead, ctx.business
     if inbound.channel == "whatsapp" and lead.phone and business.whatsapp_from:
@@ -39,10 +74,19 @@ def _reply_choice(ctx: RunContext, inbound: Message) -> ChannelChoice | None:
 
 
 def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
+    update = _converse(state, runtime)
+    if not state.get("last_touch", 0) and update.get("due_touch") != 1:
+        # absorb leaves the industry of a first message's run to touch 1's next run; a run that
+        # answers otherwise (opt-out, HELP, an auto-reply) records it now, as before.
+        update = {**ensure_industry(runtime.context, state), **update}
+    return update
+
+
+def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ctx = runtime.context
     session, lead, now = ctx.session, ctx.lead, ctx.clock.now()
     ids = state.get("reply_ids", [])
-    messages = list(session.scalars(select(Message).where(Message.id.in_(ids)).order_by(Message.created_at)))
+    messages = inbound_messages(ctx, ids)
     human = [m for m in messages if not is_auto_reply(m.body)]
     for skipped in (m for m in messages if m not in human):
         activity.record(
