@@ -273,7 +273,8 @@ class Deliverer:
         now = self._clock.now()
         with transaction(self._factory) as session:
             row = session.get(Outbox, outbox_id)
-            assert row is not None
+            if row is None:  # its lead was erased meanwhile: nothing left to send
+                return
             row.status, row.available_at, row.updated_at = "pending", slot, now
             row.attempts = max(0, row.attempts - 1)  # waiting for a slot is not a failed attempt
             session.execute(
@@ -297,10 +298,15 @@ class Deliverer:
         with transaction(self._factory) as session:
             connection = session.connection()
             row = connection.execute(statements.outbox_sent, {"outbox_id": outbox_id, "now": now}).first()
-            assert row is not None
+            state = (
+                None if row is None else connection.execute(statements.message_state, {"message_id": row[0]}).first()
+            )
+            if row is None or state is None:
+                # The lead was erased while its message was with the provider: nothing is left to
+                # record, and the rest of the batch still has to go out.
+                log.info("outbox row %s is gone (lead erased during the send); not recorded", outbox_id)
+                return
             message_id, channel = row
-            state = connection.execute(statements.message_state, {"message_id": message_id}).first()
-            assert state is not None
             current, history = advanced(state.status, state.status_history, ("sent", status), now)
             connection.execute(
                 statements.message_sent,

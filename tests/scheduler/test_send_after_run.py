@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from agent.channels import OutboundMessage
 from nudge.runtime import open_runtime
 from tests.conftest import make_settings
 from tests.support.workers import create_due_leads, create_sample_business, progress
@@ -35,3 +36,18 @@ def test_a_woken_lead_is_answered_without_waiting_for_a_tick(any_database_url: s
         waited = time.monotonic() - started
         state = progress(runtime.engine)
     assert state.sent_touch1 == 3, f"after {waited:.1f}s: {state}"
+
+
+def test_a_send_whose_lead_was_erased_meanwhile_is_not_recorded_and_the_rest_still_go(
+    any_database_url: str, tmp_path: Path
+) -> None:
+    """A privacy erasure can delete a lead (and its outbox rows) while one of its messages is with
+    the provider: recording that send must not fail the messages claimed after it."""
+    with open_runtime(make_settings(any_database_url, tmp_path)) as runtime:
+        claimed = [
+            (f"out_gone_{n}", OutboundMessage(message_id=f"msg_{n}", channel="sms", to="+15550001", sender=sender))
+            for n, sender in enumerate(["+15550002", "+15550003", "+15550003"])
+        ]
+        report = runtime.deliverer.send_claimed(claimed)
+    # The third usually waits for its sender's rate (then there is no row left to put back).
+    assert report.failed == 0 and report.sent >= 2 and report.sent + report.deferred == 3, report
