@@ -60,7 +60,7 @@ def _statements() -> _Statements:
         .values(status="sent", updated_at=sa.bindparam("now"))
         .returning(_OUTBOX.c.message_id, _OUTBOX.c.channel),
         outbox_claimed=_OUTBOX.update()
-        .where(_OUTBOX.c.id == sa.bindparam("outbox_id"))
+        .where(_OUTBOX.c.id == sa.bindparam("outbox_id"), _OUTBOX.c.status == "pending")
         .values(status=sa.bindparam("status"), attempts=_OUTBOX.c.attempts + 1, updated_at=sa.bindparam("now")),
         message_state=sa.select(_MESSAGES.c.status, _MESSAGES.c.status_history, _MESSAGES.c.provider_id).where(
             _MESSAGES.c.id == sa.bindparam("message_id")
@@ -177,15 +177,15 @@ class Deliverer:
         for queued in queued_in(session):
             if queued.lead_id != lead.id or queued.created_at > now:
                 continue
-            outbound = outbound_for(session, queued, lead, business, self._public_url, now)
             channel = self._channels[queued.channel]
-            if getattr(channel, "records_only", False):
-                # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
+            records_only = getattr(channel, "records_only", False)
+            # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
+            claim = {"outbox_id": queued.outbox_id, "status": "sent" if records_only else "sending", "now": now}
+            if connection.execute(statements.outbox_claimed, claim).rowcount != 1:
+                continue  # no longer pending: something in the run took it back
+            outbound = outbound_for(session, queued, lead, business, self._public_url, now)
+            if records_only:
                 result = channel.send(outbound)
-                connection.execute(
-                    statements.outbox_claimed,
-                    {"outbox_id": queued.outbox_id, "status": "sent", "now": now},
-                )
                 current, history = advanced(queued.status, queued.status_history, ("sent", result.status), now)
                 connection.execute(
                     statements.message_sent,
@@ -200,9 +200,6 @@ class Deliverer:
                 if self._metrics is not None:
                     self._metrics.messages_sent.labels(queued.channel).inc()
                 continue
-            connection.execute(
-                statements.outbox_claimed, {"outbox_id": queued.outbox_id, "status": "sending", "now": now}
-            )
             claimed.append((queued.outbox_id, outbound))
         return claimed
 
