@@ -21,6 +21,7 @@ from nudge.ids import new_id
 from nudge.models import Business, Lead, Message, OptOut, Outbox
 
 QUEUED_IN_SESSION = "nudge.queued_outbox"
+QUEUED = "queued"  # a queued message's status until delivery moves it on
 _MESSAGES = cast(sa.Table, Message.__table__)
 _OUTBOX = cast(sa.Table, Outbox.__table__)
 
@@ -181,8 +182,7 @@ class QueuedMessage:
     subject: str | None
     template_sid: str | None
     template_variables: dict[str, str] | None
-    status: str
-    status_history: list[Any]
+    status_history: list[Any]  # its status is QUEUED
     created_at: datetime
 
 
@@ -244,8 +244,7 @@ def queue_message(
         subject=subject,
         template_sid=template_sid,
         template_variables=dict(template_variables) if template_variables else None,
-        status="queued",
-        status_history=[{"status": "queued", "at": now.isoformat()}],
+        status_history=[{"status": QUEUED, "at": now.isoformat()}],
         created_at=now,
     )
     statements, connection = _queue_statements(), session.connection()
@@ -265,7 +264,7 @@ def queue_message(
             "template_sid": template_sid,
             "template_variables": queued.template_variables,
             "provider_id": None,
-            "status": queued.status,
+            "status": QUEUED,
             "status_history": queued.status_history,
             "error_code": None,
             "info": dict(info or {}),

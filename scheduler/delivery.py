@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent import activity
-from agent.channels import Channel, ChannelError, OutboundMessage
+from agent.channels import Channel, ChannelError, OutboundMessage, SendResult
 from agent.email_thread import email_headers
-from agent.outbound import StoredMessage, queued_in
+from agent.outbound import QUEUED, StoredMessage, queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
 from nudge.db import skip_locked, transaction
@@ -186,19 +186,8 @@ class Deliverer:
             outbound = outbound_for(session, queued, lead, business, self._public_url, now)
             if records_only:
                 result = channel.send(outbound)
-                current, history = advanced(queued.status, queued.status_history, ("sent", result.status), now)
-                connection.execute(
-                    statements.message_sent,
-                    {
-                        "message_key": queued.id,
-                        "provider_id": result.provider_id,
-                        "sent_at": now,
-                        "status": current,
-                        "status_history": history,
-                    },
-                )
-                if self._metrics is not None:
-                    self._metrics.messages_sent.labels(queued.channel).inc()
+                self._write_sent(connection, queued.id, QUEUED, queued.status_history, result, now)
+                self._count_sent(queued.channel)
                 continue
             claimed.append((queued.outbox_id, outbound))
         return claimed
@@ -230,8 +219,29 @@ class Deliverer:
         apply_status(message, "sent", now)
         if status != "sent":
             apply_status(message, status, now)
+        self._count_sent(row.channel)
+
+    def _count_sent(self, channel: str) -> None:
         if self._metrics is not None:
-            self._metrics.messages_sent.labels(row.channel).inc()
+            self._metrics.messages_sent.labels(channel).inc()
+
+    @staticmethod
+    def _write_sent(
+        connection: sa.Connection, message_id: str, status: str, history: list[Any], result: SendResult, now: datetime
+    ) -> None:
+        """Record, in Core, that the provider took the message: from `status` (with `history`) it
+        moves to sent and then to the provider's own first status, if that is further on."""
+        current, history = advanced(status, history, ("sent", result.status), now)
+        connection.execute(
+            _statements().message_sent,
+            {
+                "message_key": message_id,
+                "provider_id": result.provider_id,
+                "sent_at": now,
+                "status": current,
+                "status_history": history,
+            },
+        )
 
     def send_claimed(self, claimed: list[tuple[str, OutboundMessage]]) -> DeliveryReport:
         report = DeliveryReport()
@@ -260,7 +270,7 @@ class Deliverer:
             log.exception("delivery of %s crashed", outbox_id)
             self._record_failure(outbox_id, ChannelError(str(exc), code="internal", action="retry"), report)
             return
-        self._record_sent(outbox_id, result.provider_id, result.status)
+        self._record_sent(outbox_id, result)
         report.sent += 1
 
     def _defer(self, outbox_id: str, slot: datetime) -> None:
@@ -287,7 +297,7 @@ class Deliverer:
                 .execution_options(synchronize_session=False)
             )
 
-    def _record_sent(self, outbox_id: str, provider_id: str, status: str) -> None:
+    def _record_sent(self, outbox_id: str, result: SendResult) -> None:
         """What `_mark_sent` does, in Core: one message per provider call makes this the hot
         path, and it needs no loaded objects."""
         now = self._clock.now()
@@ -295,28 +305,17 @@ class Deliverer:
         with transaction(self._factory) as session:
             connection = session.connection()
             row = connection.execute(statements.outbox_sent, {"outbox_id": outbox_id, "now": now}).first()
-            state = (
-                None if row is None else connection.execute(statements.message_state, {"message_id": row[0]}).first()
-            )
-            if row is None or state is None:
+            if row is None:
                 # The lead was erased while its message was with the provider: nothing is left to
                 # record, and the rest of the batch still has to go out.
                 log.info("outbox row %s is gone (lead erased during the send); not recorded", outbox_id)
                 return
             message_id, channel = row
-            current, history = advanced(state.status, state.status_history, ("sent", status), now)
-            connection.execute(
-                statements.message_sent,
-                {
-                    "message_key": message_id,
-                    "provider_id": state.provider_id or provider_id,
-                    "sent_at": now,
-                    "status": current,
-                    "status_history": history,
-                },
-            )
-        if self._metrics is not None:
-            self._metrics.messages_sent.labels(channel).inc()
+            state = connection.execute(statements.message_state, {"message_id": message_id}).first()
+            assert state is not None  # the outbox row is deleted with its message
+            known = SendResult(provider_id=state.provider_id or result.provider_id, status=result.status)
+            self._write_sent(connection, message_id, state.status, state.status_history, known, now)
+        self._count_sent(channel)
 
     def _record_failure(self, outbox_id: str, error: ChannelError, report: DeliveryReport) -> None:
         now = self._clock.now()

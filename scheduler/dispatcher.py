@@ -345,7 +345,7 @@ class Dispatcher:
             self._metrics.graph_run_seconds.observe(time.perf_counter() - started)
         lead.checkpoint_id = runner.checkpointer.latest_checkpoint_id(lead_id)
         lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
-        # Before the first flush: a sandbox send is then written with its message's INSERT.
+        # In this lead's savepoint: the claim commits with the run, the provider call comes after.
         claimed = self._deliverer.claim_queued(session, lead=lead, business=business, now=self._clock.now())
         mailbox.mark_processed(session, events, now)
         touch = final.get("next_touch")
