@@ -4,9 +4,10 @@ Threaded in production (`start()`; `wake()` from webhooks so inbound never waits
 and synchronous in the simulator (`run_due()` on a virtual clock). Either way the same
 `process_batch()` does the work.
 
-Due follow-ups run in batches: one transaction holds the runs of up to `batch` leads, each inside
-its own savepoint, so a morning of due touches pays for one commit, one writer-gate hand-over and
-one checkpoint prune per batch instead of per lead, and a lead whose run fails rolls back alone.
+Due follow-ups run in batches: one transaction holds the runs of up to `batch` leads, so a morning
+of due touches pays for one commit, one writer-gate hand-over and one checkpoint prune per batch
+instead of per lead; when a run fails, the others of its batch run again alone (`_run_batch`), so
+a lead whose run fails never holds the others back.
 A lead woken by something it did (a message, a click) goes first and alone: its answer leaves
 right after its own run instead of waiting for a batch. In threaded mode the next leads are taken
 from the queues only once the thread holds the database.
@@ -57,6 +58,14 @@ log = logging.getLogger(__name__)
 
 MAX_RUNS_PER_CLAIM = 5  # events arriving during a run are drained by the next one, up to this
 INTERRUPT_KEY = "__interrupt__"  # in a run's output when it stopped at interrupt()
+
+
+class _RunFailed(Exception):
+    """The run of this lead raised (the original error is the cause): its batch rolls back."""
+
+    def __init__(self, lead_id: str) -> None:
+        super().__init__(lead_id)
+        self.lead_id = lead_id
 
 
 @dataclass(frozen=True)
@@ -274,23 +283,47 @@ class Dispatcher:
             self.wake(woken)  # a failed send falls back to the next channel without waiting
 
     def _run_batch(self, take: Callable[[], list[str]]) -> dict[str, RunOutcome]:
-        """One transaction; each lead's run inside its own savepoint. `take` names the leads once
-        the transaction holds the database (threaded mode takes its batch from the queues then)."""
-        outcomes: dict[str, RunOutcome] = {}
-        with transaction(self._factory) as session:
-            for lead_id in take():
-                try:
-                    with session.begin_nested():
-                        outcome = self._run_once(session, lead_id)
-                except Exception:
-                    # Only this lead's savepoint is rolled back: its events stay in the mailbox
-                    # for the next attempt, and the rest of the batch commits.
-                    log.exception("run of lead %s failed; its events stay in the mailbox", lead_id)
-                    continue
-                if outcome is not None:
-                    outcomes[lead_id] = outcome
+        """One transaction for the batch's runs. `take` names the leads once the transaction holds
+        the database (threaded mode takes its batch from the queues then).
+
+        No savepoint per lead: a failed run is rare, and a savepoint pair cost each run about as
+        much as planning its next touch. When a run fails, the whole batch rolls back and every
+        other lead of it runs again alone, so the failure stays with its lead (whose events stay in
+        the mailbox for the next attempt). Their first runs' checkpoints are left behind
+        uncommitted, which a run never builds on (`_run_once`)."""
+        taken: list[str] = []
+        try:
+            outcomes = self._run_in_one_transaction(take, taken)
+        except Exception as error:
+            _log_failure(error, taken)
+            failed = error.lead_id if isinstance(error, _RunFailed) else None
+            outcomes = {}
+            if len(taken) > 1:
+                for lead_id in taken:
+                    if lead_id != failed:
+                        outcomes.update(self._run_alone(lead_id))
         if outcomes:
             self._runner.checkpointer.prune(list(outcomes), strategy="keep_latest")
+        return outcomes
+
+    def _run_alone(self, lead_id: str) -> dict[str, RunOutcome]:
+        try:
+            return self._run_in_one_transaction(functools.partial(list, [lead_id]), [])
+        except Exception as error:
+            _log_failure(error, [lead_id])
+            return {}
+
+    def _run_in_one_transaction(self, take: Callable[[], list[str]], taken: list[str]) -> dict[str, RunOutcome]:
+        outcomes: dict[str, RunOutcome] = {}
+        with transaction(self._factory) as session:
+            taken.extend(take())
+            for lead_id in taken:
+                try:
+                    outcome = self._run_once(session, lead_id)
+                except Exception as error:
+                    raise _RunFailed(lead_id) from error
+                if outcome is not None:
+                    outcomes[lead_id] = outcome
         return outcomes
 
     def _run_once(self, session: Session, lead_id: str) -> RunOutcome | None:
@@ -345,7 +378,7 @@ class Dispatcher:
             self._metrics.graph_run_seconds.observe(time.perf_counter() - started)
         lead.checkpoint_id = runner.checkpointer.latest_checkpoint_id(lead_id)
         lead.graph_paused = INTERRUPT_KEY in final  # waiting at interrupt() for a rep
-        # In this lead's savepoint: the claim commits with the run, the provider call comes after.
+        # The claim commits with the run; the provider call comes after.
         claimed = self._deliverer.claim_queued(session, lead=lead, business=business, now=self._clock.now())
         mailbox.mark_processed(session, events, now)
         touch = final.get("next_touch")
@@ -362,10 +395,17 @@ class Dispatcher:
                 payload={"handoff_id": final.get("handoff_id")},
             )
         notify = context.notifications > 0
-        session.flush()  # inside this lead's savepoint: a failing row fails this lead only
+        session.flush()  # a failing row fails this run here, before the lease is given back
         more = mailbox.has_due(session, lead_id, now)
         mailbox.release(session, lead_id, fence)  # raises LeaseLost (rolling back) if it moved
         return RunOutcome(claimed=claimed, more=more, notify=notify)
+
+
+def _log_failure(error: Exception, leads: list[str]) -> None:
+    if isinstance(error, _RunFailed):
+        log.error("run of lead %s failed; its events stay in the mailbox", error.lead_id, exc_info=error.__cause__)
+    else:  # the commit itself failed
+        log.error("%d leads' runs failed to commit; their events stay in the mailbox", len(leads), exc_info=error)
 
 
 def pending_by_kind(factory: sessionmaker[Session]) -> dict[str, int]:
