@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from agent.email_thread import email_headers
 from agent.outbound import QUEUED, StoredMessage, queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
-from nudge.db import skip_locked, transaction
+from nudge.db import after_commit, skip_locked, transaction
 from nudge.metrics import Metrics
 from nudge.models import Business, Lead, Message, Outbox
 from scheduler import mailbox
@@ -187,7 +187,8 @@ class Deliverer:
             if records_only:
                 result = channel.send(outbound)
                 self._write_sent(connection, queued.id, QUEUED, queued.status_history, result, now)
-                self._count_sent(queued.channel)
+                # Counted once the run commits: a batch that rolls back runs its leads again.
+                after_commit(session, partial(self._count_sent, queued.channel))
                 continue
             claimed.append((queued.outbox_id, outbound))
         return claimed

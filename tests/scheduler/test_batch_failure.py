@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from nudge.db import transaction
 from nudge.models import Lead, LeadEvent, Message
-from nudge.runtime import open_runtime
+from nudge.runtime import Runtime, open_runtime
 from scheduler import mailbox
 from tests.conftest import make_settings
 from tests.support.workers import create_due_leads, create_sample_business
@@ -28,6 +28,16 @@ def _sent_touches(engine: sa.Engine) -> dict[str, list[int | None]]:
         for lead_id, touch in rows:
             found.setdefault(str(lead_id), []).append(touch)
     return found
+
+
+def _counted_sends(runtime: Runtime) -> float:
+    """nudge_messages_sent_total over every channel, as /metrics reports it."""
+    return sum(
+        sample.value
+        for metric in runtime.metrics.registry.collect()
+        for sample in metric.samples
+        if sample.name == "nudge_messages_sent_total"
+    )
 
 
 def test_a_failing_run_in_a_batch_leaves_the_other_leads_sent_once_and_its_own_events_waiting(
@@ -47,6 +57,7 @@ def test_a_failing_run_in_a_batch_leaves_the_other_leads_sent_once_and_its_own_e
             runs = runtime.dispatcher.process_batch(lead_ids)
 
         assert runs == 3
+        assert _counted_sends(runtime) == 3  # the rolled-back first attempt counted nothing
         assert any(poisoned in record.getMessage() for record in caplog.records)
         sent = _sent_touches(runtime.engine)
         assert {lead_id: sent.get(lead_id) for lead_id in lead_ids} == {
@@ -74,3 +85,4 @@ def test_a_failing_run_in_a_batch_leaves_the_other_leads_sent_once_and_its_own_e
         assert runtime.dispatcher.process_batch(lead_ids) == 1
         sent = _sent_touches(runtime.engine)
         assert {lead_id: sent.get(lead_id) for lead_id in lead_ids} == {lead_id: [1] for lead_id in lead_ids}
+        assert _counted_sends(runtime) == 4
