@@ -81,7 +81,12 @@ def is_sqlite(engine: sa.Engine) -> bool:
 def skip_locked(session: Session, query: SelectT, *, of: Any = None) -> SelectT:
     """On PostgreSQL, lock the selected rows and skip those another worker holds; SQLite's single
     writer already serialises the claim, and has no row locks."""
-    if session.get_bind().dialect.name != "postgresql":
+    return skip_locked_on(session.get_bind().dialect.name, query, of=of)
+
+
+def skip_locked_on(dialect: str, query: SelectT, *, of: Any = None) -> SelectT:
+    """`skip_locked` for a statement built once per dialect."""
+    if dialect != "postgresql":
         return query
     return query.with_for_update(of=of, skip_locked=True)
 

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from nudge.db import skip_locked
+from nudge.db import skip_locked, skip_locked_on
 from nudge.ids import new_id
 from nudge.models import Lead, LeadEvent
 
@@ -223,6 +223,16 @@ def set_timer(
 
 def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:
     """Leads with due events and a free lease, oldest due first."""
+    connection = session.connection()
+    rows = connection.execute(_due_leads(connection.dialect.name), {"now": now, "page": limit})
+    return [str(row[0]) for row in rows]
+
+
+@functools.cache
+def _due_leads(dialect: str) -> sa.Select[tuple[str]]:
+    # Built once: the tick (and the simulator, at every step) asks this, and building the grouped
+    # query cost more than SQLite took to answer it.
+    now = sa.bindparam("now", type_=_EVENTS.c.available_at.type)
     due = (
         sa.select(_EVENTS.c.lead_id, sa.func.min(_EVENTS.c.available_at).label("first_due"))
         .where(_EVENTS.c.processed_at.is_(None), _EVENTS.c.available_at <= now)
@@ -234,9 +244,9 @@ def due_lead_ids(session: Session, now: datetime, limit: int) -> list[str]:
         .join(due, due.c.lead_id == _LEADS.c.id)
         .where(sa.or_(_LEADS.c.lease_until.is_(None), _LEADS.c.lease_until < now))
         .order_by(due.c.first_due)
-        .limit(limit)
+        .limit(sa.bindparam("page", type_=sa.Integer()))
     )
-    return [str(row[0]) for row in session.connection().execute(skip_locked(session, query, of=_LEADS))]
+    return skip_locked_on(dialect, query, of=_LEADS)
 
 
 def claim(session: Session, lead_id: str, owner: str, now: datetime, lease: timedelta) -> int | None:
