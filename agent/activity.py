@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
-from typing import cast
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nudge.ids import new_id
-from nudge.models import Lead, LeadActivity
-
-_ACTIVITY = cast(sa.Table, LeadActivity.__table__)
-
-
-@functools.cache
-def _insert() -> sa.Insert:
-    return sa.insert(_ACTIVITY)
+from nudge.models import Lead, LeadActivity, insert_into
 
 
 def record(
@@ -32,7 +22,7 @@ def record(
 ) -> None:
     # Written with Core at once (several per run): the ORM's unit of work cost more than the rows.
     session.connection().execute(
-        _insert(),
+        insert_into(LeadActivity),
         {
             "id": new_id("act"),
             "business_id": lead.business_id,

@@ -6,17 +6,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from agent.language import detect_language
 from nudge.ids import new_id
-from nudge.models import Business, Lead, Message
+from nudge.models import Business, Lead, Message, table_of
 
-_LEADS = cast(sa.Table, Lead.__table__)
-_MESSAGES = cast(sa.Table, Message.__table__)
+_LEADS = table_of(Lead)
+_MESSAGES = table_of(Message)
 
 
 class Owner(Protocol):

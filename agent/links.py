@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import cast
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from nudge.models import Lead, TrackedLink
-
-_LINKS = cast(sa.Table, TrackedLink.__table__)
+from nudge.models import Lead, TrackedLink, insert_into
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(16)  # unguessable: a link names nothing but itself
-
-
-@functools.cache
-def _insert_link() -> sa.Insert:
-    return sa.insert(_LINKS)
 
 
 def save_links(session: Session, *, lead: Lead, urls: Mapping[str, str], touch: int | None, now: datetime) -> None:
@@ -30,7 +20,7 @@ def save_links(session: Session, *, lead: Lead, urls: Mapping[str, str], touch: 
     queued, like the message itself."""
     if urls:
         session.connection().execute(
-            _insert_link(),
+            insert_into(TrackedLink),
             [
                 {
                     "token": token,

@@ -10,20 +10,17 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
-import sqlalchemy as sa
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from agent.policies import whatsapp_window_open
 from nudge.ids import new_id
-from nudge.models import Business, Lead, Message, OptOut, Outbox
+from nudge.models import Business, Lead, Message, OptOut, Outbox, insert_into
 
 QUEUED_IN_SESSION = "nudge.queued_outbox"
 QUEUED = "queued"  # a queued message's status until delivery moves it on
-_MESSAGES = cast(sa.Table, Message.__table__)
-_OUTBOX = cast(sa.Table, Outbox.__table__)
 
 
 @dataclass(frozen=True)
@@ -205,19 +202,6 @@ class StoredMessage(Protocol):
     def created_at(self) -> datetime: ...
 
 
-@dataclass(frozen=True)
-class _QueueStatements:
-    message: sa.Insert
-    outbox: sa.Insert
-
-
-@functools.cache
-def _queue_statements() -> _QueueStatements:
-    # Written with Core as they are queued: the ORM's unit of work for these two rows cost a run
-    # more than everything else it writes (the lead row) put together.
-    return _QueueStatements(message=sa.insert(_MESSAGES), outbox=sa.insert(_OUTBOX))
-
-
 def queue_message(
     session: Session,
     *,
@@ -247,9 +231,11 @@ def queue_message(
         status_history=[{"status": QUEUED, "at": now.isoformat()}],
         created_at=now,
     )
-    statements, connection = _queue_statements(), session.connection()
+    # Written with Core as they are queued: the ORM's unit of work for these two rows cost a run
+    # more than everything else it writes (the lead row) put together.
+    connection = session.connection()
     connection.execute(
-        statements.message,
+        insert_into(Message),
         {
             "id": queued.id,
             "business_id": queued.business_id,
@@ -273,7 +259,7 @@ def queue_message(
         },
     )
     connection.execute(
-        statements.outbox,
+        insert_into(Outbox),
         {
             "id": queued.outbox_id,
             "business_id": queued.business_id,

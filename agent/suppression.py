@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from nudge.ids import new_id
-from nudge.models import Lead, OptOut
+from nudge.models import Lead, OptOut, insert_into, table_of
 
-_OPT_OUTS = cast(sa.Table, OptOut.__table__)
+_OPT_OUTS = table_of(OptOut)
 
 
 @functools.cache
@@ -27,7 +26,7 @@ def suppress(session: Session, lead: Lead, channel: str, reason: str, now: datet
     connection = session.connection()
     if connection.execute(_exists(), {"lead_id": lead.id, "channel": channel}).first() is None:
         connection.execute(
-            sa.insert(_OPT_OUTS),
+            insert_into(OptOut),
             {
                 "id": new_id("opt"),
                 "business_id": lead.business_id,

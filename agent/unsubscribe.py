@@ -11,18 +11,17 @@ import functools
 import secrets
 from datetime import datetime
 from email.utils import parseaddr
-from typing import cast
 from urllib.parse import quote
 
-from sqlalchemy import Select, Table, bindparam, insert, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from agent.suppression import suppress
-from nudge.models import Lead, UnsubscribeToken
+from nudge.models import Lead, UnsubscribeToken, insert_into, table_of
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 MAILTO_SUBJECT = "unsubscribe"
-_TOKENS = cast(Table, UnsubscribeToken.__table__)
+_TOKENS = table_of(UnsubscribeToken)
 
 
 @functools.cache
@@ -37,7 +36,7 @@ def token_for(session: Session, lead: Lead, now: datetime) -> str:
     if token is None:
         token = secrets.token_urlsafe(24)
         connection.execute(
-            insert(_TOKENS),
+            insert_into(UnsubscribeToken),
             {"token": token, "business_id": lead.business_id, "lead_id": lead.id, "created_at": now, "used_at": None},
         )
     return str(token)

@@ -7,8 +7,9 @@ can never see another's rows.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -39,6 +40,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: sa.JSON, list[Any]: sa.JSON}
+
+
+def table_of(model: type[Base]) -> sa.Table:
+    """The Core table of a model (the ORM types `__table__` as any FromClause)."""
+    return cast(sa.Table, model.__table__)
+
+
+@functools.cache
+def insert_into(model: type[Base]) -> sa.Insert:
+    """An INSERT of `model`'s rows for `Connection.execute` with one dict of values per row.
+    Built once: the rows a run writes go out as Core statements, and SQLAlchemy memoises the cache
+    key of a statement object it sees again (building one anew cost more than running it)."""
+    return sa.insert(table_of(model))
 
 
 class TenantScoped:

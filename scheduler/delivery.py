@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, partial
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,7 +27,7 @@ from agent.suppression import suppress
 from nudge.clock import Clock
 from nudge.db import after_commit, skip_locked, transaction
 from nudge.metrics import Metrics
-from nudge.models import Business, Lead, Message, Outbox
+from nudge.models import Business, Lead, Message, Outbox, table_of
 from scheduler import mailbox
 from scheduler.audiences import AudienceSync
 from scheduler.backoff import backoff
@@ -38,8 +38,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
 STALE_SENDING = timedelta(minutes=2)
 STATUS_ORDER = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
-_OUTBOX = cast(sa.Table, Outbox.__table__)
-_MESSAGES = cast(sa.Table, Message.__table__)
+_OUTBOX = table_of(Outbox)
+_MESSAGES = table_of(Message)
 
 
 @dataclass(frozen=True)
@@ -179,16 +179,12 @@ class Deliverer:
                 continue
             channel = self._channels[queued.channel]
             records_only = getattr(channel, "records_only", False)
-            # Sandbox: "sent" is only a record, so it is written with the run (at most once holds).
             claim = {"outbox_id": queued.outbox_id, "status": "sent" if records_only else "sending", "now": now}
             if connection.execute(statements.outbox_claimed, claim).rowcount != 1:
                 continue  # no longer pending: something in the run took it back
             outbound = outbound_for(session, queued, lead, business, self._public_url, now)
             if records_only:
-                result = channel.send(outbound)
-                self._write_sent(connection, queued.id, QUEUED, queued.status_history, result, now)
-                # Counted once the run commits: a batch that rolls back runs its leads again.
-                after_commit(session, partial(self._count_sent, queued.channel))
+                self._record_only(session, channel, outbound, QUEUED, queued.status_history, None, now)
                 continue
             claimed.append((queued.outbox_id, outbound))
         return claimed
@@ -207,20 +203,29 @@ class Deliverer:
         outbound = outbound_for(session, message, lead, business, self._public_url, now)
         channel = self._channels[row.channel]
         if getattr(channel, "records_only", False):
-            result = channel.send(outbound)
-            self._mark_sent(row, message, result.provider_id, result.status, now)
+            row.status = "sent"
+            history = message.status_history
+            self._record_only(session, channel, outbound, message.status, history, message.provider_id, now)
             return
         row.status = "sending"
         claimed.append((row.id, outbound))
 
-    def _mark_sent(self, row: Outbox, message: Message, provider_id: str, status: str, now: datetime) -> None:
-        row.status, row.updated_at = "sent", now
-        message.provider_id = message.provider_id or provider_id
-        message.sent_at = now
-        apply_status(message, "sent", now)
-        if status != "sent":
-            apply_status(message, status, now)
-        self._count_sent(row.channel)
+    def _record_only(
+        self,
+        session: Session,
+        channel: Channel,
+        outbound: OutboundMessage,
+        status: str,
+        history: list[Any],
+        provider_id: str | None,
+        now: datetime,
+    ) -> None:
+        """A records-only (sandbox) channel: its "send" is only a record, so it is written in the
+        claiming transaction (at most once holds) and counted once that commits (a batch that
+        rolls back runs its leads again)."""
+        result = channel.send(outbound)
+        self._write_sent(session.connection(), outbound.message_id, status, history, provider_id, result, now)
+        after_commit(session, partial(self._count_sent, outbound.channel))
 
     def _count_sent(self, channel: str) -> None:
         if self._metrics is not None:
@@ -228,16 +233,23 @@ class Deliverer:
 
     @staticmethod
     def _write_sent(
-        connection: sa.Connection, message_id: str, status: str, history: list[Any], result: SendResult, now: datetime
+        connection: sa.Connection,
+        message_id: str,
+        status: str,
+        history: list[Any],
+        provider_id: str | None,
+        result: SendResult,
+        now: datetime,
     ) -> None:
         """Record, in Core, that the provider took the message: from `status` (with `history`) it
-        moves to sent and then to the provider's own first status, if that is further on."""
+        moves to sent and then to the provider's own first status, if that is further on; a
+        provider id it already had (adopted by recovery) is kept."""
         current, history = advanced(status, history, ("sent", result.status), now)
         connection.execute(
             _statements().message_sent,
             {
                 "message_key": message_id,
-                "provider_id": result.provider_id,
+                "provider_id": provider_id or result.provider_id,
                 "sent_at": now,
                 "status": current,
                 "status_history": history,
@@ -299,8 +311,8 @@ class Deliverer:
             )
 
     def _record_sent(self, outbox_id: str, result: SendResult) -> None:
-        """What `_mark_sent` does, in Core: one message per provider call makes this the hot
-        path, and it needs no loaded objects."""
+        """Record a provider's acceptance, in Core: one message per provider call makes this the
+        hot path, and it needs no loaded objects."""
         now = self._clock.now()
         statements = _statements()
         with transaction(self._factory) as session:
@@ -314,8 +326,7 @@ class Deliverer:
             message_id, channel = row
             state = connection.execute(statements.message_state, {"message_id": message_id}).first()
             assert state is not None  # the outbox row is deleted with its message
-            known = SendResult(provider_id=state.provider_id or result.provider_id, status=result.status)
-            self._write_sent(connection, message_id, state.status, state.status_history, known, now)
+            self._write_sent(connection, message_id, state.status, state.status_history, state.provider_id, result, now)
         self._count_sent(channel)
 
     def _record_failure(self, outbox_id: str, error: ChannelError, report: DeliveryReport) -> None:

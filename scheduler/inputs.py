@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -19,11 +18,11 @@ from agent.conversions import record_conversion
 from agent.intake import NewLead, Owner, create_lead, find_existing, record_inbound
 from agent.unsubscribe import lead_for_token, unsubscribe
 from nudge.db import TENANT_KEY
-from nudge.models import Business, Lead, Message, TrackedLink
+from nudge.models import Business, Lead, Message, TrackedLink, table_of
 from scheduler import mailbox
 
-_BUSINESSES = cast(sa.Table, Business.__table__)
-_MESSAGES = cast(sa.Table, Message.__table__)
+_BUSINESSES = table_of(Business)
+_MESSAGES = table_of(Message)
 
 
 @dataclass(frozen=True)

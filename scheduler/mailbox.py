@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 
 from nudge.db import skip_locked, skip_locked_on
 from nudge.ids import new_id
-from nudge.models import Lead, LeadEvent
+from nudge.models import Lead, LeadEvent, table_of
 
 TOUCH_DUE = "touch_due"
 INBOUND = "inbound"
 HANDOFF_SLA = "handoff_sla"
-_EVENTS = cast(sa.Table, LeadEvent.__table__)
-_LEADS = cast(sa.Table, Lead.__table__)
+_EVENTS = table_of(LeadEvent)
+_LEADS = table_of(Lead)
 
 
 class LeaseLost(RuntimeError):

@@ -7,7 +7,7 @@ gets one answer.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from langgraph.runtime import Runtime
@@ -24,10 +24,10 @@ from graph.industry import ensure_industry
 from graph.speak import say
 from graph.state import LeadState
 from graph.timeutil import to_iso
-from nudge.models import Message, OptOut
+from nudge.models import Message, OptOut, table_of
 
 MAX_CLARIFY = 2
-_MESSAGES = cast(sa.Table, Message.__table__)
+_MESSAGES = table_of(Message)
 
 
 class InboundText(NamedTuple):
