@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from agent import stages
 from agent.policies import whatsapp_window_open
 from nudge.ids import new_id
 from nudge.models import Business, Lead, Message, OptOut, Outbox, insert_into
@@ -94,6 +95,19 @@ def _sent_query() -> Select[str, Any, int | None, str, str]:
 
 def opted_out_channels(session: Session, lead_id: str) -> set[str]:
     return set(session.connection().execute(_opted_out_query(), {"lead_id": lead_id}).scalars())
+
+
+def no_longer_wanted(session: Session, lead: Lead, channel: str, touch: int | None, kind: str | None) -> str | None:
+    """Why a message queued earlier (a retry, a send deferred for the sender's rate, a send
+    recovered after a crash) must not go out now, or None. The lead may have opted out or left
+    automation since it was queued; the confirmation of an opt-out is the one message that may
+    still reach an opted-out lead."""
+    opted_out = opted_out_channels(session, lead.id)
+    if kind != "optout_confirm" and ("all" in opted_out or channel in opted_out):
+        return f"the lead opted out of {'everything' if 'all' in opted_out else channel} after it was queued"
+    if touch is not None and lead.stage in stages.NO_AUTOMATION:
+        return f"the lead is {lead.stage} now; follow-up touches stop"
+    return None
 
 
 def choose_channel(

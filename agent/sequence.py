@@ -8,11 +8,12 @@ message), so a conversation pushes the rest of the sequence back instead of talk
 from __future__ import annotations
 
 import functools
+import math
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from agent.composer.phrasebook import load_phrasebook
 
@@ -25,6 +26,16 @@ Asset = Literal["answer", "question", "resource", "case_study", "offer", "conten
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A follow-up more than a year after the last contact is no longer a follow-up; the bound also keeps
+# `last contact + delay` inside the calendar, which a delay of millions of days would overflow.
+MAX_DELAY = timedelta(days=366)
+ANSWER_WINDOW = timedelta(hours=1)  # a touch this soon after a lead's message still answers it
+# Rules for a sequence being written (PUT /v1/sequence, a file), checked with this validation
+# context; a sequence stored before a rule existed still loads, so no lead's runs start failing.
+AUTHORING: dict[str, bool] = {"authoring": True}
+# Purposes the graph looks up by name (the break-up answers, the qualification question, the
+# first message): a second touch with one of them would never be recognised as such.
+_UNIQUE_PURPOSES = ("instant_reply", "qualification", "breakup")
 
 
 def parse_duration(value: str | int | float) -> timedelta:
@@ -38,9 +49,19 @@ def parse_duration(value: str | int | float) -> timedelta:
         if not found:
             raise ValueError(f"'{value}' is not a duration; use e.g. '90s', '5m', '24h', '3d' or '2w'")
         seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
-    if seconds < 0:
+    if not math.isfinite(seconds):
+        raise ValueError(f"'{value}' is not a duration; use e.g. '90s', '5m', '24h', '3d' or '2w'")
+    if seconds > MAX_DELAY.total_seconds():  # checked before timedelta() would overflow
+        raise ValueError(f"'{value}' is too long; a delay is at most {format_duration(MAX_DELAY)}")
+    return _bounded(timedelta(seconds=seconds))
+
+
+def _bounded(delay: timedelta) -> timedelta:
+    if delay < timedelta(0):
         raise ValueError("a delay cannot be negative")
-    return timedelta(seconds=seconds)
+    if delay > MAX_DELAY:
+        raise ValueError(f"{format_duration(delay)} is too long; a delay is at most {format_duration(MAX_DELAY)}")
+    return delay
 
 
 def format_duration(delta: timedelta) -> str:
@@ -54,9 +75,7 @@ def format_duration(delta: timedelta) -> str:
 
 def _delay(value: Any) -> timedelta:
     if isinstance(value, timedelta):
-        if value < timedelta(0):
-            raise ValueError("a delay cannot be negative")
-        return value
+        return _bounded(value)
     return parse_duration(value)
 
 
@@ -87,6 +106,10 @@ class Variant(BaseModel):
         if value is not None and len(set(value)) != len(value):
             raise ValueError("a channel is listed twice")
         return value
+
+
+def _authoring(info: ValidationInfo) -> bool:
+    return isinstance(info.context, dict) and bool(info.context.get("authoring"))
 
 
 def phrasing_ids(purpose: str) -> frozenset[str]:
@@ -125,6 +148,18 @@ class Touch(BaseModel):
         if len(set(names)) != len(names):
             raise ValueError("two variants have the same name")
         return value
+
+    @model_validator(mode="after")
+    def _answers_only_while_writing(self, info: ValidationInfo) -> Touch:
+        # follow_up: false lifts quiet hours and the daily cap, which only an answer to a lead who
+        # is writing right now may skip; a later touch is unsolicited whatever it is called.
+        if _authoring(info) and not self.follow_up and self.delay > ANSWER_WINDOW:
+            raise ValueError(
+                f"follow_up: false is only for touches that answer a lead who is writing (delay up to "
+                f"{format_duration(ANSWER_WINDOW)}); touch {self.number} comes {format_duration(self.delay)} "
+                "after the last contact, so quiet hours and the daily cap apply to it"
+            )
+        return self
 
     @model_validator(mode="after")
     def _holdout_allowed(self) -> Touch:
@@ -169,10 +204,21 @@ class Sequence(BaseModel):
     touches: Annotated[list[Touch], Field(min_length=1)]
 
     @model_validator(mode="after")
-    def _ordered(self) -> Sequence:
+    def _ordered(self, info: ValidationInfo) -> Sequence:
         for index, touch in enumerate(self.touches, start=1):
             if touch.number != index:
                 raise ValueError(f"touches must be numbered 1, 2, 3… in order; touch #{index} says {touch.number}")
+        if _authoring(info) and self.touches[0].delay:
+            raise ValueError(
+                f"touches.0.delay: touch 1 answers a lead the moment they arrive; its delay must be 0s, "
+                f"not {format_duration(self.touches[0].delay)}"
+            )
+        for purpose in _UNIQUE_PURPOSES if _authoring(info) else ():
+            numbers = [str(touch.number) for touch in self.touches if touch.purpose == purpose]
+            if len(numbers) > 1:
+                raise ValueError(
+                    f"touches {' and '.join(numbers)} are both {purpose}; a sequence has one {purpose} touch"
+                )
         for before, after in zip(self.touches, self.touches[1:], strict=False):
             if after.delay < before.delay:
                 raise ValueError(

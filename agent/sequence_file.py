@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from agent.profile import BusinessProfile
-from agent.sequence import Sequence
+from agent.sequence import AUTHORING, Sequence
 
 MAX_SEQUENCE_BYTES = 200_000
 
@@ -91,7 +91,7 @@ def parse_sequence_document(
             errors = [{**error, "loc": ("profile", *error["loc"])} for error in exc.errors()]
             problems += describe(errors, root, source)
     try:
-        sequence = Sequence.model_validate(data)
+        sequence = Sequence.model_validate(data, context=AUTHORING)
     except ValidationError as exc:
         problems += describe(exc.errors(), root, source)
     if problems:

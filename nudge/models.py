@@ -257,7 +257,8 @@ class Outbox(TenantScoped, Base):
     lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[str] = mapped_column(sa.ForeignKey("messages.id", ondelete="CASCADE"), unique=True)
     channel: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending|sending|sent|failed
+    # pending|sending|sent|failed|withdrawn (no longer wanted when its turn came: see last_error)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     available_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(sa.String(500))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent import activity
 from agent.channels import Channel, ChannelError, OutboundMessage, SendResult
 from agent.email_thread import email_headers
-from agent.outbound import QUEUED, StoredMessage, queued_in
+from agent.outbound import QUEUED, StoredMessage, no_longer_wanted, queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
 from nudge.db import after_commit, skip_locked, transaction
@@ -163,6 +163,10 @@ class Deliverer:
             lead = session.get(Lead, row.lead_id)
             business = session.get(Business, row.business_id)
             assert message is not None and lead is not None and business is not None
+            why = no_longer_wanted(session, lead, message.channel, message.touch, (message.info or {}).get("kind"))
+            if why is not None:
+                _withdraw(session, row, message, lead, why, now)
+                continue
             self._claim_row(session, row, message, lead, business, now, claimed)
         return claimed
 
@@ -388,6 +392,14 @@ class Deliverer:
                     apply_status(message, "sent", now)
                 recovered += 1
         return recovered
+
+
+def _withdraw(session: Session, row: Outbox, message: Message, lead: Lead, why: str, now: datetime) -> None:
+    """The message stays unsent for good, with the reason on the row and in the lead's activity."""
+    row.status, row.last_error, row.updated_at = "withdrawn", why[:500], now
+    message.error_code = "withdrawn"
+    apply_status(message, "failed", now)
+    activity.record(session, lead, now, "send_withdrawn", why, touch=message.touch, channel=message.channel)
 
 
 def mark_unreachable(lead: Lead, channel: str) -> None:

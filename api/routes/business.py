@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from agent.sequence import Sequence
 from api.deps import AgencyDep, BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import BusinessCreate, BusinessCreated, BusinessList, BusinessOut, BusinessPatch, QuietHoursIn
@@ -69,17 +70,46 @@ def _numbers_taken(session: SessionDep, data: dict[str, Any], exclude_id: str | 
             raise ApiError(409, "number_in_use", f"{column} {number} already belongs to another business")
 
 
+def _senders_still_used(business: Business, data: dict[str, Any]) -> None:
+    """A sender the business's own sequence sends on cannot be cleared: those touches would have
+    no way out (the default sequence simply skips a channel the business does not have)."""
+    if not business.sequence:
+        return
+    sequence = Sequence.model_validate(business.sequence)
+    for channel in ("whatsapp", "sms", "email"):
+        column = f"{channel}_from"
+        if column not in data or data[column]:
+            continue
+        numbers = [
+            str(touch.number)
+            for touch in sequence.touches
+            if channel in touch.channels or any(channel in (variant.channels or ()) for variant in touch.variants)
+        ]
+        if numbers:
+            raise ApiError(
+                409,
+                "sender_in_use",
+                f"{column}: the sequence still sends touch {', '.join(numbers)} on {channel}; "
+                f"take {channel} out of it with PUT /v1/sequence before clearing {column}",
+            )
+
+
 @router.get("/v1/business", response_model=BusinessOut)
 def read_business(business: BusinessDep) -> BusinessOut:
     return business_out(business)
 
 
-@router.patch("/v1/business", response_model=BusinessOut, responses={409: {"description": "number in use"}})
+@router.patch(
+    "/v1/business",
+    response_model=BusinessOut,
+    responses={409: {"description": "number in use, or a sender the sequence still uses"}},
+)
 def update_business(
     body: BusinessPatch, business: BusinessDep, session: SessionDep, runtime: RuntimeDep
 ) -> BusinessOut:
     data = patch_fields(body)
     _numbers_taken(session, data, business.id)
+    _senders_still_used(business, data)
     for name, value in data.items():
         setattr(business, name, value)
     business.updated_at = runtime.clock.now()

@@ -259,3 +259,30 @@ def _busy(live: LiveNudge) -> bool:
         )
         outbox = session.scalar(sa.select(sa.func.count()).where(Outbox.status.in_(("pending", "sending"))))
     return bool(events or outbox)
+
+
+def test_a_retry_waiting_when_the_lead_opts_out_is_withdrawn_not_sent(live: LiveNudge) -> None:
+    _business(live)
+    stub = _stub(live)
+    stub.fail_next(20429, times=2, to=f"whatsapp:{PHONE}")  # touch 1 waits in the outbox for a retry
+    _lead_writes(live, "Hi, just browsing your plans for later")
+    _wait(lambda: _outbox(live) == [("pending", 1)], what="touch 1 refused once and waiting for its retry")
+    _lead_writes(live, "STOP")
+    _wait(lambda: _lead(live).stage == "opted_out", timeout=10, what="stage opted_out")
+    _wait(lambda: not _busy(live), timeout=15, what="every retry settled")
+    with live.runtime.sessions() as session:
+        touch_one = session.scalars(sa.select(Message).where(Message.touch == 1)).one()
+        row = session.scalars(sa.select(Outbox).where(Outbox.message_id == touch_one.id)).one()
+        withdrawn = list(session.scalars(sa.select(LeadActivity.detail).where(LeadActivity.kind == "send_withdrawn")))
+        confirmation = session.scalars(
+            sa.select(Message).where(Message.info["kind"].as_string() == "optout_confirm")
+        ).one()
+    assert (row.status, touch_one.status, touch_one.error_code) == ("withdrawn", "failed", "withdrawn")
+    assert withdrawn == ["the lead opted out of everything after it was queued"]
+    delivered = [m["sid"] for m in stub.messages if m["to"] == f"whatsapp:{PHONE}"]
+    assert delivered == [confirmation.provider_id], "the opt-out confirmation is the only message that reached them"
+
+
+def _outbox(live: LiveNudge) -> list[tuple[str, int]]:
+    with live.runtime.sessions() as session:
+        return [(row.status, row.attempts) for row in session.scalars(sa.select(Outbox))]
