@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 STALE_SENDING = timedelta(minutes=2)
+UNCONFIRMED_GIVE_UP = timedelta(days=1)  # after this, an interrupted send nobody can confirm is given up
 STATUS_ORDER = {"queued": 0, "accepted": 0, "sending": 1, "sent": 2, "delivered": 3, "read": 4}
 _OUTBOX = table_of(Outbox)
 _MESSAGES = table_of(Message)
@@ -361,6 +362,33 @@ class Deliverer:
                 enqueue_fallback(session, lead, message, error.code, now)
                 report.leads_to_wake.append(lead.id)
 
+    def _unconfirmed(
+        self, session: Session, row: Outbox, message: Message, lead: Lead, error: ChannelError, now: datetime
+    ) -> None:
+        """The provider could not say whether an interrupted send arrived. While it may still
+        answer (the lookup itself failed), the row stays `sending` and is asked about again later,
+        for up to a day; otherwise the send is given up, never repeated blindly (the
+        lead may have it), with the reason in the lead's activity."""
+        waited = now - row.updated_at  # since the send began
+        if error.action == "retry" and waited < UNCONFIRMED_GIVE_UP:
+            # Spaced by half the time waited so far (30 s to 5 min): a provider outage is not
+            # asked every tick, and the answer still comes soon after it ends.
+            pause = min(timedelta(minutes=5), max(timedelta(seconds=30), waited / 2))
+            row.available_at, row.last_error = now + pause, f"lookup: {error}"[:500]
+            return
+        row.status, row.last_error, row.updated_at = "failed", f"interrupted: {error}"[:500], now
+        message.error_code = error.code
+        apply_status(message, "failed", now)
+        activity.record(
+            session,
+            lead,
+            now,
+            "delivery_failed",
+            f"a send interrupted by a restart could not be confirmed ({error}); not sent again, so it is never doubled",
+            touch=message.touch,
+            channel=message.channel,
+        )
+
     def recover_interrupted(self) -> int:
         """Rows stuck in `sending` after a crash: confirm with the provider, never resend blindly."""
         now = self._clock.now()
@@ -368,7 +396,11 @@ class Deliverer:
         with transaction(self._factory) as session:
             rows = list(
                 session.scalars(
-                    sa.select(Outbox).where(Outbox.status == "sending", Outbox.updated_at < now - STALE_SENDING)
+                    sa.select(Outbox).where(
+                        Outbox.status == "sending",
+                        Outbox.updated_at < now - STALE_SENDING,
+                        Outbox.available_at <= now,  # a lookup that failed waits for its backoff
+                    )
                 )
             )
             for row in rows:
@@ -380,8 +412,7 @@ class Deliverer:
                 try:
                     found = self._channels[row.channel].find_sent(outbound, row.updated_at)
                 except ChannelError as exc:
-                    row.status, row.last_error, row.updated_at = "failed", f"interrupted: {exc}", now
-                    apply_status(message, "failed", now)
+                    self._unconfirmed(session, row, message, lead, exc, now)
                     continue
                 if found is None:
                     row.status, row.available_at, row.updated_at = "pending", now, now
