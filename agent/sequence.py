@@ -173,6 +173,7 @@ class Sequence(BaseModel):
         for index, touch in enumerate(self.touches, start=1):
             if touch.number != index:
                 raise ValueError(f"touches must be numbered 1, 2, 3… in order; touch #{index} says {touch.number}")
+        # Equal delays are allowed: such touches are all sent, in order, one a day (the daily cap).
         for before, after in zip(self.touches, self.touches[1:], strict=False):
             if after.delay < before.delay:
                 raise ValueError(
