@@ -219,6 +219,7 @@ class Sequence(BaseModel):
                 raise ValueError(
                     f"touches {' and '.join(numbers)} are both {purpose}; a sequence has one {purpose} touch"
                 )
+        # Equal delays are allowed: such touches are all sent, in order, one a day (the daily cap).
         for before, after in zip(self.touches, self.touches[1:], strict=False):
             if after.delay < before.delay:
                 raise ValueError(

@@ -9,7 +9,7 @@ class InboxItem(TypedDict):
     """One mailbox event drained into this run."""
 
     id: str
-    kind: str  # inbound | lead_created | touch_due | delivery_failed | signal | click | status | rep
+    kind: str  # inbound | lead_created | touch_due | quiet_check | delivery_failed | signal | click | status | rep
     payload: dict[str, Any]
 
 
@@ -23,6 +23,7 @@ class LeadState(TypedDict, total=False):
     next_due_at: str | None  # ISO-8601 UTC
     anchor_at: str  # the lead's last contact; touch delays count from here
     last_follow_up_at: str | None  # last unsolicited touch (quiet hours + daily cap rules)
+    quiet_check_at: str | None  # no touch left and the lead talked: when silence ends the conversation
     clarify_turns: int
     qualified: bool
     handoff_id: str | None

@@ -35,6 +35,7 @@ from langgraph.types import Command
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent import stages
 from agent.channels import OutboundMessage
 from agent.composer import Composer
 from agent.llm import Qualifier, offline_qualifier
@@ -367,7 +368,7 @@ class Dispatcher:
             configurable["checkpoint_id"] = lead.checkpoint_id
         config: RunnableConfig = {"configurable": configurable}
         inbox: list[InboxItem] = [{"id": e.id, "kind": e.kind, "payload": e.payload} for e in events]
-        was_paused = lead.graph_paused
+        was_paused, stage_before = lead.graph_paused, lead.stage
         graph_input: LeadState | Command[Any] = (
             Command(resume={"inbox": inbox}) if lead.graph_paused else {"inbox": inbox}
         )
@@ -385,6 +386,9 @@ class Dispatcher:
         mailbox.set_timer(
             session, lead, from_iso(final.get("next_due_at")) if touch else None, now, payload={"touch": touch}
         )
+        quiet_check = from_iso(final.get("quiet_check_at"))
+        if quiet_check is not None or stage_before == stages.CONVERSING:  # only a conversing lead has one
+            mailbox.set_timer(session, lead, quiet_check, now, kind=mailbox.QUIET_CHECK)
         if was_paused or lead.graph_paused:  # SLA timers exist only while a handoff is open
             mailbox.set_timer(
                 session,

@@ -27,6 +27,7 @@ from nudge.models import Lead, LeadEvent, table_of
 TOUCH_DUE = "touch_due"
 INBOUND = "inbound"
 HANDOFF_SLA = "handoff_sla"
+QUIET_CHECK = "quiet_check"  # a conversation after the last touch: has the lead gone quiet?
 _EVENTS = table_of(LeadEvent)
 _LEADS = table_of(Lead)
 

@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from agent import activity, experiments, stages
 from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time
+from agent.sequence import Touch
 from graph.context import RunContext
 from graph.state import LeadState
 from graph.timeutil import from_iso, to_iso
+
+# A lead who talked after the last touch has nothing left to be sent; a week without a word from
+# them ends the conversation, so no lead is left `conversing` with nothing planned.
+CONVERSATION_QUIET = timedelta(days=7)
+
+
+def send_window(ctx: RunContext) -> tuple[str, QuietHours]:
+    """The lead's time zone and the business's quiet hours, which bound every follow-up."""
+    lead, business = ctx.lead, ctx.business
+    quiet = QuietHours.parse(business.quiet_hours_start, business.quiet_hours_end, business.send_on_weekends)
+    return lead_timezone(lead.timezone, lead.phone, business.timezone), quiet
+
+
+def planned_time(
+    ctx: RunContext,
+    spec: Touch,
+    anchor: datetime,
+    last_follow_up: datetime | None,
+    window: tuple[str, QuietHours] | None = None,
+) -> datetime:
+    """When `spec` goes out if nothing stops it: its delay for this lead (a timing experiment moves
+    it) after the anchor, then, for a follow-up, the one-a-day cap and quiet hours."""
+    due = anchor + experiments.delay_for(ctx.lead.id, spec)
+    if not spec.follow_up:
+        return due
+    tz_name, quiet = window or send_window(ctx)
+    return next_send_time(next_after_daily_cap(due, last_follow_up), tz_name, quiet)
 
 
 def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime | None]:
@@ -31,16 +59,9 @@ def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime
         return None, None
     spec = ctx.sequence.touches[number - 1]
     anchor = from_iso(state.get("anchor_at")) or ctx.lead.created_at
-    due = anchor + experiments.delay_for(ctx.lead.id, spec)  # a timing experiment moves it
-    last_follow_up = from_iso(state.get("last_follow_up_at"))
-    if spec.follow_up:
-        # The send-time check in `touch` stays the guard; planning with the same rules just saves
-        # a run that would only be told to wait for the morning.
-        lead, business = ctx.lead, ctx.business
-        quiet = QuietHours.parse(business.quiet_hours_start, business.quiet_hours_end, business.send_on_weekends)
-        tz_name = lead_timezone(lead.timezone, lead.phone, business.timezone)
-        due = next_send_time(next_after_daily_cap(due, last_follow_up), tz_name, quiet)
-    return number, due
+    # The send-time check in `touch` stays the guard; planning with the same rules just saves a
+    # run that would only be told to wait for the morning.
+    return number, planned_time(ctx, spec, anchor, from_iso(state.get("last_follow_up_at")))
 
 
 def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -49,7 +70,21 @@ def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     number, due = _next_touch(state, ctx)
     stage = state.get("stage", stages.NEW)
     sequence_done = number is None and state.get("last_touch", 0) >= ctx.sequence.last
-    if sequence_done and stage not in stages.NO_AUTOMATION and stage != stages.CONVERSING:
+    quiet_check: datetime | None = None
+    if sequence_done and stage == stages.CONVERSING:
+        # Nothing is left to send, so only the lead's silence can end the conversation: a timer
+        # (the dispatcher's quiet check) brings the lead back here once it has lasted long enough.
+        quiet_check = (from_iso(state.get("anchor_at")) or lead.created_at) + CONVERSATION_QUIET
+        if quiet_check <= now:
+            quiet_check, stage = None, stages.NURTURE_COMPLETE
+            activity.record(
+                ctx.session,
+                lead,
+                now,
+                "stage",
+                f"every touch of the sequence is done and the lead has not written for {CONVERSATION_QUIET.days} days",
+            )
+    elif sequence_done and stage not in stages.NO_AUTOMATION:
         stage = stages.NURTURE_COMPLETE
         activity.record(ctx.session, lead, now, "stage", "every touch of the sequence is done")
     if stage != lead.stage:
@@ -64,4 +99,10 @@ def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if anchor is not None:
         lead.last_contact_at = anchor
     lead.updated_at = now
-    return {"stage": stage, "next_touch": number, "next_due_at": to_iso(due), "inbox": []}
+    return {
+        "stage": stage,
+        "next_touch": number,
+        "next_due_at": to_iso(due),
+        "quiet_check_at": to_iso(quiet_check),
+        "inbox": [],
+    }

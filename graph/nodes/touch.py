@@ -11,9 +11,10 @@ from agent import activity, experiments, stages
 from agent.assets import Asset, case_study_asset, content_asset, offer_asset, resource_asset
 from agent.audiences.jobs import queue_audience
 from agent.outbound import choose_channel, opted_out_channels
-from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time, zone
+from agent.policies import next_after_daily_cap, next_send_time, zone
 from agent.sequence import Touch
 from graph.context import RunContext
+from graph.nodes.plan import planned_time, send_window
 from graph.speak import say
 from graph.state import LeadState
 from graph.timeutil import from_iso, to_iso
@@ -21,12 +22,40 @@ from graph.timeutil import from_iso, to_iso
 STAGE_AFTER = {"instant_reply": stages.CONTACTED, "qualification": stages.QUALIFYING}
 
 
-def _latest_due(ctx: RunContext, number: int, anchor: datetime, now: datetime) -> int:
-    """After downtime several touches may be overdue: only the latest of them is sent."""
+def _latest_due(ctx: RunContext, state: LeadState, number: int, anchor: datetime, now: datetime) -> int:
+    """After downtime several touches may be overdue: only the latest of them is sent.
+
+    A touch is stale only when the scheduler fell so far behind that the touch after it would
+    already have gone out had Nudge been running: planned the way `plan` plans it (its delay for
+    this lead, one follow-up a day after this touch, quiet hours) from the time this touch was
+    planned for. Measuring from the raw delays instead would skip a touch that a weekend, the
+    night or the daily cap held past the next touch's delay, or that shares its delay with the
+    next touch; those go out in order, one a day.
+    """
+    if state.get("failed_message_id"):
+        return number  # another channel's try of a touch that already went out when planned
+    spec = ctx.sequence.touches[number - 1]
+    last_follow_up = from_iso(state.get("last_follow_up_at"))
+    planned = from_iso(state.get("next_due_at")) if state.get("next_touch") == number else None
+    if planned is None:  # touch 1, which no timer planned
+        planned = planned_time(ctx, spec, anchor, last_follow_up)
+    if planned >= now:
+        return number
     latest = number
-    for touch in ctx.sequence.touches[number:]:
-        if touch.follow_up and anchor + touch.delay <= now:
-            latest = touch.number
+    if spec.follow_up:
+        last_follow_up = planned
+    window = None
+    for later in ctx.sequence.touches[number:]:
+        # Holds only ever postpone, so a touch whose delay alone has not passed is not due: the
+        # usual answer, which leaves the quiet-hours arithmetic to a scheduler that really is behind.
+        if anchor + experiments.delay_for(ctx.lead.id, later) > now:
+            break
+        window = window or send_window(ctx)
+        due = planned_time(ctx, later, anchor, last_follow_up, window)
+        if due > now:
+            break  # the touches after it are only planned once it has gone out
+        if later.follow_up:
+            latest, last_follow_up = later.number, due
     return latest
 
 
@@ -66,22 +95,22 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if spec is None:
         return {"route": "plan"}
 
-    latest = _latest_due(ctx, number, anchor, now)
+    latest = _latest_due(ctx, state, number, anchor, now)
     if latest != number:
+        stale = f"touch {number}" if latest == number + 1 else f"touches {number}–{latest - 1}"
         activity.record(
             session,
             lead,
             now,
             "touch_skipped",
-            f"touches {number}–{latest - 1} came due while Nudge was down; only the latest is sent",
+            f"{stale} came due while Nudge was down; only the latest, touch {latest}, is sent",
             touch=number,
         )
         number, spec = latest, ctx.sequence.touches[latest - 1]
 
     update: dict[str, Any] = {"route": "plan"}
     if spec.follow_up:
-        tz_name = lead_timezone(lead.timezone, lead.phone, business.timezone)
-        quiet = QuietHours.parse(business.quiet_hours_start, business.quiet_hours_end, business.send_on_weekends)
+        tz_name, quiet = send_window(ctx)
         capped = next_after_daily_cap(now, from_iso(state.get("last_follow_up_at")))
         allowed = next_send_time(capped, tz_name, quiet)
         if allowed > now:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Iterator
@@ -12,16 +13,16 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from agent.sequence import default_sequence
+from agent.sequence import Sequence, Touch, Variant, default_sequence
 from nudge.clock import VirtualClock
 from nudge.db import transaction
-from nudge.models import Lead, LeadActivity, Message
+from nudge.models import Business, Lead, LeadActivity, Message
 from nudge.runtime import Runtime
 from nudge.sim.audit import audit
 from nudge.sim.engine import Simulation
 from nudge.sim.personas import Persona, Reaction
 from nudge.sim.report import summarise
-from nudge.sim.setup import DEFAULT_START, create_sample_businesses, populate, simulation_runtime
+from nudge.sim.setup import DEFAULT_START, create_sample_businesses, populate, simulation_runtime, use_sequence
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -49,6 +50,28 @@ def _lead(runtime: Runtime, lead_id: str) -> Lead:
         lead = session.get(Lead, lead_id)
         assert lead is not None
         return lead
+
+
+def _activity(runtime: Runtime, lead_id: str, kind: str) -> list[str]:
+    with transaction(runtime.sessions) as session:
+        return list(
+            session.scalars(
+                sa.select(LeadActivity.detail)
+                .where(LeadActivity.lead_id == lead_id, LeadActivity.kind == kind)
+                .order_by(LeadActivity.at)
+            )
+        )
+
+
+def _default_with(**changes: Touch) -> Sequence:
+    """The default sequence with some touches replaced (keyword: touch3=..., touch4=...)."""
+    replaced = {int(name.removeprefix("touch")): touch for name, touch in changes.items()}
+    return Sequence(name="test", touches=[replaced.get(t.number, t) for t in default_sequence().touches])
+
+
+def _delayed(number: int, delay: timedelta, **fields: object) -> Touch:
+    touch = default_sequence().touches[number - 1]
+    return Touch.model_validate({**touch.model_dump(), "delay": delay, **fields})
 
 
 def test_a_silent_lead_gets_the_seven_touches_at_their_offsets_and_nothing_more(world) -> None:  # type: ignore[no-untyped-def]
@@ -202,6 +225,94 @@ def test_downtime_sends_only_the_latest_due_touch(world) -> None:  # type: ignor
             )
         )
     assert any("while Nudge was down" in s for s in skipped)
+
+
+HELD_CASES = {
+    # Touches 3 and 4 share a delay (allowed: delays only must not decrease); the morning holds
+    # touch 3 (due 08:00 in New York), so touch 4's delay has passed when it goes.
+    "equal delays": (_default_with(touch4=_delayed(4, timedelta(hours=24))), datetime(2026, 3, 2, 8, 0), True),
+    # A Friday lead of a business that does not send on weekends: touch 3 (Saturday) waits for
+    # Monday, past touch 4's Sunday.
+    "weekend hold": (_default_with(touch4=_delayed(4, timedelta(days=2))), datetime(2026, 3, 6, 10, 0), False),
+    # Touches 3 (24 h), 4 (30 h), 5 (36 h): the one-a-day cap holds touch 4 past touch 5's delay.
+    "daily cap": (
+        _default_with(touch4=_delayed(4, timedelta(hours=30)), touch5=_delayed(5, timedelta(hours=36))),
+        datetime(2026, 3, 2, 10, 0),
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HELD_CASES))
+def test_touches_held_past_the_next_ones_delay_go_out_in_order_one_a_day_none_skipped(
+    tmp_path: Path, case: str
+) -> None:
+    sequence, local_arrival, weekends = HELD_CASES[case]
+    arrival = local_arrival.replace(tzinfo=NEW_YORK)
+    with simulation_runtime(tmp_path, seed=3, start=arrival) as (runtime, clock):
+        business_id = create_sample_businesses(runtime)[0]
+        use_sequence(runtime, [business_id], sequence)
+        with transaction(runtime.sessions) as session:
+            business = session.get(Business, business_id)
+            assert business is not None
+            business.send_on_weekends = weekends
+        sim = Simulation(runtime, clock, random.Random(3))
+        persona = Persona(
+            "silent",
+            "en",
+            "form",
+            "Hi, I need pricing for two clinics",
+            phone_prefix="+1212",
+            timezone="America/New_York",
+        )
+        lead = sim.add_lead(persona, business_id, arrival)
+        sim.run_until(arrival + timedelta(days=8))
+        assert lead.lead_id is not None
+        follow_ups = [m for m in _outbound(runtime, lead.lead_id) if (m.touch or 0) >= 3]
+        when = [(m.touch, f"{m.created_at.astimezone(NEW_YORK):%a %H:%M}") for m in follow_ups]
+        assert [m.touch for m in follow_ups] == [3, 4, 5], when
+        for before, after in itertools.pairwise(follow_ups):
+            assert after.created_at - before.created_at >= timedelta(hours=24), when
+        assert not [s for s in _activity(runtime, lead.lead_id, "touch_skipped") if "down" in s]
+
+
+def test_downtime_counts_the_delay_of_the_leads_experiment_arm(world) -> None:  # type: ignore[no-untyped-def]
+    runtime, clock, sim, business_id = world
+    # Touch 4 waits 5 days, but the only arm of its timing experiment brings it to 2 days.
+    sooner = _delayed(4, timedelta(days=5), variants=[Variant(name="sooner", delay=timedelta(days=2))])
+    use_sequence(runtime, [business_id], _default_with(touch4=sooner))
+    persona = Persona("silent", "en", "form", "Need help with ads", phone_prefix="+1212", timezone="America/New_York")
+    lead = sim.add_lead(persona, business_id, DEFAULT_START)
+    sim.run_until(DEFAULT_START + timedelta(hours=2))  # touches 1 and 2 are out
+    # Down until day 4: for this lead touches 3 (day 1) and 4 (day 2) both came due meanwhile.
+    back = DEFAULT_START + timedelta(days=4, hours=2)
+    clock.set(back)
+    sim.run_until(back + timedelta(hours=12))
+    assert lead.lead_id is not None
+    assert [m.touch for m in _outbound(runtime, lead.lead_id) if (m.touch or 0) >= 3] == [4]
+    assert any("while Nudge was down" in s for s in _activity(runtime, lead.lead_id, "touch_skipped"))
+
+
+def test_a_lead_who_talks_after_the_last_touch_ends_nurture_complete_once_quiet(world) -> None:  # type: ignore[no-untyped-def]
+    runtime, clock, sim, business_id = world
+    persona = Persona("silent", "en", "form", "Need help with ads", phone_prefix="+1212", timezone="America/New_York")
+    lead = sim.add_lead(persona, business_id, DEFAULT_START)
+    sim.run_until(DEFAULT_START + timedelta(days=15))
+    assert lead.lead_id is not None
+    assert max(m.touch or 0 for m in _outbound(runtime, lead.lead_id)) == 6  # the break-up is out
+    # "Not now" to the break-up keeps the lead for the no-pitch re-engagement, 60 days later.
+    sim.lead_says(lead, "not now")
+    sim.run_until(clock.now() + timedelta(days=61))
+    assert [m.touch for m in _outbound(runtime, lead.lead_id)][-2:] == [None, 7]
+    assert _lead(runtime, lead.lead_id).stage == "nurture_complete"
+    # The lead answers the last touch: a conversation with no touch left to send.
+    sim.lead_says(lead, "How much does it cost per month?")
+    sim.run_until(clock.now() + timedelta(days=6))
+    assert _lead(runtime, lead.lead_id).stage == "conversing"
+    sim.run_until(clock.now() + timedelta(days=2))
+    final = _lead(runtime, lead.lead_id)
+    assert (final.stage, final.next_touch) == ("nurture_complete", None)
+    assert "has not written for 7 days" in _activity(runtime, lead.lead_id, "stage")[-2]
 
 
 @pytest.mark.slow
