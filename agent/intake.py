@@ -65,7 +65,16 @@ def _locale(business: Owner, data: NewLead) -> str:
     )
 
 
-def create_lead(session: Session, business: Business, data: NewLead, now: datetime, first_channel: str) -> Lead:
+def create_lead(
+    session: Session,
+    business: Business,
+    data: NewLead,
+    now: datetime,
+    first_channel: str,
+    *,
+    lead_id: str | None = None,
+) -> Lead:
+    """`lead_id`: the simulator names its leads (seeded); otherwise the column default (`new_id`) does."""
     locale = _locale(business, data)
     lead = Lead(
         business_id=business.id,
@@ -84,6 +93,8 @@ def create_lead(session: Session, business: Business, data: NewLead, now: dateti
         created_at=now,
         updated_at=now,
     )
+    if lead_id is not None:
+        lead.id = lead_id
     session.add(lead)
     session.flush()
     return lead
@@ -134,8 +145,10 @@ def record_inbound(
     provider_id: str,
     now: datetime,
     profile_name: str = "",
+    lead_id: str | None = None,
 ) -> Inbound:
-    """Store a message the lead wrote; a first message from an unknown sender creates the lead.
+    """Store a message the lead wrote; a first message from an unknown sender creates the lead
+    (with `lead_id` when given: the simulator names its leads).
 
     Core statements, not the ORM: this runs for every webhook and nothing here needs the
     identity map (the lead's run loads what it needs in its own session). Like the rest of the
@@ -151,7 +164,7 @@ def record_inbound(
     if channel == "whatsapp":
         seen["whatsapp_inbound_at"] = now  # opens the 24-hour customer-service window
     if found is None:
-        lead_id = new_id("lead")
+        lead_id = lead_id or new_id("lead")
         data = NewLead(name=profile_name, phone=phone, email=email, source=channel, message=body)
         row: dict[str, object] = {
             "id": lead_id,

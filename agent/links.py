@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+import base64
+import random
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from nudge.models import Lead, TrackedLink, insert_into
 
+TokenSource = Callable[[], str]
+
 
 def new_token() -> str:
     return secrets.token_urlsafe(16)  # unguessable: a link names nothing but itself
+
+
+def seeded_tokens(seed: int) -> TokenSource:
+    """Tokens shaped like `new_token`'s from a seeded RNG, so a simulation repeats its links.
+    Guessable by whoever knows the seed: never for links sent to real people."""
+    rng = random.Random(f"link-tokens:{seed}")
+
+    def token() -> str:
+        return base64.urlsafe_b64encode(rng.randbytes(16)).rstrip(b"=").decode()
+
+    return token
 
 
 def save_links(session: Session, *, lead: Lead, urls: Mapping[str, str], touch: int | None, now: datetime) -> None:

@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 
 from agent import activity
 from agent.composer import Composer, Usage
+from agent.links import TokenSource, new_token
 from agent.llm import Qualifier, offline_qualifier
 from agent.outbound import SentHistory, sent_history
 from agent.qualifier import Qualification
 from agent.sequence import Sequence
 from nudge.clock import Clock
+from nudge.ids import IdSource, new_id
 from nudge.models import Business, Lead, LlmUsage
 
 
@@ -64,6 +66,8 @@ class RunContext:
     knowledge: KnowledgePort | None = None
     qualifier: Qualifier = offline_qualifier
     first_touch_promise: float = 60.0  # seconds from the lead's arrival to touch 1
+    link_token: TokenSource = new_token  # seeded in a simulation
+    ids: IdSource = new_id  # for ids the run shows (seeded in a simulation)
     notifications: int = 0  # rep notifications queued by this run (delivered right after it)
     _history: SentHistory | None = field(default=None, repr=False)
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from agent.assets import Asset
 from agent.composer import ComposeRequest, LeadContext, MessageKind
 from agent.contacts import first_name
-from agent.links import new_token, save_links
+from agent.links import save_links
 from agent.outbound import ChannelChoice, QueuedMessage, queue_message
 from agent.policies import repeats_earlier
 from agent.topics import extract_topic
@@ -92,7 +92,7 @@ def say(
     if asset is not None:
         values.update(asset.values)
         for name, url in asset.urls.items():
-            token = new_token()
+            token = ctx.link_token()
             pending_links[name] = (token, url)
             values[name] = f"{ctx.public_url}/r/{token}"
 

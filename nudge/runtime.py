@@ -21,6 +21,7 @@ from agent.channels.registry import build_channels
 from agent.composer import Composer, TemplateComposer, load_phrasebook
 from agent.composer.guardrails import Similarity
 from agent.composer.llm import LLMComposer
+from agent.links import new_token, seeded_tokens
 from agent.llm import LLM, CircuitBreaker, LLMQualifier, Qualifier, offline_qualifier
 from graph.builder import LeadGraph, build_graph
 from graph.checkpointer import LeadCheckpointer, open_checkpointer
@@ -30,6 +31,7 @@ from knowledge.service import KnowledgeService
 from nudge import migrate
 from nudge.clock import Clock, SystemClock
 from nudge.db import create_db_engine, make_session_factory
+from nudge.ids import new_id, seeded_ids
 from nudge.metrics import Metrics
 from nudge.settings import Settings
 from scheduler.audiences import AudienceSync
@@ -131,6 +133,10 @@ def open_runtime(
                 knowledge=knowledge,
                 qualifier=qualifier,
                 first_touch_promise=settings.first_touch_promise,
+                # A seed asks for runs that repeat themselves (the simulator): tracked links and the ids
+                # a run shows included.
+                link_token=seeded_tokens(seed) if seed is not None else new_token,
+                ids=seeded_ids(seed, clock) if seed is not None else new_id,
             )
             notifier = Notifier(session_factory=sessions, channels=channel_set, clock=clock, http=http, seed=seed)
             dispatcher = Dispatcher(

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent import stages
 from agent.channels import OutboundMessage
 from agent.composer import Composer
+from agent.links import TokenSource, new_token
 from agent.llm import Qualifier, offline_qualifier
 from agent.outbound import forget_queued
 from agent.sequence import Sequence, default_sequence
@@ -48,7 +49,7 @@ from graph.state import InboxItem, LeadState
 from graph.timeutil import from_iso
 from nudge.clock import Clock
 from nudge.db import transaction
-from nudge.ids import new_id
+from nudge.ids import IdSource, new_id
 from nudge.metrics import Metrics
 from nudge.models import Business, Lead
 from scheduler import mailbox
@@ -87,6 +88,8 @@ class LeadRunner:
     knowledge: KnowledgePort | None = None
     qualifier: Qualifier = offline_qualifier
     first_touch_promise: float = 60.0
+    link_token: TokenSource = new_token  # seeded in a simulation
+    ids: IdSource = new_id  # seeded in a simulation
 
 
 @functools.cache
@@ -352,6 +355,8 @@ class Dispatcher:
             knowledge=runner.knowledge,
             qualifier=runner.qualifier,
             first_touch_promise=runner.first_touch_promise,
+            link_token=runner.link_token,
+            ids=runner.ids,
         )
         configurable: dict[str, Any] = {"thread_id": lead_id, "checkpoint_ns": ""}
         latest = runner.checkpointer.latest_checkpoint_id(lead_id)

@@ -70,9 +70,11 @@ def receive_message(
     email: str | None = None,
     profile_name: str = "",
     hold: mailbox.BurstHold | None = None,
+    lead_id: str | None = None,
 ) -> str | None:
     """Store the message and its mailbox event. With `hold`, a lead already in conversation is
-    answered once it pauses (a burst gets one answer); a new lead's first message never waits."""
+    answered once it pauses (a burst gets one answer); a new lead's first message never waits.
+    `lead_id` names the lead if this message creates it (the simulator's seeded ids)."""
     session.flush()  # a message the caller added must count as a duplicate
     known = session.connection().scalar(_statements().by_provider_id, {"provider_id": provider_id})
     if known is not None:
@@ -88,6 +90,7 @@ def receive_message(
         provider_id=provider_id,
         now=now,
         profile_name=profile_name,
+        lead_id=lead_id,
     )
     due = None
     if hold is not None and not received.new_lead:
@@ -127,13 +130,16 @@ def record_click(session: Session, token: str, now: datetime) -> tuple[str | Non
     return link.url, lead.id
 
 
-def receive_lead(session: Session, business: Business, data: NewLead, now: datetime) -> tuple[Lead, bool]:
-    """A form/CRM lead: (lead, created). A known phone/email/external id returns the existing lead."""
+def receive_lead(
+    session: Session, business: Business, data: NewLead, now: datetime, *, lead_id: str | None = None
+) -> tuple[Lead, bool]:
+    """A form/CRM lead: (lead, created). A known phone/email/external id returns the existing lead;
+    a new one gets `lead_id` when given (the simulator's seeded ids)."""
     session.info[TENANT_KEY] = business.id
     existing = find_existing(session, business.id, data)
     if existing is not None:
         return existing, False
-    lead = create_lead(session, business, data, now, first_channel="form")
+    lead = create_lead(session, business, data, now, first_channel="form", lead_id=lead_id)
     mailbox.enqueue(session, lead=lead, kind="lead_created", dedupe_key=f"lead_created:{lead.id}", now=now)
     return lead, True
 

@@ -44,6 +44,7 @@ def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if pick is not None:
             case_study = {"id": pick.id, "title": pick.title, "result": pick.summary, "url": pick.url}
     handoff = Handoff(
+        id=ctx.ids("hof"),  # named in the decision below
         business_id=business.id,
         lead_id=lead.id,
         created_at=now,

@@ -4,6 +4,7 @@ on a virtual clock, deterministically for a seed."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import heapq
 import itertools
 import random
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from agent.intake import NewLead
 from nudge.clock import VirtualClock
 from nudge.db import transaction
+from nudge.ids import make_id
 from nudge.models import Business, Lead, LeadEvent, Message, Outbox
 from nudge.runtime import Runtime
 from nudge.sim.personas import LINES, Persona, phone_number
@@ -32,7 +34,8 @@ class SimLead:
     business_id: str
     phone: str
     email: str
-    lead_id: str | None = None
+    planned_id: str  # the id intake gives the lead when it arrives (chosen by the seed)
+    lead_id: str | None = None  # once Nudge knows the lead
     fired: set[int] = field(default_factory=set)  # reactions already triggered
 
     @property
@@ -54,6 +57,10 @@ class StuckSimulation(RuntimeError):
 class Simulation:
     def __init__(self, runtime: Runtime, clock: VirtualClock, rng: random.Random) -> None:
         self.runtime, self.clock, self.rng = runtime, clock, rng
+        # Lead ids decide wording and experiment arms, so a seed must repeat them. They come from
+        # a stream keyed by the RNG's starting state, not from draws on it, so a seed keeps the
+        # personas and replies it gave before.
+        self._ids = random.Random(hashlib.sha256(repr(rng.getstate()).encode()).digest())
         self.leads: list[SimLead] = []
         self._by_lead_id: dict[str, SimLead] = {}
         self._actions: list[_Action] = []
@@ -78,6 +85,9 @@ class Simulation:
             business_id=business_id,
             phone=phone or phone_number(persona.phone_prefix, persona.phone_length, index),
             email=f"lead{index}@example.com",
+            planned_id=make_id(
+                "lead", int((arrives or self.clock.now()).timestamp() * 1000), self._ids.getrandbits(80)
+            ),
         )
         self.leads.append(sim)
         if arrives is not None:
@@ -98,6 +108,7 @@ class Simulation:
                 provider_id=f"SMsim{next(self._sids):028d}",
                 now=self.clock.now(),
                 profile_name=sim.name,
+                lead_id=sim.planned_id,
             )
         if lead_id and sim.lead_id is None:
             sim.lead_id = lead_id
@@ -125,6 +136,7 @@ class Simulation:
                     consent={"whatsapp": True, "sms": True, "email": True},
                 ),
                 self.clock.now(),
+                lead_id=sim.planned_id,
             )
             sim.lead_id = lead.id
             self._by_lead_id[lead.id] = sim

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from agent.sequence import Sequence
 from knowledge import import_files
 from nudge.clock import VirtualClock
 from nudge.db import transaction
+from nudge.ids import make_id
 from nudge.models import Business, Rep
 from nudge.runtime import Runtime, open_runtime
 from nudge.settings import Settings
@@ -60,18 +62,29 @@ SAMPLE_REPS: list[dict[str, Any]] = [
 def create_sample_businesses(runtime: Runtime, businesses: list[dict[str, Any]] | None = None) -> list[str]:
     """The sample businesses, each with the sample case studies in its knowledge base."""
     ids = []
+    now = runtime.clock.now()
     with transaction(runtime.sessions) as session:
-        for spec in businesses or SAMPLE_BUSINESSES:
-            fields = {k: v for k, v in spec.items() if k != "name"}
-            created = create_business(session, name=spec["name"], now=runtime.clock.now(), fields=fields)
+        for number, spec in enumerate(businesses or SAMPLE_BUSINESSES):
+            # Case study ids are derived from the business id, and reports show them.
+            fields = {"id": _fixed_id("biz", now, number), **{k: v for k, v in spec.items() if k != "name"}}
+            created = create_business(session, name=spec["name"], now=now, fields=fields)
             ids.append(created.business.id)
     with transaction(runtime.sessions) as session:
-        for business_id in ids:
+        for number, business_id in enumerate(ids):
             for rep in SAMPLE_REPS:
-                session.add(Rep(business_id=business_id, created_at=runtime.clock.now(), **rep))
+                # Reps made together wait equally long, and a handoff goes to the lowest id among
+                # them: fixed ids send a run's handoffs to the same rep every time.
+                rep_id = _fixed_id("rep", now, number, rep["email"])
+                session.add(Rep(id=rep_id, business_id=business_id, created_at=now, **rep))
     for business_id in ids:
         import_files(runtime.knowledge.store, business_id, [SAMPLE_CASE_STUDIES])
     return ids
+
+
+def _fixed_id(prefix: str, now: datetime, *parts: object) -> str:
+    """The same id in every run for the same parts (the sample data is the same in every run)."""
+    entropy = hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:10]
+    return make_id(prefix, int(now.timestamp() * 1000), int.from_bytes(entropy, "big"))
 
 
 def use_sequence(runtime: Runtime, business_ids: list[str], sequence: Sequence) -> None:

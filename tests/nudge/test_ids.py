@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import random
 import time
+from datetime import UTC, datetime
 
 import pytest
 
-from nudge.ids import new_id
+from nudge.clock import VirtualClock
+from nudge.ids import new_id, seeded_ids
 
 ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
 
@@ -35,3 +37,12 @@ def test_ids_made_later_sort_later() -> None:
     made = [new_id("lead") for _ in range(50)]
     assert all(len(i) == len("lead_") + 26 and set(i[5:]) <= set(ALPHABET) for i in made)
     assert [i[:15] for i in made] == sorted(i[:15] for i in made)  # the time part never goes back
+
+
+def test_seeded_ids_repeat_for_a_seed_and_keep_the_layout() -> None:
+    start = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
+    made = [[seeded_ids(seed, VirtualClock(start))("hof") for _ in range(3)] for seed in (1, 1, 2)]
+    assert made[0] == made[1] != made[2]
+    millis = int(start.timestamp() * 1000)
+    assert all(i.startswith(f"hof_{_digits(millis, 10)}") and len(i) == len("hof_") + 26 for i in made[2])
+    assert all(set(i[4:]) <= set(ALPHABET) for i in made[2])
