@@ -125,5 +125,6 @@ def print_summary(console: Console, summary: Summary, violations: Sequence[Viola
     else:
         console.print(
             "[bold green]Policy audit: 0 violations[/] (no repeats, no quiet-hour sends, "
-            "nothing after opt-out, no two follow-ups in a day)"
+            "nothing after opt-out, no two follow-ups in a day, no touch without its value, "
+            "none to a won, lost, escalated or finished lead)"
         )

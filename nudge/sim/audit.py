@@ -24,22 +24,49 @@ class Violation:
     detail: str
 
 
+# Assets a touch must carry (an answer or a question is its own value).
+_CARRIED_ASSETS = frozenset({"resource", "case_study", "offer", "content"})
+
+
+def _stages_over_time(session: Session) -> dict[str, list[tuple[datetime, str]]]:
+    """Each lead's stage changes in order, from the "a → b" decisions the runs recorded."""
+    changes: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    for lead_id, at, detail in session.execute(
+        sa.select(LeadActivity.lead_id, LeadActivity.at, LeadActivity.detail)
+        .where(LeadActivity.kind == "stage")
+        .order_by(LeadActivity.at, LeadActivity.id)
+    ):
+        if " → " in detail:
+            changes[lead_id].append((at, detail.rsplit(" → ", 1)[1]))
+    return changes
+
+
+def _stage_before(changes: list[tuple[datetime, str]], moment: datetime) -> str:
+    """The stage a lead was in when a run that began at `moment` started (changes it made itself
+    carry the same time, so they do not count)."""
+    stage = stages.NEW
+    for at, new in changes:
+        if at >= moment:
+            break
+        stage = new
+    return stage
+
+
 def audit(session: Session) -> list[Violation]:
     violations: list[Violation] = []
     businesses = {b.id: b for b in session.scalars(sa.select(Business))}
     outbound: dict[str, list[Message]] = defaultdict(list)
     for message in session.scalars(
         sa.select(Message)
-        .where(Message.direction == "out", Message.author == "agent")
+        # What reached the lead: a message withdrawn or refused before the provider took it did not.
+        .where(Message.direction == "out", Message.author == "agent", Message.sent_at.is_not(None))
         .order_by(Message.created_at, Message.id)
     ):
         outbound[message.lead_id].append(message)
-    opt_outs: dict[str, datetime] = {}
-    for opt in session.scalars(sa.select(OptOut).where(OptOut.channel == "all")):
-        opt_outs[opt.lead_id] = opt.created_at
-    stage_stops: dict[str, datetime] = {}
-    for act in session.scalars(sa.select(LeadActivity).where(LeadActivity.kind.in_(("escalated",)))):
-        stage_stops.setdefault(act.lead_id, act.at)
+    opt_outs: dict[tuple[str, str], datetime] = {}
+    for opt in session.scalars(sa.select(OptOut)):
+        opt_outs[(opt.lead_id, opt.channel)] = opt.created_at
+    stage_changes = _stages_over_time(session)
     for lead in session.scalars(sa.select(Lead)):
         business = businesses[lead.business_id]
         sequence = sequence_for(business)
@@ -61,17 +88,17 @@ def audit(session: Session) -> list[Violation]:
                     violations.append(
                         Violation(lead.id, "quiet_hours", f"touch {message.touch} at {local:%a %H:%M} {tz}")
                     )
-            opted = opt_outs.get(lead.id)
-            if opted is not None and message.created_at > opted:
-                violations.append(Violation(lead.id, "after_opt_out", f"{message.body[:60]!r}"))
-            stopped = stage_stops.get(lead.id)
-            if (
-                stopped is not None
-                and message.touch
-                and message.created_at > stopped
-                and lead.stage == stages.ESCALATED
-            ):
-                violations.append(Violation(lead.id, "after_escalation", f"touch {message.touch}"))
+            if spec is not None and spec.asset in _CARRIED_ASSETS and not (message.info or {}).get("asset"):
+                violations.append(Violation(lead.id, "no_value", f"touch {message.touch} without its {spec.asset}"))
+            for scope in ("all", message.channel):
+                opted = opt_outs.get((lead.id, scope))
+                if opted is not None and message.created_at > opted:
+                    violations.append(
+                        Violation(lead.id, "after_opt_out", f"{message.channel} ({scope}): {message.body[:60]!r}")
+                    )
+            stage = _stage_before(stage_changes.get(lead.id, []), message.created_at)
+            if message.touch and stage in stages.NO_AUTOMATION:
+                violations.append(Violation(lead.id, f"while_{stage}", f"touch {message.touch} to a lead {stage}"))
         for earlier, later in itertools.pairwise(follow_ups):
             if later.created_at - earlier.created_at < DAILY_GAP:
                 violations.append(
