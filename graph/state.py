@@ -23,6 +23,7 @@ class LeadState(TypedDict, total=False):
     next_due_at: str | None  # ISO-8601 UTC
     anchor_at: str  # the lead's last contact; touch delays count from here
     last_follow_up_at: str | None  # last unsolicited touch (quiet hours + daily cap rules)
+    engaged_at: str | None  # the lead clicked one of our links since the last touch: the next comes sooner
     quiet_check_at: str | None  # no touch left and the lead talked: when silence ends the conversation
     clarify_turns: int
     qualified: bool

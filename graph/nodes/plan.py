@@ -17,6 +17,9 @@ from graph.timeutil import from_iso, to_iso
 # A lead who talked after the last touch has nothing left to be sent; a week without a word from
 # them ends the conversation, so no lead is left `conversing` with nothing planned.
 CONVERSATION_QUIET = timedelta(days=7)
+# A lead who clicks a link of ours is paying attention now: the next follow-up comes within this
+# long of the click instead of waiting out its full delay (still one a day, never at night).
+ENGAGED_NEXT = timedelta(days=1)
 
 
 def send_window(ctx: RunContext) -> tuple[str, QuietHours]:
@@ -32,12 +35,16 @@ def planned_time(
     anchor: datetime,
     last_follow_up: datetime | None,
     window: tuple[str, QuietHours] | None = None,
+    engaged: datetime | None = None,
 ) -> datetime:
     """When `spec` goes out if nothing stops it: its delay for this lead (a timing experiment moves
-    it) after the anchor, then, for a follow-up, the one-a-day cap and quiet hours."""
+    it) after the anchor, or sooner after a click (`engaged`), then, for a follow-up, the
+    one-a-day cap and quiet hours."""
     due = anchor + experiments.delay_for(ctx.lead.id, spec)
     if not spec.follow_up:
         return due
+    if engaged is not None:
+        due = min(due, engaged + ENGAGED_NEXT)
     tz_name, quiet = window or send_window(ctx)
     return next_send_time(next_after_daily_cap(due, last_follow_up), tz_name, quiet)
 
@@ -61,7 +68,8 @@ def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime
     anchor = from_iso(state.get("anchor_at")) or ctx.lead.created_at
     # The send-time check in `touch` stays the guard; planning with the same rules just saves a
     # run that would only be told to wait for the morning.
-    return number, planned_time(ctx, spec, anchor, from_iso(state.get("last_follow_up_at")))
+    last_follow_up, engaged = from_iso(state.get("last_follow_up_at")), from_iso(state.get("engaged_at"))
+    return number, planned_time(ctx, spec, anchor, last_follow_up, engaged=engaged)
 
 
 def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
