@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from agent import stages
+from agent import activity, stages
 from agent.policies import whatsapp_window_open
 from nudge.ids import new_id
 from nudge.models import Business, Lead, Message, OptOut, Outbox, insert_into
@@ -97,16 +97,23 @@ def opted_out_channels(session: Session, lead_id: str) -> set[str]:
     return set(session.connection().execute(_opted_out_query(), {"lead_id": lead_id}).scalars())
 
 
-def no_longer_wanted(session: Session, lead: Lead, channel: str, touch: int | None, kind: str | None) -> str | None:
+def no_longer_wanted(
+    session: Session, lead: Lead, channel: str, touch: int | None, kind: str | None, waiting_since: datetime
+) -> str | None:
     """Why a message queued earlier (a retry, a send deferred for the sender's rate, a send
-    recovered after a crash) must not go out now, or None. The lead may have opted out or left
-    automation since it was queued; the confirmation of an opt-out is the one message that may
-    still reach an opted-out lead."""
+    recovered after a crash) must not go out now, or None: the lead opted out, or a touch's lead
+    left automation (won, escalated…) while it waited. `waiting_since` is when the row was last
+    put back to wait (a failure, a deferral, a recovery), which is after the run that queued it
+    committed, so a stage that run set itself (touch 1 and an escalation, a last touch and
+    nurture-complete) does not withdraw it. The confirmation of an opt-out is the one message that
+    may still reach an opted-out lead."""
     opted_out = opted_out_channels(session, lead.id)
     if kind != "optout_confirm" and ("all" in opted_out or channel in opted_out):
         return f"the lead opted out of {'everything' if 'all' in opted_out else channel} after it was queued"
-    if touch is not None and lead.stage in stages.NO_AUTOMATION:
-        return f"the lead is {lead.stage} now; follow-up touches stop"
+    if touch is not None:
+        for stage in activity.stages_entered_since(session, lead.id, waiting_since):
+            if stage in stages.NO_AUTOMATION:
+                return f"the lead became {stage} while it waited; follow-up touches stop"
     return None
 
 

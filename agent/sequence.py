@@ -153,13 +153,19 @@ class Touch(BaseModel):
     def _answers_only_while_writing(self, info: ValidationInfo) -> Touch:
         # follow_up: false lifts quiet hours and the daily cap, which only an answer to a lead who
         # is writing right now may skip; a later touch is unsolicited whatever it is called.
-        if _authoring(info) and not self.follow_up and self.delay > ANSWER_WINDOW:
+        latest = self.latest_delay
+        if _authoring(info) and not self.follow_up and latest > ANSWER_WINDOW:
             raise ValueError(
                 f"follow_up: false is only for touches that answer a lead who is writing (delay up to "
-                f"{format_duration(ANSWER_WINDOW)}); touch {self.number} comes {format_duration(self.delay)} "
-                "after the last contact, so quiet hours and the daily cap apply to it"
+                f"{format_duration(ANSWER_WINDOW)}); touch {self.number} comes {format_duration(latest)} "
+                "after the last contact for some leads, so quiet hours and the daily cap apply to it"
             )
         return self
+
+    @property
+    def latest_delay(self) -> timedelta:
+        """The touch's delay, or a variant's when an experiment moves it later."""
+        return max([self.delay, *(v.delay for v in self.variants if v.delay is not None)])
 
     @model_validator(mode="after")
     def _holdout_allowed(self) -> Touch:
@@ -208,10 +214,10 @@ class Sequence(BaseModel):
         for index, touch in enumerate(self.touches, start=1):
             if touch.number != index:
                 raise ValueError(f"touches must be numbered 1, 2, 3… in order; touch #{index} says {touch.number}")
-        if _authoring(info) and self.touches[0].delay:
+        if _authoring(info) and self.touches[0].latest_delay:
             raise ValueError(
-                f"touches.0.delay: touch 1 answers a lead the moment they arrive; its delay must be 0s, "
-                f"not {format_duration(self.touches[0].delay)}"
+                f"touches.0.delay: touch 1 answers a lead the moment they arrive; its delay (and its "
+                f"variants') must be 0s, not {format_duration(self.touches[0].latest_delay)}"
             )
         for purpose in _UNIQUE_PURPOSES if _authoring(info) else ():
             numbers = [str(touch.number) for touch in self.touches if touch.purpose == purpose]

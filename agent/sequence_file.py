@@ -99,22 +99,26 @@ def parse_sequence_document(
     return SequenceDocument(sequence, profile)
 
 
+CHANNELS = ("whatsapp", "sms", "email")
+
+
 def channel_problems(sequence: Sequence, configured: dict[str, bool]) -> list[str]:
     """Touches that name a channel the business cannot send on (no sender number/address)."""
-    setting = {"whatsapp": "whatsapp_from", "sms": "sms_from", "email": "email_from"}
+    setting = {channel: f"{channel}_from" for channel in CHANNELS}
     problems = []
     for index, touch in enumerate(sequence.touches):
         for position, channel in enumerate(touch.channels):
             if not configured.get(channel):
                 problems.append(
                     f"touches.{index}.channels.{position}: the business has no {channel} sender "
-                    f"(set {setting[channel]} with PATCH /v1/business first)"
+                    f"(set {setting[channel]} with PATCH /v1/business, or take {channel} out of this touch)"
                 )
         for number, variant in enumerate(touch.variants):
             for position, channel in enumerate(variant.channels or []):
                 if not configured.get(channel):
                     problems.append(
                         f"touches.{index}.variants.{number}.channels.{position}: the business has no {channel} "
-                        f"sender (set {setting[channel]} with PATCH /v1/business first)"
+                        f"sender (set {setting[channel]} with PATCH /v1/business, or take {channel} out of this "
+                        "variant)"
                     )
     return problems

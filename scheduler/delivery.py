@@ -2,7 +2,9 @@
 
 A row goes pending → sending (committed) → provider call → sent/failed (committed). A crash
 between the two commits leaves `sending`: recovery asks the provider whether the message
-arrived before anything is sent again.
+arrived before anything is sent again, and keeps asking while the provider cannot say (up to a
+day). A row claimed outside a run that is no longer wanted (the lead opted out or left
+automation since it was queued) becomes `withdrawn` instead of being sent.
 """
 
 from __future__ import annotations
@@ -128,9 +130,9 @@ class Deliverer:
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
         """Send due pending rows (retries whose backoff ended, rows a crashed worker left).
 
-        One row is claimed right before its own send, so a row is never `sending` for longer than
-        one provider call (HTTP timeout 10 s): recovery's STALE_SENDING can then tell a crashed
-        send from a slow batch.
+        One row is claimed right before its own send, so a row is `sending` for no longer than one
+        provider call (HTTP timeout 10 s) unless the worker died: recovery's STALE_SENDING can then
+        tell a crashed send from a slow batch.
         """
         report = DeliveryReport()
         for _ in range(limit):
@@ -164,7 +166,8 @@ class Deliverer:
             lead = session.get(Lead, row.lead_id)
             business = session.get(Business, row.business_id)
             assert message is not None and lead is not None and business is not None
-            why = no_longer_wanted(session, lead, message.channel, message.touch, (message.info or {}).get("kind"))
+            kind = (message.info or {}).get("kind")
+            why = no_longer_wanted(session, lead, message.channel, message.touch, kind, row.updated_at)
             if why is not None:
                 _withdraw(session, row, message, lead, why, now)
                 continue
@@ -371,9 +374,9 @@ class Deliverer:
         lead may have it), with the reason in the lead's activity."""
         waited = now - row.updated_at  # since the send began
         if error.action == "retry" and waited < UNCONFIRMED_GIVE_UP:
-            # Spaced by half the time waited so far (30 s to 5 min): a provider outage is not
-            # asked every tick, and the answer still comes soon after it ends.
-            pause = min(timedelta(minutes=5), max(timedelta(seconds=30), waited / 2))
+            # Spaced by half the time waited so far (1 to 5 minutes, as recovery starts after 2): a
+            # provider outage is not asked every tick, and the answer still comes soon after it ends.
+            pause = min(timedelta(minutes=5), waited / 2)
             row.available_at, row.last_error = now + pause, f"lookup: {error}"[:500]
             return
         row.status, row.last_error, row.updated_at = "failed", f"interrupted: {error}"[:500], now

@@ -391,8 +391,10 @@ class Dispatcher:
         mailbox.set_timer(
             session, lead, from_iso(final.get("next_due_at")) if touch else None, now, payload={"touch": touch}
         )
-        quiet_check = from_iso(final.get("quiet_check_at"))
-        if quiet_check is not None or stage_before == stages.CONVERSING:  # only a conversing lead has one
+        # Only a conversing lead past its last touch has a quiet check; one now waiting for a rep
+        # (paused at interrupt(), where plan did not run) has none.
+        quiet_check = None if lead.graph_paused else from_iso(final.get("quiet_check_at"))
+        if quiet_check is not None or stage_before == stages.CONVERSING:
             mailbox.set_timer(session, lead, quiet_check, now, kind=mailbox.QUIET_CHECK)
         if was_paused or lead.graph_paused:  # SLA timers exist only while a handoff is open
             mailbox.set_timer(

@@ -186,15 +186,16 @@ def hold_inbound(session: Session, lead_id: str, now: datetime, hold: BurstHold)
     newest, but no later than `max_hold` after the oldest still waiting. Every pending message
     of the lead moves to that moment, so one run drains the whole burst.
 
-    A follow-up timer that would fire before then waits with them: the lead has written, so the
-    run that reads the message is the one that decides about the follow-up (a reply cancels it),
-    instead of the follow-up going out while the message waits."""
+    A follow-up timer (or the quiet check that would end a conversation) that would fire before
+    then waits with them: the lead has written, so the run that reads the message is the one that
+    decides about the follow-up (a reply cancels it), instead of the follow-up going out while the
+    message waits."""
     pending = sa.and_(_EVENTS.c.lead_id == lead_id, _EVENTS.c.processed_at.is_(None))
     inbound = sa.and_(pending, _EVENTS.c.kind == INBOUND)
     oldest = session.connection().scalar(sa.select(sa.func.min(_EVENTS.c.created_at)).where(inbound))
     start = oldest if oldest is not None else now  # UTCDateTime hands back aware values
     due = max(now, min(now + hold.quiet, start + hold.max_hold))
-    follow_up_sooner = sa.and_(pending, _EVENTS.c.kind == TOUCH_DUE, _EVENTS.c.available_at < due)
+    follow_up_sooner = sa.and_(pending, _EVENTS.c.kind.in_((TOUCH_DUE, QUIET_CHECK)), _EVENTS.c.available_at < due)
     session.connection().execute(sa.update(_EVENTS).where(sa.or_(inbound, follow_up_sooner)).values(available_at=due))
     return due
 

@@ -8,12 +8,13 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agent.sequence import Sequence
+from agent.sequence_file import CHANNELS, channel_problems
 from api.deps import AgencyDep, BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import BusinessCreate, BusinessCreated, BusinessList, BusinessOut, BusinessPatch, QuietHoursIn
 from nudge.models import Business
 from nudge.tenants import create_business
+from scheduler.dispatcher import sequence_for
 
 router = APIRouter(tags=["business"], responses=ERROR_RESPONSES)
 
@@ -75,23 +76,15 @@ def _senders_still_used(business: Business, data: dict[str, Any]) -> None:
     no way out (the default sequence simply skips a channel the business does not have)."""
     if not business.sequence:
         return
-    sequence = Sequence.model_validate(business.sequence)
-    for channel in ("whatsapp", "sms", "email"):
-        column = f"{channel}_from"
-        if column not in data or data[column]:
-            continue
-        numbers = [
-            str(touch.number)
-            for touch in sequence.touches
-            if channel in touch.channels or any(channel in (variant.channels or ()) for variant in touch.variants)
-        ]
-        if numbers:
-            raise ApiError(
-                409,
-                "sender_in_use",
-                f"{column}: the sequence still sends touch {', '.join(numbers)} on {channel}; "
-                f"take {channel} out of it with PUT /v1/sequence before clearing {column}",
-            )
+    senders = {channel: data.get(f"{channel}_from", getattr(business, f"{channel}_from")) for channel in CHANNELS}
+    problems = channel_problems(sequence_for(business), {channel: bool(sender) for channel, sender in senders.items()})
+    if problems:
+        raise ApiError(
+            409,
+            "sender_in_use",
+            "the sequence still sends on a channel this change leaves without a sender; take the channel out "
+            "of the sequence (PUT /v1/sequence) first: " + "; ".join(problems),
+        )
 
 
 @router.get("/v1/business", response_model=BusinessOut)

@@ -33,7 +33,7 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if "anchor_at" not in state:
         update["anchor_at"] = to_iso(ctx.lead.created_at)
     replies: list[str] = []
-    clicked: list[int | None] = []  # the touches whose links the lead opened
+    clicked = False  # the lead opened one of our links
     due: int | None = None
     for item in state.get("inbox", []):
         kind, payload = item["kind"], item["payload"]
@@ -48,7 +48,7 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             if message is not None and message.touch is not None:
                 due, update["failed_message_id"] = message.touch, message.id
         elif kind == "click":
-            clicked.append(payload.get("touch"))
+            clicked = True
         elif kind == "signal":
             new_stage = OUTSIDE_SIGNALS.get(str(payload.get("type")))
             if new_stage and stage not in (stages.OPTED_OUT, new_stage):
@@ -67,12 +67,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if replies:
         update["engaged_at"] = None  # a reply moves the cadence on its own (from the new last contact)
     elif clicked and stage not in stages.NO_AUTOMATION and stage != stages.CLOSED:
-        # A click is the lead's attention without words: the next follow-up comes sooner (plan).
+        # A click is the lead's attention without words: `plan` brings the next follow-up sooner.
         update["engaged_at"] = to_iso(now)
-        where = ", ".join(f"touch {touch}" if touch else "a reply" for touch in clicked)
-        activity.record(
-            ctx.session, ctx.lead, now, "engaged", f"opened the link in {where}; the next follow-up comes sooner"
-        )
     if replies:
         update["reply_ids"] = replies
         update["route"] = "converse"

@@ -90,7 +90,7 @@ def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     )
     # The graph now waits at interrupt(), so `plan` will not mirror this run onto the lead row.
     if lead.stage != stages.ESCALATED:
-        activity.record(session, lead, now, "stage", f"{lead.stage} → {stages.ESCALATED}")
+        activity.record_stage(session, lead, now, lead.stage, stages.ESCALATED)
     lead.stage, lead.next_touch, lead.next_due_at, lead.next_channel = stages.ESCALATED, None, None, None
     lead.last_touch = state.get("last_touch", lead.last_touch)
     return {

@@ -8,8 +8,8 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent import activity, experiments, stages
-from agent.policies import QuietHours, lead_timezone, next_after_daily_cap, next_send_time
-from agent.sequence import Touch
+from agent.policies import zone
+from graph.cadence import planned_time, send_window
 from graph.context import RunContext
 from graph.state import LeadState
 from graph.timeutil import from_iso, to_iso
@@ -17,36 +17,6 @@ from graph.timeutil import from_iso, to_iso
 # A lead who talked after the last touch has nothing left to be sent; a week without a word from
 # them ends the conversation, so no lead is left `conversing` with nothing planned.
 CONVERSATION_QUIET = timedelta(days=7)
-# A lead who clicks a link of ours is paying attention now: the next follow-up comes within this
-# long of the click instead of waiting out its full delay (still one a day, never at night).
-ENGAGED_NEXT = timedelta(days=1)
-
-
-def send_window(ctx: RunContext) -> tuple[str, QuietHours]:
-    """The lead's time zone and the business's quiet hours, which bound every follow-up."""
-    lead, business = ctx.lead, ctx.business
-    quiet = QuietHours.parse(business.quiet_hours_start, business.quiet_hours_end, business.send_on_weekends)
-    return lead_timezone(lead.timezone, lead.phone, business.timezone), quiet
-
-
-def planned_time(
-    ctx: RunContext,
-    spec: Touch,
-    anchor: datetime,
-    last_follow_up: datetime | None,
-    window: tuple[str, QuietHours] | None = None,
-    engaged: datetime | None = None,
-) -> datetime:
-    """When `spec` goes out if nothing stops it: its delay for this lead (a timing experiment moves
-    it) after the anchor, or sooner after a click (`engaged`), then, for a follow-up, the
-    one-a-day cap and quiet hours."""
-    due = anchor + experiments.delay_for(ctx.lead.id, spec)
-    if not spec.follow_up:
-        return due
-    if engaged is not None:
-        due = min(due, engaged + ENGAGED_NEXT)
-    tz_name, quiet = window or send_window(ctx)
-    return next_send_time(next_after_daily_cap(due, last_follow_up), tz_name, quiet)
 
 
 def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime | None]:
@@ -69,7 +39,22 @@ def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime
     # The send-time check in `touch` stays the guard; planning with the same rules just saves a
     # run that would only be told to wait for the morning.
     last_follow_up, engaged = from_iso(state.get("last_follow_up_at")), from_iso(state.get("engaged_at"))
-    return number, planned_time(ctx, spec, anchor, last_follow_up, engaged=engaged)
+    due = planned_time(ctx, spec, anchor, last_follow_up, engaged=engaged)
+    now = ctx.clock.now()
+    if engaged == now:  # this run read the click
+        usual = planned_time(ctx, spec, anchor, last_follow_up)
+        if due < usual:
+            tz = zone(send_window(ctx)[0])
+            activity.record(
+                ctx.session,
+                ctx.lead,
+                now,
+                "engaged",
+                f"opened one of our links: touch {number} comes {due.astimezone(tz):%a %d %b %H:%M} "
+                f"instead of {usual.astimezone(tz):%a %d %b %H:%M} ({tz.key})",
+                touch=number,
+            )
+    return number, due
 
 
 def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
@@ -96,7 +81,7 @@ def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         stage = stages.NURTURE_COMPLETE
         activity.record(ctx.session, lead, now, "stage", "every touch of the sequence is done")
     if stage != lead.stage:
-        activity.record(ctx.session, lead, now, "stage", f"{lead.stage} → {stage}")
+        activity.record_stage(ctx.session, lead, now, lead.stage, stage)
     lead.stage = stage
     lead.last_touch = state.get("last_touch", 0)
     lead.next_touch = number

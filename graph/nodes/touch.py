@@ -13,8 +13,8 @@ from agent.audiences.jobs import queue_audience
 from agent.outbound import choose_channel, opted_out_channels
 from agent.policies import next_after_daily_cap, next_send_time, zone
 from agent.sequence import Touch
+from graph.cadence import planned_time, send_window
 from graph.context import RunContext
-from graph.nodes.plan import planned_time, send_window
 from graph.speak import say
 from graph.state import LeadState
 from graph.timeutil import from_iso, to_iso

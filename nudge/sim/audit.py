@@ -10,9 +10,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from agent import stages
+from agent import activity, stages
 from agent.composer.similarity import is_near_duplicate, normalise
-from agent.policies import DAILY_GAP, QuietHours, lead_timezone, next_send_time, zone
+from agent.handoff import business_hours
+from agent.policies import DAILY_GAP, lead_timezone, next_send_time, zone
 from nudge.models import Business, Lead, LeadActivity, Message, OptOut
 from scheduler.dispatcher import sequence_for
 
@@ -33,11 +34,12 @@ def _stages_over_time(session: Session) -> dict[str, list[tuple[datetime, str]]]
     changes: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     for lead_id, at, detail in session.execute(
         sa.select(LeadActivity.lead_id, LeadActivity.at, LeadActivity.detail)
-        .where(LeadActivity.kind == "stage")
+        .where(LeadActivity.kind == activity.STAGE)
         .order_by(LeadActivity.at, LeadActivity.id)
     ):
-        if " → " in detail:
-            changes[lead_id].append((at, detail.rsplit(" → ", 1)[1]))
+        stage = activity.entered_stage(detail)
+        if stage is not None:
+            changes[lead_id].append((at, stage))
     return changes
 
 
@@ -72,9 +74,11 @@ def audit(session: Session) -> list[Violation]:
         sequence = sequence_for(business)
         sent = outbound.get(lead.id, [])
         tz = lead_timezone(lead.timezone, lead.phone, business.timezone)
-        quiet = QuietHours.parse(business.quiet_hours_start, business.quiet_hours_end, business.send_on_weekends)
+        quiet = business_hours(business)
         follow_ups = []
         for index, message in enumerate(sent):
+            # When it reached the lead: a retry or a deferred send goes out after it was queued.
+            at = message.sent_at or message.created_at
             for earlier in sent[:index]:
                 if normalise(earlier.body) == normalise(message.body):
                     violations.append(Violation(lead.id, "repeat", f"same wording twice: {message.body[:60]!r}"))
@@ -82,28 +86,33 @@ def audit(session: Session) -> list[Violation]:
                     violations.append(Violation(lead.id, "near_repeat", f"{message.body[:60]!r}"))
             spec = sequence.touch(message.touch) if message.touch else None
             if spec is not None and spec.follow_up:
-                follow_ups.append(message)
-                if next_send_time(message.created_at, tz, quiet) != message.created_at:
-                    local = message.created_at.astimezone(zone(tz))
+                follow_ups.append(at)
+                if next_send_time(at, tz, quiet) != at:
+                    local = at.astimezone(zone(tz))
                     violations.append(
                         Violation(lead.id, "quiet_hours", f"touch {message.touch} at {local:%a %H:%M} {tz}")
                     )
             if spec is not None and spec.asset in _CARRIED_ASSETS and not (message.info or {}).get("asset"):
                 violations.append(Violation(lead.id, "no_value", f"touch {message.touch} without its {spec.asset}"))
+            confirms_opt_out = (message.info or {}).get("kind") == "optout_confirm"
             for scope in ("all", message.channel):
                 opted = opt_outs.get((lead.id, scope))
-                if opted is not None and message.created_at > opted:
+                if opted is not None and at > opted and not confirms_opt_out:
                     violations.append(
                         Violation(lead.id, "after_opt_out", f"{message.channel} ({scope}): {message.body[:60]!r}")
                     )
-            stage = _stage_before(stage_changes.get(lead.id, []), message.created_at)
-            if message.touch and stage in stages.NO_AUTOMATION:
-                violations.append(Violation(lead.id, f"while_{stage}", f"touch {message.touch} to a lead {stage}"))
-        for earlier, later in itertools.pairwise(follow_ups):
-            if later.created_at - earlier.created_at < DAILY_GAP:
-                violations.append(
-                    Violation(
-                        lead.id, "two_in_a_day", f"touches {earlier.touch} and {later.touch} less than 24 h apart"
-                    )
-                )
+            if message.touch:
+                changes = stage_changes.get(lead.id, [])
+                # Queued while the lead was out of automation, or sent after it left it.
+                stopped = [_stage_before(changes, message.created_at)] + [
+                    stage for when, stage in changes if message.created_at < when < at
+                ]
+                for stage in stopped:
+                    if stage in stages.NO_AUTOMATION:
+                        violations.append(
+                            Violation(lead.id, f"while_{stage}", f"touch {message.touch} to a lead {stage}")
+                        )
+        for earlier_at, later_at in itertools.pairwise(sorted(follow_ups)):
+            if later_at - earlier_at < DAILY_GAP:
+                violations.append(Violation(lead.id, "two_in_a_day", f"two follow-ups {later_at - earlier_at} apart"))
     return violations

@@ -88,6 +88,11 @@ def test_invalid_sequences_are_rejected_naming_the_field_and_nothing_changes(liv
         (YAML_SEQUENCE.replace("delay: 2d", "delay: 99999999999w"), "touches.1.delay", "line 11"),
         (YAML_SEQUENCE + "    follow_up: false\n", "follow_up: false is only for touches that answer", "line 9"),
         (YAML_SEQUENCE.replace("delay: 0s", "delay: 5m"), "touch 1 answers a lead the moment they arrive", None),
+        (
+            YAML_SEQUENCE.replace("follow_up: false", "follow_up: false\n    variants: [{name: late, delay: 5m}]"),
+            "its delay (and its variants') must be 0s, not 5m",
+            None,
+        ),
         (YAML_SEQUENCE.replace("purpose: soft_reminder", "purpose: instant_reply"), "touches 1 and 2 are both", None),
         ("touches: [", "not valid YAML", None),
         ("- just a list", "mapping", None),
@@ -112,7 +117,10 @@ def test_a_sender_the_sequence_uses_cannot_be_cleared(live: LiveNudge) -> None:
     assert live.client.put("/v1/sequence", headers=headers, content=YAML_SEQUENCE).status_code == 200
     refused = live.client.patch("/v1/business", headers=live.auth(key), json={"email_from": None})
     assert refused.status_code == 409, refused.text
-    assert refused.json()["error"]["message"].startswith("email_from: the sequence still sends touch 1, 2 on email")
+    message = refused.json()["error"]["message"]
+    assert message.startswith("the sequence still sends on a channel this change leaves without a sender"), message
+    assert "touches.0.channels.1: the business has no email sender" in message, message
+    assert "touches.1.channels.0: the business has no email sender" in message, message
     business = live.client.get("/v1/business", headers=live.auth(key)).json()
     assert business["email_from"] == "Acme <hi@acme.example>", "nothing changed"
     # A sender the sequence does not use may go.

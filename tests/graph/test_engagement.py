@@ -52,7 +52,9 @@ def test_a_click_on_touch_four_brings_touch_five_sooner(tmp_path: Path, clicks: 
             ).one()
             engaged = list(session.scalars(sa.select(LeadActivity.detail).where(LeadActivity.kind == "engaged")))
     if clicks:
-        assert engaged == ["opened the link in touch 4; the next follow-up comes sooner"]
+        assert engaged == [
+            "opened one of our links: touch 5 comes Fri 06 Mar 11:30 instead of Mon 09 Mar 10:30 (America/New_York)"
+        ]
         assert touch_five.created_at == clicked_at + timedelta(days=1), "a day after the click, in daytime"
     else:
         assert engaged == []

@@ -286,3 +286,36 @@ def test_a_retry_waiting_when_the_lead_opts_out_is_withdrawn_not_sent(live: Live
 def _outbox(live: LiveNudge) -> list[tuple[str, int]]:
     with live.runtime.sessions() as session:
         return [(row.status, row.attempts) for row in session.scalars(sa.select(Outbox))]
+
+
+def test_touch_one_to_a_hot_lead_is_retried_though_the_same_run_escalated_them(live: LiveNudge) -> None:
+    # The run that queues touch 1 also hands the hot lead to a person: the touch was queued for an
+    # escalated lead on purpose, so its retry still goes out (only a later change withdraws it).
+    _business(live)
+    stub = _stub(live)
+    stub.fail_next(20429, to=f"whatsapp:{PHONE}")
+    _lead_writes(live, "I want to buy today, budget approved")
+    _wait(lambda: _lead(live).stage == "escalated", what="the hot lead escalated")
+    _wait(lambda: not _busy(live), timeout=10, what="the retry settled")
+    with live.runtime.sessions() as session:
+        touch_one = session.scalars(sa.select(Message).where(Message.touch == 1)).one()
+        row = session.scalars(sa.select(Outbox).where(Outbox.message_id == touch_one.id)).one()
+    assert (row.status, touch_one.status) == ("sent", "sent"), (row.status, row.last_error)
+
+
+def test_a_retry_waiting_when_a_later_run_escalates_the_lead_is_withdrawn(live: LiveNudge) -> None:
+    _business(live)
+    stub = _stub(live)
+    stub.fail_next(20429, times=3, to=f"whatsapp:{PHONE}")
+    _lead_writes(live, "Hi, just browsing your plans for later")
+    _wait(lambda: _outbox(live) == [("pending", 1)], what="touch 1 refused once and waiting for its retry")
+    _lead_writes(live, "Actually I want to buy today, budget approved, call me")
+    _wait(lambda: _lead(live).stage == "escalated", timeout=10, what="the hot lead escalated")
+    _wait(lambda: not _busy(live), timeout=20, what="every retry settled")
+    with live.runtime.sessions() as session:
+        touch_one = session.scalars(sa.select(Message).where(Message.touch == 1)).one()
+        row = session.scalars(sa.select(Outbox).where(Outbox.message_id == touch_one.id)).one()
+    assert (row.status, row.last_error) == (
+        "withdrawn",
+        "the lead became escalated while it waited; follow-up touches stop",
+    )

@@ -99,12 +99,14 @@ def test_holdout_is_refused_on_a_touch_answering_a_lead_who_is_writing() -> None
 
 
 def test_a_timing_variant_may_not_jump_over_a_neighbouring_touch() -> None:
-    text = BASE.replace(
-        "asset: answer, follow_up: false}", "asset: answer, follow_up: false, variants: [{name: late, delay: 2d}]}"
+    text = (
+        BASE
+        + "    variants: [{name: late, delay: 5d}]\n"
+        + "  - {number: 3, purpose: social_proof, delay: 3d, channels: [email], asset: case_study}\n"
     )
     with pytest.raises(
         SequenceError,
-        match=r"touches\.0\.variants\.0\.delay: 2d would move touch 1 past a neighbour; keep it within 0s–1d",
+        match=r"touches\.1\.variants\.0\.delay: 5d would move touch 2 past a neighbour; keep it within 0s–3d",
     ):
         parse_sequence_text(text)
 
@@ -112,7 +114,8 @@ def test_a_timing_variant_may_not_jump_over_a_neighbouring_touch() -> None:
 def test_a_variant_channel_the_business_cannot_send_on_is_reported() -> None:
     spec = parse_sequence_text(BASE + "    variants: [{name: a, channels: [sms]}]\n")
     assert channel_problems(spec, {"whatsapp": True, "email": True, "sms": False}) == [
-        "touches.1.variants.0.channels.0: the business has no sms sender (set sms_from with PATCH /v1/business first)"
+        "touches.1.variants.0.channels.0: the business has no sms sender "
+        "(set sms_from with PATCH /v1/business, or take sms out of this variant)"
     ]
 
 
