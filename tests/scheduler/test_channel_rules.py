@@ -270,9 +270,8 @@ def test_a_retry_waiting_when_the_lead_opts_out_is_withdrawn_not_sent(live: Live
     _lead_writes(live, "STOP")
     _wait(lambda: _lead(live).stage == "opted_out", timeout=10, what="stage opted_out")
     _wait(lambda: not _busy(live), timeout=15, what="every retry settled")
+    row, touch_one = _touch_one(live)
     with live.runtime.sessions() as session:
-        touch_one = session.scalars(sa.select(Message).where(Message.touch == 1)).one()
-        row = session.scalars(sa.select(Outbox).where(Outbox.message_id == touch_one.id)).one()
         withdrawn = list(session.scalars(sa.select(LeadActivity.detail).where(LeadActivity.kind == "send_withdrawn")))
         confirmation = session.scalars(
             sa.select(Message).where(Message.info["kind"].as_string() == "optout_confirm")
@@ -297,9 +296,7 @@ def test_touch_one_to_a_hot_lead_is_retried_though_the_same_run_escalated_them(l
     _lead_writes(live, "I want to buy today, budget approved")
     _wait(lambda: _lead(live).stage == "escalated", what="the hot lead escalated")
     _wait(lambda: not _busy(live), timeout=10, what="the retry settled")
-    with live.runtime.sessions() as session:
-        touch_one = session.scalars(sa.select(Message).where(Message.touch == 1)).one()
-        row = session.scalars(sa.select(Outbox).where(Outbox.message_id == touch_one.id)).one()
+    row, touch_one = _touch_one(live)
     assert (row.status, touch_one.status) == ("sent", "sent"), (row.status, row.last_error)
 
 
@@ -312,10 +309,16 @@ def test_a_retry_waiting_when_a_later_run_escalates_the_lead_is_withdrawn(live: 
     _lead_writes(live, "Actually I want to buy today, budget approved, call me")
     _wait(lambda: _lead(live).stage == "escalated", timeout=10, what="the hot lead escalated")
     _wait(lambda: not _busy(live), timeout=20, what="every retry settled")
-    with live.runtime.sessions() as session:
-        touch_one = session.scalars(sa.select(Message).where(Message.touch == 1)).one()
-        row = session.scalars(sa.select(Outbox).where(Outbox.message_id == touch_one.id)).one()
+    row, _ = _touch_one(live)
     assert (row.status, row.last_error) == (
         "withdrawn",
         "the lead became escalated while it waited; follow-up touches stop",
     )
+
+
+def _touch_one(live: LiveNudge) -> tuple[Outbox, Message]:
+    with live.runtime.sessions() as session:
+        message = session.scalars(sa.select(Message).where(Message.touch == 1)).one()
+        row = session.scalars(sa.select(Outbox).where(Outbox.message_id == message.id)).one()
+        session.expunge_all()
+        return row, message
