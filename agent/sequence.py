@@ -51,17 +51,16 @@ def parse_duration(value: str | int | float) -> timedelta:
         seconds = float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
     if not math.isfinite(seconds):
         raise ValueError(f"'{value}' is not a duration; use e.g. '90s', '5m', '24h', '3d' or '2w'")
-    if seconds > MAX_DELAY.total_seconds():  # checked before timedelta() would overflow
-        raise ValueError(f"'{value}' is too long; a delay is at most {format_duration(MAX_DELAY)}")
-    return _bounded(timedelta(seconds=seconds))
+    return _bounded(seconds, f"'{value}'")
 
 
-def _bounded(delay: timedelta) -> timedelta:
-    if delay < timedelta(0):
+def _bounded(seconds: float, shown: str) -> timedelta:
+    """The delay, once it is known to be one (checked in seconds: timedelta() would overflow first)."""
+    if seconds < 0:
         raise ValueError("a delay cannot be negative")
-    if delay > MAX_DELAY:
-        raise ValueError(f"{format_duration(delay)} is too long; a delay is at most {format_duration(MAX_DELAY)}")
-    return delay
+    if seconds > MAX_DELAY.total_seconds():
+        raise ValueError(f"{shown} is too long; a delay is at most {format_duration(MAX_DELAY)}")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(delta: timedelta) -> str:
@@ -75,7 +74,7 @@ def format_duration(delta: timedelta) -> str:
 
 def _delay(value: Any) -> timedelta:
     if isinstance(value, timedelta):
-        return _bounded(value)
+        return _bounded(value.total_seconds(), format_duration(value))
     return parse_duration(value)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from agent.channels import CHANNELS
 from agent.profile import BusinessProfile
 from agent.sequence import AUTHORING, Sequence
 
@@ -97,9 +98,6 @@ def parse_sequence_document(
     if problems:
         raise SequenceError(problems)
     return SequenceDocument(sequence, profile)
-
-
-CHANNELS = ("whatsapp", "sms", "email")
 
 
 def channel_problems(sequence: Sequence, configured: dict[str, bool]) -> list[str]:

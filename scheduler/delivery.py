@@ -169,7 +169,7 @@ class Deliverer:
             kind = (message.info or {}).get("kind")
             why = no_longer_wanted(session, lead, message.channel, message.touch, kind, row.updated_at)
             if why is not None:
-                _withdraw(session, row, message, lead, why, now)
+                _give_up(session, row, message, lead, "withdrawn", "withdrawn", "send_withdrawn", why, now)
                 continue
             self._claim_row(session, row, message, lead, business, now, claimed)
         return claimed
@@ -350,13 +350,8 @@ class Deliverer:
                 row.status, row.available_at = "pending", now + backoff(row.attempts, self._rng)
                 report.retried += 1
                 return
-            row.status = "failed"
-            message.error_code = error.code
-            apply_status(message, "failed", now)
+            _give_up(session, row, message, lead, "failed", error.code, "delivery_failed", str(error), now)
             report.failed += 1
-            activity.record(
-                session, lead, now, "delivery_failed", str(error), touch=message.touch, channel=message.channel
-            )
             if error.action == "suppress":
                 suppress(session, lead, message.channel, f"provider error {error.code}", now)
             if error.action in ("next_channel", "suppress", "retry") and message.touch is not None:
@@ -379,18 +374,10 @@ class Deliverer:
             pause = min(timedelta(minutes=5), waited / 2)
             row.available_at, row.last_error = now + pause, f"lookup: {error}"[:500]
             return
-        row.status, row.last_error, row.updated_at = "failed", f"interrupted: {error}"[:500], now
-        message.error_code = error.code
-        apply_status(message, "failed", now)
-        activity.record(
-            session,
-            lead,
-            now,
-            "delivery_failed",
-            f"a send interrupted by a restart could not be confirmed ({error}); not sent again, so it is never doubled",
-            touch=message.touch,
-            channel=message.channel,
+        why = (
+            f"a send interrupted by a restart could not be confirmed ({error}); not sent again, so it is never doubled"
         )
+        _give_up(session, row, message, lead, "failed", error.code, "delivery_failed", why, now)
 
     def recover_interrupted(self) -> int:
         """Rows stuck in `sending` after a crash: confirm with the provider, never resend blindly."""
@@ -428,12 +415,23 @@ class Deliverer:
         return recovered
 
 
-def _withdraw(session: Session, row: Outbox, message: Message, lead: Lead, why: str, now: datetime) -> None:
-    """The message stays unsent for good, with the reason on the row and in the lead's activity."""
-    row.status, row.last_error, row.updated_at = "withdrawn", why[:500], now
-    message.error_code = "withdrawn"
+def _give_up(
+    session: Session,
+    row: Outbox,
+    message: Message,
+    lead: Lead,
+    status: str,
+    code: str,
+    kind: str,
+    why: str,
+    now: datetime,
+) -> None:
+    """The message stays unsent for good (`status` failed or withdrawn), with the reason on the
+    row and in the lead's activity (`kind`)."""
+    row.status, row.last_error, row.updated_at = status, why[:500], now
+    message.error_code = code
     apply_status(message, "failed", now)
-    activity.record(session, lead, now, "send_withdrawn", why, touch=message.touch, channel=message.channel)
+    activity.record(session, lead, now, kind, why, touch=message.touch, channel=message.channel)
 
 
 def mark_unreachable(lead: Lead, channel: str) -> None:

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from agent.sequence_file import CHANNELS, channel_problems
+from agent.channels import CHANNELS
+from agent.sequence_file import channel_problems
 from api.deps import AgencyDep, BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import BusinessCreate, BusinessCreated, BusinessList, BusinessOut, BusinessPatch, QuietHoursIn

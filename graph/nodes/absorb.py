@@ -65,7 +65,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update.update(ensure_industry(ctx, state))
 
     if replies:
-        update["engaged_at"] = None  # a reply moves the cadence on its own (from the new last contact)
+        if state.get("engaged_at"):
+            update["engaged_at"] = None  # a reply moves the cadence on its own (from the new last contact)
     elif clicked and stage not in stages.NO_AUTOMATION and stage != stages.CLOSED:
         # A click is the lead's attention without words: `plan` brings the next follow-up sooner.
         update["engaged_at"] = to_iso(now)

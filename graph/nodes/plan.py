@@ -92,10 +92,7 @@ def plan(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if anchor is not None:
         lead.last_contact_at = anchor
     lead.updated_at = now
-    return {
-        "stage": stage,
-        "next_touch": number,
-        "next_due_at": to_iso(due),
-        "quiet_check_at": to_iso(quiet_check),
-        "inbox": [],
-    }
+    update: dict[str, Any] = {"stage": stage, "next_touch": number, "next_due_at": to_iso(due), "inbox": []}
+    if quiet_check is not None or state.get("quiet_check_at"):  # a key every checkpoint carries costs bytes
+        update["quiet_check_at"] = to_iso(quiet_check)
+    return update

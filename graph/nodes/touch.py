@@ -208,7 +208,8 @@ def touch(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     update["last_touch"] = number
     if spec.follow_up:
         update["last_follow_up_at"] = to_iso(now)
-        update["engaged_at"] = None  # a click answered by this touch does not pull the next one too
+        if state.get("engaged_at"):
+            update["engaged_at"] = None  # a click answered by this touch does not pull the next one too
     stage = state.get("stage", stages.NEW)
     if stage not in stages.NO_AUTOMATION and stage != stages.CLOSED:
         update["stage"] = STAGE_AFTER.get(spec.purpose, stages.NURTURING)

@@ -23,8 +23,7 @@ from nudge.sim.engine import Simulation
 from nudge.sim.personas import Persona, Reaction
 from nudge.sim.report import summarise
 from nudge.sim.setup import DEFAULT_START, create_sample_businesses, populate, simulation_runtime, use_sequence
-
-NEW_YORK = ZoneInfo("America/New_York")
+from tests.support.leads import NEW_YORK, silent_new_yorker
 
 
 @pytest.fixture
@@ -79,10 +78,7 @@ def test_a_silent_lead_gets_the_seven_touches_at_their_offsets_and_nothing_more(
     # A web-form lead in New York arriving on a Monday at 09:30 local time.
     arrival = datetime(2026, 3, 2, 9, 30, tzinfo=NEW_YORK)
     clock.set(arrival)
-    persona = Persona(
-        "silent", "en", "form", "Hi, I need pricing for two clinics", phone_prefix="+1212", timezone="America/New_York"
-    )
-    lead = sim.add_lead(persona, business_id, arrival)
+    lead = silent_new_yorker(sim, business_id, arrival)
     sim.run_until(arrival + timedelta(days=90))
     assert lead.lead_id is not None
     sent = [m for m in _outbound(runtime, lead.lead_id) if m.touch is not None]
@@ -207,8 +203,7 @@ def test_breakup_answer_two_closes_the_file_and_leaves_only_re_engagement(world)
 
 def test_downtime_sends_only_the_latest_due_touch(world) -> None:  # type: ignore[no-untyped-def]
     runtime, clock, sim, business_id = world
-    persona = Persona("silent", "en", "form", "Need help with ads", phone_prefix="+1212", timezone="America/New_York")
-    lead = sim.add_lead(persona, business_id, DEFAULT_START)
+    lead = silent_new_yorker(sim, business_id, DEFAULT_START, "Need help with ads")
     sim.run_until(DEFAULT_START + timedelta(hours=2))  # touches 1 and 2 are out
     # Everything is down for 10 days: touches 3, 4 and 5 (day 1, 3, 7) all came due meanwhile.
     clock.set(DEFAULT_START + timedelta(days=10))
@@ -257,15 +252,7 @@ def test_touches_held_past_the_next_ones_delay_go_out_in_order_one_a_day_none_sk
             assert business is not None
             business.send_on_weekends = weekends
         sim = Simulation(runtime, clock, random.Random(3))
-        persona = Persona(
-            "silent",
-            "en",
-            "form",
-            "Hi, I need pricing for two clinics",
-            phone_prefix="+1212",
-            timezone="America/New_York",
-        )
-        lead = sim.add_lead(persona, business_id, arrival)
+        lead = silent_new_yorker(sim, business_id, arrival)
         sim.run_until(arrival + timedelta(days=8))
         assert lead.lead_id is not None
         follow_ups = [m for m in _outbound(runtime, lead.lead_id) if (m.touch or 0) >= 3]
@@ -281,8 +268,7 @@ def test_downtime_counts_the_delay_of_the_leads_experiment_arm(world) -> None:  
     # Touch 4 waits 5 days, but the only arm of its timing experiment brings it to 2 days.
     sooner = _delayed(4, timedelta(days=5), variants=[Variant(name="sooner", delay=timedelta(days=2))])
     use_sequence(runtime, [business_id], _default_with(touch4=sooner))
-    persona = Persona("silent", "en", "form", "Need help with ads", phone_prefix="+1212", timezone="America/New_York")
-    lead = sim.add_lead(persona, business_id, DEFAULT_START)
+    lead = silent_new_yorker(sim, business_id, DEFAULT_START, "Need help with ads")
     sim.run_until(DEFAULT_START + timedelta(hours=2))  # touches 1 and 2 are out
     # Down until day 4: for this lead touches 3 (day 1) and 4 (day 2) both came due meanwhile.
     back = DEFAULT_START + timedelta(days=4, hours=2)
@@ -295,8 +281,7 @@ def test_downtime_counts_the_delay_of_the_leads_experiment_arm(world) -> None:  
 
 def test_a_lead_who_talks_after_the_last_touch_ends_nurture_complete_once_quiet(world) -> None:  # type: ignore[no-untyped-def]
     runtime, clock, sim, business_id = world
-    persona = Persona("silent", "en", "form", "Need help with ads", phone_prefix="+1212", timezone="America/New_York")
-    lead = sim.add_lead(persona, business_id, DEFAULT_START)
+    lead = silent_new_yorker(sim, business_id, DEFAULT_START, "Need help with ads")
     sim.run_until(DEFAULT_START + timedelta(days=15))
     assert lead.lead_id is not None
     assert max(m.touch or 0 for m in _outbound(runtime, lead.lead_id)) == 6  # the break-up is out

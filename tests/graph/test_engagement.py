@@ -8,7 +8,6 @@ import random
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -16,11 +15,10 @@ import sqlalchemy as sa
 from nudge.db import transaction
 from nudge.models import LeadActivity, Message
 from nudge.sim.engine import Simulation
-from nudge.sim.personas import Persona
 from nudge.sim.setup import create_sample_businesses, simulation_runtime
 from scheduler.inputs import record_click
+from tests.support.leads import NEW_YORK, silent_new_yorker
 
-NEW_YORK = ZoneInfo("America/New_York")
 LINK = re.compile(r"/r/([A-Za-z0-9_-]+)")
 
 
@@ -31,8 +29,7 @@ def test_a_click_on_touch_four_brings_touch_five_sooner(tmp_path: Path, clicks: 
         arrival = datetime(2026, 3, 2, 9, 30, tzinfo=NEW_YORK)  # a Monday; touch 4 is due Thursday
         clock.set(arrival)
         sim = Simulation(runtime, clock, random.Random(8))
-        persona = Persona("silent", "en", "form", "Pricing please", phone_prefix="+1212", timezone="America/New_York")
-        lead = sim.add_lead(persona, business_id, arrival)
+        lead = silent_new_yorker(sim, business_id, arrival, "Pricing please")
         sim.run_until(arrival + timedelta(days=3, hours=1))
         with transaction(runtime.sessions) as session:
             touch_four = session.scalars(

@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -19,10 +18,8 @@ from nudge.ids import new_id
 from nudge.models import Lead, Message
 from nudge.sim.audit import audit
 from nudge.sim.engine import Simulation
-from nudge.sim.personas import Persona
 from nudge.sim.setup import create_sample_businesses, simulation_runtime
-
-NEW_YORK = ZoneInfo("America/New_York")
+from tests.support.leads import NEW_YORK, silent_new_yorker
 
 
 def _sent(
@@ -60,8 +57,7 @@ def test_the_audit_reports_every_rule_a_broken_sender_breaks(tmp_path: Path) -> 
         arrival = datetime(2026, 3, 2, 9, 30, tzinfo=NEW_YORK)  # a Monday
         clock.set(arrival)
         sim = Simulation(runtime, clock, random.Random(4))
-        persona = Persona("silent", "en", "form", "Pricing please", phone_prefix="+1212", timezone="America/New_York")
-        simulated = sim.add_lead(persona, business_id, arrival)
+        simulated = silent_new_yorker(sim, business_id, arrival, "Pricing please")
         sim.run_until(arrival + timedelta(hours=30))  # touches 1-3, by the rules
         with transaction(runtime.sessions) as session:
             assert audit(session) == [], "the real system breaks nothing"

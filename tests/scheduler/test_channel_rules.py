@@ -262,14 +262,9 @@ def _busy(live: LiveNudge) -> bool:
 
 
 def test_a_retry_waiting_when_the_lead_opts_out_is_withdrawn_not_sent(live: LiveNudge) -> None:
-    _business(live)
-    stub = _stub(live)
-    stub.fail_next(20429, times=2, to=f"whatsapp:{PHONE}")  # touch 1 waits in the outbox for a retry
-    _lead_writes(live, "Hi, just browsing your plans for later")
-    _wait(lambda: _outbox(live) == [("pending", 1)], what="touch 1 refused once and waiting for its retry")
+    stub = _touch_one_waiting_for_its_retry(live, refusals=2)
     _lead_writes(live, "STOP")
-    _wait(lambda: _lead(live).stage == "opted_out", timeout=10, what="stage opted_out")
-    _wait(lambda: not _busy(live), timeout=15, what="every retry settled")
+    _settled_as(live, "opted_out", timeout=15)
     row, touch_one = _touch_one(live)
     with live.runtime.sessions() as session:
         withdrawn = list(session.scalars(sa.select(LeadActivity.detail).where(LeadActivity.kind == "send_withdrawn")))
@@ -280,6 +275,21 @@ def test_a_retry_waiting_when_the_lead_opts_out_is_withdrawn_not_sent(live: Live
     assert withdrawn == ["the lead opted out of everything after it was queued"]
     delivered = [m["sid"] for m in stub.messages if m["to"] == f"whatsapp:{PHONE}"]
     assert delivered == [confirmation.provider_id], "the opt-out confirmation is the only message that reached them"
+
+
+def _touch_one_waiting_for_its_retry(live: LiveNudge, refusals: int) -> TwilioStub:
+    """A lead writes; Twilio refuses touch 1 `refusals` times (429), so it waits in the outbox."""
+    _business(live)
+    stub = _stub(live)
+    stub.fail_next(20429, times=refusals, to=f"whatsapp:{PHONE}")
+    _lead_writes(live, "Hi, just browsing your plans for later")
+    _wait(lambda: _outbox(live) == [("pending", 1)], what="touch 1 refused once and waiting for its retry")
+    return stub
+
+
+def _settled_as(live: LiveNudge, stage: str, timeout: float) -> None:
+    _wait(lambda: _lead(live).stage == stage, timeout=10, what=f"stage {stage}")
+    _wait(lambda: not _busy(live), timeout=timeout, what="every retry settled")
 
 
 def _outbox(live: LiveNudge) -> list[tuple[str, int]]:
@@ -301,14 +311,9 @@ def test_touch_one_to_a_hot_lead_is_retried_though_the_same_run_escalated_them(l
 
 
 def test_a_retry_waiting_when_a_later_run_escalates_the_lead_is_withdrawn(live: LiveNudge) -> None:
-    _business(live)
-    stub = _stub(live)
-    stub.fail_next(20429, times=3, to=f"whatsapp:{PHONE}")
-    _lead_writes(live, "Hi, just browsing your plans for later")
-    _wait(lambda: _outbox(live) == [("pending", 1)], what="touch 1 refused once and waiting for its retry")
+    _touch_one_waiting_for_its_retry(live, refusals=3)
     _lead_writes(live, "Actually I want to buy today, budget approved, call me")
-    _wait(lambda: _lead(live).stage == "escalated", timeout=10, what="the hot lead escalated")
-    _wait(lambda: not _busy(live), timeout=20, what="every retry settled")
+    _settled_as(live, "escalated", timeout=20)
     row, _ = _touch_one(live)
     assert (row.status, row.last_error) == (
         "withdrawn",

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -14,12 +13,10 @@ from nudge.db import transaction
 from nudge.models import Business, Lead, Message
 from nudge.runtime import Runtime
 from nudge.sim.engine import Simulation
-from nudge.sim.personas import Persona
 from nudge.sim.setup import create_sample_businesses, simulation_runtime
 from scheduler.inputs import receive_message
 from scheduler.mailbox import BurstHold
-
-NEW_YORK = ZoneInfo("America/New_York")
+from tests.support.leads import NEW_YORK, silent_new_yorker
 
 
 def test_a_follow_up_due_while_a_reply_is_held_waits_for_the_reply(tmp_path: Path) -> None:
@@ -28,15 +25,7 @@ def test_a_follow_up_due_while_a_reply_is_held_waits_for_the_reply(tmp_path: Pat
         sim = Simulation(runtime, clock, random.Random(5))
         arrival = datetime(2026, 3, 2, 9, 30, tzinfo=NEW_YORK)  # a Monday morning in New York
         clock.set(arrival)
-        persona = Persona(
-            "silent",
-            "en",
-            "form",
-            "Hi, I need pricing for two clinics",
-            phone_prefix="+1212",
-            timezone="America/New_York",
-        )
-        lead = sim.add_lead(persona, business_id, arrival)
+        lead = silent_new_yorker(sim, business_id, arrival)
         sim.run_until(arrival + timedelta(hours=1))
         assert lead.lead_id is not None
         with transaction(runtime.sessions) as session:
