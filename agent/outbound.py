@@ -103,10 +103,11 @@ def no_longer_wanted(
     """Why a message queued earlier (a retry, a send deferred for the sender's rate, a send
     recovered after a crash) must not go out now, or None: the lead opted out, or a touch's lead
     left automation (won, escalated…) while it waited. `waiting_since` is when the row was last
-    put back to wait (a failure, a deferral, a recovery), which is after the run that queued it
-    committed, so a stage that run set itself (touch 1 and an escalation, a last touch and
-    nurture-complete) does not withdraw it. The confirmation of an opt-out is the one message that
-    may still reach an opted-out lead."""
+    claimed (`Outbox.updated_at`): by the run that queued it, after that run's own stage changes,
+    so a stage that run set itself (touch 1 and an escalation, a last touch and nurture-complete)
+    does not withdraw it; or by its previous attempt, before that attempt's provider call, so a
+    change made while the call was out still counts. The confirmation of an opt-out is the one
+    message that may still reach an opted-out lead."""
     opted_out = opted_out_channels(session, lead.id)
     if kind != "optout_confirm" and ("all" in opted_out or channel in opted_out):
         return f"the lead opted out of {'everything' if 'all' in opted_out else channel} after it was queued"

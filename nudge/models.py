@@ -263,6 +263,10 @@ class Outbox(TenantScoped, Base):
     available_at: Mapped[datetime]
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime]
+    # While pending or sending: when it was last claimed, i.e. last found still wanted, which is
+    # what `no_longer_wanted` counts stage changes from. Putting it back to wait (a refusal, a
+    # deferral, a recovery) leaves it, so a change made while the provider call was out is not
+    # skipped. Once sent, failed or withdrawn: when it ended.
     updated_at: Mapped[datetime]
 
 

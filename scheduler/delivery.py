@@ -298,12 +298,11 @@ class Deliverer:
         """Back to the queue until the sender's next free slot (it asks again then), and with it
         every row of the same sender that is due before then: they could not go earlier either,
         and claiming them one by one only to put each back would make a burst quadratic."""
-        now = self._clock.now()
         with transaction(self._factory) as session:
             row = session.get(Outbox, outbox_id)
             if row is None:  # its lead was erased meanwhile: nothing left to send
                 return
-            row.status, row.available_at, row.updated_at = "pending", slot, now
+            row.status, row.available_at = "pending", slot  # updated_at stays its claim's: see Outbox
             row.attempts = max(0, row.attempts - 1)  # waiting for a slot is not a failed attempt
             session.execute(
                 sa.update(Outbox)
@@ -314,7 +313,7 @@ class Deliverer:
                     Outbox.available_at < slot,
                     Outbox.id != row.id,
                 )
-                .values(available_at=slot, updated_at=now)
+                .values(available_at=slot)
                 .execution_options(synchronize_session=False)
             )
 
@@ -345,8 +344,8 @@ class Deliverer:
             message = session.get(Message, row.message_id)
             lead = session.get(Lead, row.lead_id)
             assert message is not None and lead is not None
-            row.last_error, row.updated_at = str(error)[:500], now
-            if error.action == "retry" and row.attempts < MAX_ATTEMPTS:
+            row.last_error = str(error)[:500]
+            if error.action == "retry" and row.attempts < MAX_ATTEMPTS:  # updated_at stays its claim's
                 row.status, row.available_at = "pending", now + backoff(row.attempts, self._rng)
                 report.retried += 1
                 return
@@ -405,7 +404,7 @@ class Deliverer:
                     self._unconfirmed(session, row, message, lead, exc, now)
                     continue
                 if found is None:
-                    row.status, row.available_at, row.updated_at = "pending", now, now
+                    row.status, row.available_at = "pending", now  # updated_at stays its claim's
                 else:
                     row.status, row.updated_at = "sent", now
                     message.provider_id = message.provider_id or found.provider_id

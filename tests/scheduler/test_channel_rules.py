@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from nudge.db import transaction
 from nudge.models import Lead, LeadActivity, Message, OptOut, Outbox
 from nudge.sim.sample import whatsapp_templates
-from tests.conftest import LiveNudge
+from tests.conftest import LiveNudge, live_nudge
 from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, MessageRecord, TwilioStub, post_inbound
 
 WA_NUMBER = "+14155550100"
@@ -327,3 +330,71 @@ def _touch_one(live: LiveNudge) -> tuple[Outbox, Message]:
         row = session.scalars(sa.select(Outbox).where(Outbox.message_id == message.id)).one()
         session.expunge_all()
         return row, message
+
+
+# The two tests below replay, one step at a time (no workers, no timing), what made the test above
+# flaky: touch 1's "waiting since" moved past the escalation, and its retry went out after it.
+
+
+def test_an_escalation_while_a_retry_is_at_the_provider_withdraws_its_next_attempt(
+    any_database_url: str, tmp_path: Path
+) -> None:
+    with live_nudge(any_database_url, tmp_path, workers=False, NUDGE_INBOUND_QUIET_SECONDS=0) as live:
+        stub = _touch_one_refused_once(live)
+        _retry_due_now(live)
+        with transaction(live.runtime.sessions) as session:
+            retry = live.runtime.deliverer.claim(session, now=live.runtime.clock.now())
+        assert len(retry) == 1, "touch 1's retry claimed: its provider call is about to go out"
+        _lead_writes(live, "Actually I want to buy today, budget approved, call me")
+        live.runtime.dispatcher.run_due()
+        assert _lead(live).stage == "escalated"
+        stub.fail_next(20429, to=f"whatsapp:{PHONE}")
+        live.runtime.deliverer.send_claimed(retry)  # Twilio answers the retry only now: refused again
+        _retry_due_now(live)
+        live.runtime.deliverer.deliver()
+        row, _ = _touch_one(live)
+        assert (row.status, row.last_error) == (
+            "withdrawn",
+            "the lead became escalated while it waited; follow-up touches stop",
+        )
+
+
+def test_a_send_deferred_for_the_sender_rate_leaves_a_waiting_retry_withdrawable(
+    any_database_url: str, tmp_path: Path
+) -> None:
+    # One WhatsApp message per 100 s: the message telling the escalated lead a person will answer
+    # waits for the sender's slot, and every row of that sender due before it (touch 1's retry)
+    # is moved to that slot with it.
+    with live_nudge(
+        any_database_url, tmp_path, workers=False, NUDGE_INBOUND_QUIET_SECONDS=0, NUDGE_RATE_WHATSAPP=0.01
+    ) as live:
+        _touch_one_refused_once(live)
+        _lead_writes(live, "Actually I want to buy today, budget approved, call me")
+        live.runtime.dispatcher.run_due()
+        assert _lead(live).stage == "escalated"
+        assert sorted(_outbox(live)) == [("pending", 0), ("pending", 1)], "both wait for the sender's slot"
+        with transaction(live.runtime.sessions) as session:
+            live.runtime.deliverer.claim(session, now=live.runtime.clock.now() + timedelta(minutes=2))
+        row, _ = _touch_one(live)
+        assert (row.status, row.last_error) == (
+            "withdrawn",
+            "the lead became escalated while it waited; follow-up touches stop",
+        )
+
+
+def _touch_one_refused_once(live: LiveNudge) -> TwilioStub:
+    """Without workers: a lead writes and Twilio refuses touch 1 once (429), so it waits."""
+    _business(live)
+    stub = _stub(live)
+    stub.fail_next(20429, to=f"whatsapp:{PHONE}")
+    _lead_writes(live, "Hi, just browsing your plans for later")
+    live.runtime.dispatcher.run_due()
+    assert _outbox(live) == [("pending", 1)]
+    return stub
+
+
+def _retry_due_now(live: LiveNudge) -> None:
+    """Its backoff is over (without waiting for it)."""
+    with transaction(live.runtime.sessions) as session:
+        now = live.runtime.clock.now()
+        session.execute(sa.update(Outbox).where(Outbox.status == "pending").values(available_at=now))
