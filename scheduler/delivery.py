@@ -155,11 +155,18 @@ class Deliverer:
     ) -> list[tuple[str, OutboundMessage]]:
         """Inside the caller's transaction: mark due rows `sending` and read what to send. The
         provider is called only after that transaction commits (`send_claimed`)."""
-        query = sa.select(Outbox).where(Outbox.status == "pending", Outbox.available_at <= now)
+        query = (
+            sa.select(Outbox)
+            .join(Lead, Lead.id == Outbox.lead_id)
+            .where(Outbox.status == "pending", Outbox.available_at <= now)
+        )
         if lead_id is not None:
             query = query.where(Outbox.lead_id == lead_id)
         query = query.order_by(Outbox.available_at).limit(limit)
-        query = skip_locked(session, query)
+        # A run holds its lead's row until it commits (`mailbox.claim`), and the stage changes it
+        # makes are dated before that: a row claimed meanwhile would never see them (its waiting
+        # then starts at this claim), so a lead in a run keeps its rows until the run is over.
+        query = skip_locked(session, query, of=(Outbox, Lead))
         claimed: list[tuple[str, OutboundMessage]] = []
         for row in session.scalars(query):
             message = session.get(Message, row.message_id)

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from agent import activity
 from nudge.db import transaction
 from nudge.models import Lead, LeadActivity, Message, OptOut, Outbox
 from nudge.sim.sample import whatsapp_templates
-from tests.conftest import LiveNudge, live_nudge
+from scheduler import mailbox
+from tests.conftest import LiveNudge, live_nudge, postgres_schema
 from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, MessageRecord, TwilioStub, post_inbound
 
 WA_NUMBER = "+14155550100"
@@ -398,3 +400,28 @@ def _retry_due_now(live: LiveNudge) -> None:
     with transaction(live.runtime.sessions) as session:
         now = live.runtime.clock.now()
         session.execute(sa.update(Outbox).where(Outbox.status == "pending").values(available_at=now))
+
+
+@pytest.mark.postgres
+def test_a_retry_is_not_claimed_while_a_run_of_its_lead_is_uncommitted(tmp_path: Path) -> None:
+    # On PostgreSQL a claim runs beside a lead's run: it cannot see the run's stage change before
+    # the commit, and that change is dated before the claim, so no later attempt would see it.
+    with postgres_schema() as url, live_nudge(url, tmp_path, workers=False) as live:
+        _touch_one_refused_once(live)
+        _retry_due_now(live)
+        with transaction(live.runtime.sessions) as run:  # a run of the lead, as far as it matters here
+            lead = run.scalars(sa.select(Lead)).one()
+            now = live.runtime.clock.now()
+            assert mailbox.claim(run, lead.id, "another-worker", now, timedelta(minutes=1)) is not None
+            activity.record_stage(run, lead, now, lead.stage, "escalated")
+            lead.stage = "escalated"
+            with transaction(live.runtime.sessions) as session:
+                claimed = live.runtime.deliverer.claim(session, now=live.runtime.clock.now())
+            assert claimed == [], "touch 1 waits for the run to end"
+        with transaction(live.runtime.sessions) as session:
+            assert live.runtime.deliverer.claim(session, now=live.runtime.clock.now()) == []
+        row, _ = _touch_one(live)
+        assert (row.status, row.last_error) == (
+            "withdrawn",
+            "the lead became escalated while it waited; follow-up touches stop",
+        )
