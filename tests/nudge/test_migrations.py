@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 
 from nudge import migrate
 from nudge.db import create_db_engine
-from nudge.models import Base, Business, Lead
+from nudge.models import Base, Business, Lead, table_of
 
 
 def _drift(engine: sa.Engine) -> list[object]:
@@ -38,13 +38,13 @@ def test_upgrading_gives_the_leads_already_there_their_phone_key(any_database_ur
         migrate.upgrade(engine, "0001")
         with engine.begin() as connection:
             business = {"id": "biz_1", "name": "Acme", "created_at": t0, "updated_at": t0}
-            connection.execute(Business.__table__.insert(), business)
+            connection.execute(table_of(Business).insert(), business)
             rows = [
                 {"id": lead_id, "business_id": "biz_1", "phone": phone, "email": f"{lead_id}@example.com"}
                 | {"created_at": t0 + timedelta(minutes=n), "updated_at": t0}
                 for n, (lead_id, phone) in enumerate(phones.items())
             ]
-            connection.execute(Lead.__table__.insert(), rows)
+            connection.execute(table_of(Lead).insert(), rows)
         migrate.upgrade(engine)
         with engine.connect() as connection:
             keys = {row.id: row.phone_key for row in connection.execute(sa.select(Lead.id, Lead.phone_key))}
