@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from agent.contacts import ContactError, normalise_email, normalise_phone, phone_key, provider_phone
+from agent.policies import timezone_from_phone
 
 
 @pytest.mark.parametrize(
@@ -32,6 +33,14 @@ def test_a_person_written_two_ways_has_one_key(one: str, other: str) -> None:
 )
 def test_other_numbers_are_their_own_key(phone: str) -> None:
     assert phone_key(phone) == phone
+
+
+@pytest.mark.parametrize(
+    ("phone", "zone"),
+    [("+5215512345678", "America/Mexico_City"), ("+551187654321", "America/Sao_Paulo")],
+)
+def test_a_quirk_form_still_gives_the_lead_its_timezone(phone: str, zone: str) -> None:
+    assert timezone_from_phone(phone) == zone
 
 
 def test_the_digits_are_kept_as_given() -> None:
