@@ -71,7 +71,7 @@ def provider_phone(raw: str) -> str:
         return normalise_phone(raw)
     except ContactError:
         text = _without_channel(raw)
-        if not any(c.isdigit() for c in text) or len(text) > MAX_PHONE:
+        if not any(c.isdigit() for c in text) or len(text) >= MAX_PHONE:  # its key adds a '+'
             raise
         return text
 

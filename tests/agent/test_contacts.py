@@ -50,8 +50,9 @@ def test_the_digits_are_kept_as_given() -> None:
 
 def test_a_provider_number_phonenumbers_cannot_read_is_kept_as_given() -> None:
     assert provider_phone("whatsapp:+999 1234") == "+999 1234"
-    with pytest.raises(ContactError):
-        provider_phone("whatsapp:nobody")
+    for unusable in ("whatsapp:nobody", "1" * 40):
+        with pytest.raises(ContactError):
+            provider_phone(unusable)
 
 
 @pytest.mark.parametrize("phone", ["+1415555ABCD", "+1 800 FLOWERS", "+52 1 12"])
