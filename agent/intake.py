@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from agent.contacts import phone_key
 from agent.language import detect_language
 from nudge.ids import new_id
 from nudge.models import Business, Lead, Message, table_of
@@ -32,7 +33,7 @@ class Owner(Protocol):
 @dataclass(frozen=True)
 class NewLead:
     name: str = ""
-    phone: str | None = None  # E.164, already normalised
+    phone: str | None = None  # E.164, already normalised (matched on its `phone_key`)
     email: str | None = None
     external_id: str | None = None
     source: str = "form"
@@ -47,7 +48,7 @@ class NewLead:
 def find_existing(session: Session, business_id: str, lead: NewLead) -> Lead | None:
     matches = []
     if lead.phone:
-        matches.append(Lead.phone == lead.phone)
+        matches.append(Lead.phone_key == phone_key(lead.phone))
     if lead.email:
         matches.append(Lead.email == lead.email)
     if lead.external_id:
@@ -80,6 +81,7 @@ def create_lead(
         business_id=business.id,
         name=data.name.strip(),
         phone=data.phone,
+        phone_key=phone_key(data.phone) if data.phone else None,
         email=data.email,
         external_id=data.external_id,
         source=data.source,
@@ -123,7 +125,7 @@ def _statements() -> _Statements:
         .where(
             _LEADS.c.business_id == sa.bindparam("business_id"),
             # A NULL address matches nothing, as `find_existing` leaves out the one not given.
-            sa.or_(_LEADS.c.phone == sa.bindparam("phone"), _LEADS.c.email == sa.bindparam("email")),
+            sa.or_(_LEADS.c.phone_key == sa.bindparam("phone_key"), _LEADS.c.email == sa.bindparam("email")),
         )
         .order_by(_LEADS.c.created_at)
         .limit(1),
@@ -148,7 +150,8 @@ def record_inbound(
     lead_id: str | None = None,
 ) -> Inbound:
     """Store a message the lead wrote; a first message from an unknown sender creates the lead
-    (with `lead_id` when given: the simulator names its leads).
+    (with `lead_id` when given: the simulator names its leads). `phone` is the address as the
+    provider gave it: the lead is found by its `phone_key`, and replies on `channel` go to it.
 
     Core statements, not the ORM: this runs for every webhook and nothing here needs the
     identity map (the lead's run loads what it needs in its own session). Like the rest of the
@@ -157,12 +160,15 @@ def record_inbound(
     session.flush()  # the Core statements below must see anything the caller added
     statements = _statements()
     connection = session.connection()
+    key = phone_key(phone) if phone else None
     found = connection.execute(
-        statements.find_lead, {"business_id": business.id, "phone": phone, "email": email}
+        statements.find_lead, {"business_id": business.id, "phone_key": key, "email": email}
     ).first()
     seen: dict[str, object] = {"last_inbound_at": now, "last_channel": channel, "updated_at": now}
     if channel == "whatsapp":
         seen["whatsapp_inbound_at"] = now  # opens the 24-hour customer-service window
+    if phone is not None:
+        seen["whatsapp_phone" if channel == "whatsapp" else "phone"] = phone
     if found is None:
         lead_id = lead_id or new_id("lead")
         data = NewLead(name=profile_name, phone=phone, email=email, source=channel, message=body)
@@ -171,6 +177,7 @@ def record_inbound(
             "business_id": business.id,
             "name": data.name.strip(),
             "phone": phone,
+            "phone_key": key,
             "email": email,
             "source": channel,
             "locale": _locale(business, data),

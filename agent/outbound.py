@@ -46,6 +46,12 @@ class ChannelChoice:
     template: WhatsAppTemplate | None = None  # set when WhatsApp is outside the 24-hour window
 
 
+def free_text_choice(lead: Lead, business: Business, channel: str) -> ChannelChoice | None:
+    """`channel` to this lead, if both ends have an address on it (no template: for answers)."""
+    to, sender = lead.address(channel), business.sender(channel)
+    return ChannelChoice(channel, to, sender) if to and sender else None
+
+
 @dataclass(frozen=True)
 class ChannelDecision:
     choice: ChannelChoice | None
@@ -142,19 +148,17 @@ def choose_channel(
         if reason:
             passed.append(f"{channel}: {reason}")
             continue
+        to, sender = lead.address(channel), business.sender(channel)
+        assert to and sender
         if channel == "email":
-            assert lead.email and business.email_from
-            return ChannelDecision(ChannelChoice("email", lead.email, business.email_from), tuple(passed))
-        assert lead.phone
-        sender = business.whatsapp_from if channel == "whatsapp" else business.sms_from
-        assert sender
+            return ChannelDecision(ChannelChoice("email", to, sender), tuple(passed))
         if channel == "whatsapp" and not whatsapp_window_open(now, lead.whatsapp_inbound_at):
             template = whatsapp_template(business, purpose, language)
             if template is None:
                 passed.append("whatsapp: outside the 24-hour window and no approved template for this touch")
                 continue
-            return ChannelDecision(ChannelChoice(channel, lead.phone, sender, template), tuple(passed))
-        return ChannelDecision(ChannelChoice(channel, lead.phone, sender), tuple(passed))
+            return ChannelDecision(ChannelChoice(channel, to, sender, template), tuple(passed))
+        return ChannelDecision(ChannelChoice(channel, to, sender), tuple(passed))
     return ChannelDecision(None, tuple(passed))
 
 

@@ -14,6 +14,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezones
 
 from agent.composer.similarity import is_near_duplicate, normalise
+from agent.contacts import phone_key
 
 DAILY_GAP = timedelta(hours=24)
 WHATSAPP_WINDOW = timedelta(hours=24)
@@ -70,7 +71,9 @@ def timezone_from_phone(phone: str | None) -> str | None:
     if not phone:
         return None
     try:
-        parsed = phonenumbers.parse(phone, None)
+        # The folded number: phonenumbers places no zone for WhatsApp's +52 1… or a Brazilian
+        # mobile without its ninth digit.
+        parsed = phonenumbers.parse(phone_key(phone), None)
     except phonenumbers.NumberParseException:
         return None
     zones = [z for z in phone_timezones.time_zones_for_number(parsed) if z != "Etc/Unknown"]

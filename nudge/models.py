@@ -99,6 +99,10 @@ class Business(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
+    def sender(self, channel: str) -> str | None:
+        """The business's number or address that sends on `channel`."""
+        return {"whatsapp": self.whatsapp_from, "sms": self.sms_from, "email": self.email_from}.get(channel)
+
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
@@ -122,14 +126,19 @@ class Lead(TenantScoped, Base):
     __tablename__ = "leads"
     __table_args__ = (
         _owned_by_business(),
-        sa.UniqueConstraint("business_id", "phone", name="uq_leads_business_phone"),
+        sa.UniqueConstraint("business_id", "phone_key", name="uq_leads_business_phone_key"),
         sa.UniqueConstraint("business_id", "email", name="uq_leads_business_email"),
         sa.UniqueConstraint("business_id", "external_id", name="uq_leads_business_external_id"),
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("lead"))
     name: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The number as given (form) or as the provider last gave it on SMS; `phone_key` matches it
+    # (agent.contacts.phone_key folds national quirks), `whatsapp_phone` is where WhatsApp
+    # replies go when the lead wrote from WhatsApp (it may differ, e.g. +52 1… in Mexico).
     phone: Mapped[str | None] = mapped_column(sa.String(40))
+    phone_key: Mapped[str | None] = mapped_column(sa.String(40))
+    whatsapp_phone: Mapped[str | None] = mapped_column(sa.String(40))
     email: Mapped[str | None] = mapped_column(sa.String(320))
     external_id: Mapped[str | None] = mapped_column(sa.String(200))
     source: Mapped[str] = mapped_column(sa.String(64), default="form")
@@ -161,6 +170,14 @@ class Lead(TenantScoped, Base):
     fence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+    def address(self, channel: str) -> str | None:
+        """Where a message on `channel` goes."""
+        if channel == "email":
+            return self.email
+        if channel == "whatsapp":
+            return self.whatsapp_phone or self.phone
+        return self.phone if channel == "sms" else None
 
 
 class OptOut(TenantScoped, Base):

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
-from agent.contacts import ContactError, normalise_phone
+from agent.contacts import ContactError, provider_phone
 from api.deps import ClientLimitDep, RuntimeDep
 from api.errors import LIMIT_RESPONSES, ApiError
 from api.twilio_auth import signature_valid
@@ -68,9 +68,9 @@ async def signed_form(request: Request, runtime: RuntimeDep) -> dict[str, str]:
 
 
 def _channel_and_number(address: str) -> tuple[str, str]:
-    if address.startswith("whatsapp:"):
-        return "whatsapp", normalise_phone(address)
-    return "sms", normalise_phone(address)
+    """The number as Twilio gave it (E.164 when it reads as one): a verified sender is never
+    refused for its format (Mexico's +52 1…), and replies go back to exactly this address."""
+    return ("whatsapp" if address.startswith("whatsapp:") else "sms"), provider_phone(address)
 
 
 @router.post("/inbound", responses=_RESPONSES, response_class=Response)

@@ -17,7 +17,7 @@ from agent import activity, stages
 from agent.assets import matching_fact
 from agent.channels.sms import carrier_answers
 from agent.composer import MessageKind
-from agent.outbound import ChannelChoice
+from agent.outbound import free_text_choice
 from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer
 from graph.context import RunContext
 from graph.industry import ensure_industry
@@ -61,18 +61,6 @@ def inbound_messages(ctx: RunContext, ids: list[str]) -> list[InboundText]:
     return [InboundText(id_, channel, body) for id_, channel, body in rows]
 
 
-def _reply_choice(ctx: RunContext, inbound: InboundText) -> ChannelChoice | None:
-    """Answer on the channel the lead used (the WhatsApp window is open: they just wrote)."""
-    lead, business = ctx.lead, ctx.business
-    if inbound.channel == "whatsapp" and lead.phone and business.whatsapp_from:
-        return ChannelChoice("whatsapp", lead.phone, business.whatsapp_from)
-    if inbound.channel == "sms" and lead.phone and business.sms_from:
-        return ChannelChoice("sms", lead.phone, business.sms_from)
-    if inbound.channel == "email" and lead.email and business.email_from:
-        return ChannelChoice("email", lead.email, business.email_from)
-    return None
-
-
 def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     update = _converse(state, runtime)
     if not state.get("last_touch", 0) and update.get("due_touch") != 1:
@@ -112,7 +100,7 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if is_help(text):
         # Carriers require an answer to HELP, even from an opted-out number; it is not a reply to
         # the cadence, so nothing else moves.
-        help_choice = _reply_choice(ctx, human[-1])
+        help_choice = free_text_choice(ctx.lead, ctx.business, human[-1].channel)
         if help_choice is not None and not carrier_answers(human[-1].channel, human[-1].body):
             say(ctx, kind="help", choice=help_choice, language=result.language, touch=None)
         activity.record(session, lead, now, "help", "HELP keyword answered", channel=human[-1].channel)
@@ -120,7 +108,7 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if stage == stages.OPTED_OUT and not is_opt_in(text):
         return {"route": "plan"}  # nothing automated reaches an opted-out lead
 
-    choice = _reply_choice(ctx, human[-1])
+    choice = free_text_choice(ctx.lead, ctx.business, human[-1].channel)
     if choice is None:
         activity.record(session, lead, now, "reply_skipped", "no way to answer on the lead's channel")
         return update

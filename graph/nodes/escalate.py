@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from agent import activity, stages
 from agent.handoff import FALLBACK, build_summary, choose_rep, notify, rep_eta, sla_deadline, summary_text
-from agent.outbound import ChannelChoice
+from agent.outbound import ChannelChoice, free_text_choice
 from graph.context import RunContext
 from graph.industry import ensure_industry
 from graph.speak import say
@@ -19,15 +19,10 @@ from nudge.models import Handoff
 
 def lead_channel(ctx: RunContext) -> ChannelChoice | None:
     """Where the lead last spoke to us (or came from), as a free-text channel choice."""
-    lead, business = ctx.lead, ctx.business
-    preferred = [lead.last_channel or lead.first_channel, "whatsapp", "sms", "email"]
-    for channel in preferred:
-        if channel == "email" and lead.email and business.email_from:
-            return ChannelChoice("email", lead.email, business.email_from)
-        if channel == "whatsapp" and lead.phone and business.whatsapp_from:
-            return ChannelChoice("whatsapp", lead.phone, business.whatsapp_from)
-        if channel == "sms" and lead.phone and business.sms_from:
-            return ChannelChoice("sms", lead.phone, business.sms_from)
+    lead = ctx.lead
+    for channel in (lead.last_channel or lead.first_channel, "whatsapp", "sms", "email"):
+        if (choice := free_text_choice(lead, ctx.business, channel)) is not None:
+            return choice
     return None
 
 

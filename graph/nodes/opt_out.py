@@ -10,7 +10,7 @@ from sqlalchemy import select
 from agent import activity, stages
 from agent.audiences.jobs import queue_audience
 from agent.channels.sms import carrier_answers
-from agent.outbound import ChannelChoice
+from agent.outbound import free_text_choice
 from agent.suppression import suppress
 from graph.context import RunContext
 from graph.speak import say
@@ -27,17 +27,12 @@ def opt_out(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     ).first()
     if not already and inbound is not None and not carrier_answers(inbound.channel, inbound.body):
         # The confirmation goes out before the suppression so it is the last thing they get.
-        to = lead.email if inbound.channel == "email" else lead.phone
-        sender = {
-            "whatsapp": ctx.business.whatsapp_from,
-            "sms": ctx.business.sms_from,
-            "email": ctx.business.email_from,
-        }.get(inbound.channel)
-        if to and sender:
+        choice = free_text_choice(lead, ctx.business, inbound.channel)
+        if choice is not None:
             say(
                 ctx,
                 kind="optout_confirm",
-                choice=ChannelChoice(inbound.channel, to, sender),
+                choice=choice,
                 language=lead.locale or ctx.business.default_locale,
                 touch=None,
             )

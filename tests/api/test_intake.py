@@ -184,6 +184,11 @@ def test_bad_lead_input_names_the_field(live: LiveNudge) -> None:
         ({"name": "No contact"}, "phone or an email"),
         ({"phone": "call me"}, "phone"),
         ({"email": "not-an-email"}, "email"),
+        # phonenumbers reads letters as keypad digits: this would be stored as +14155552223.
+        ({"phone": "+1415555ABCD"}, "phone"),
+        ({"email": "dana\x07@example.com"}, "email"),
+        ({"email": "dana@exam\u200bple.com"}, "email"),
+        ({"email": "d" * 65 + "@example.com"}, "email"),
         ({"email": "a@b.co", "timezone": "Mars/Olympus"}, "timezone"),
         ({"email": "a@b.co", "colour": "blue"}, "colour"),
         ({"email": "a@b.co", "locale": "fr"}, "locale"),
