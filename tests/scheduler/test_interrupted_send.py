@@ -15,6 +15,7 @@ from nudge.db import transaction
 from nudge.models import Lead, LeadActivity, Message, Outbox
 from nudge.sim.sample import whatsapp_templates
 from tests.conftest import LiveNudge, live_nudge
+from tests.support.smtp_server import SmtpServer
 from tests.support.twilio_stub import TwilioStub
 
 WA_NUMBER = "+14155550100"
@@ -189,3 +190,26 @@ def test_a_lookup_twilio_fails_waits_and_does_not_hold_up_other_rows(
         live.runtime.deliverer.deliver()
         assert sorted(m["to"] for m in live.twilio.messages) == [f"whatsapp:{PHONE}", f"whatsapp:{OTHER_PHONE}"]
         assert {row.status for row in _rows_by_phone(live).values()} == {"sent"}
+
+
+def test_an_email_the_mail_server_took_but_never_answered_is_not_sent_again(
+    any_database_url: str, tmp_path: Path
+) -> None:
+    # The server has the message but the connection drops before its answer to the data. SMTP keeps
+    # no record to ask, so the send is given up with the reason, as after a crash: never doubled.
+    with SmtpServer() as smtp, live_nudge(any_database_url, tmp_path, workers=False, NUDGE_SMTP_URL=smtp.url) as live:
+        _, key = live.business("Acme", email_from="Acme <hi@acme.example>")
+        live.business_key = key  # type: ignore[attr-defined]
+        smtp.drop_after_data()
+        _post_lead(live, {"email": "ana@example.com", "name": "Ana"})
+        smtp.wait_for(lambda email: True)
+        waiting, _, _ = _state(live)
+        _age(live)
+        live.runtime.deliverer.deliver()
+        live.runtime.deliverer.recover_interrupted()
+        live.runtime.deliverer.deliver()
+        assert len(smtp.messages) == 1, "touch 1 was emailed twice"
+        assert waiting.status == "sending" and (waiting.last_error or "").startswith("unconfirmed: mail server")
+        row, message, failures = _state(live)
+        assert (row.status, message.status, message.error_code) == ("failed", "failed", "smtp-unknown")
+        assert len(failures) == 1 and "could not be confirmed" in failures[0]
