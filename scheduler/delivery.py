@@ -132,8 +132,8 @@ class Deliverer:
         """Send due pending rows (retries whose backoff ended, rows a crashed worker left).
 
         One row is claimed right before its own send, so a row is `sending` for no longer than one
-        provider call (HTTP timeout 10 s) unless the worker died: recovery's STALE_SENDING can then
-        tell a crashed send from a slow batch.
+        provider call (HTTP timeout 10 s) unless the worker died or the call's outcome is unknown:
+        recovery's STALE_SENDING can then tell a crashed send from a slow batch.
         """
         report = DeliveryReport()
         for _ in range(limit):
