@@ -420,7 +420,7 @@ class Deliverer:
         """What the provider said about an interrupted send; 1 when that settled the row."""
         now = self._clock.now()
         with transaction(self._factory) as session:
-            row = session.get(Outbox, outbox_id)
+            row = session.get(Outbox, outbox_id, with_for_update=True)  # two workers may ask at once
             if row is None or row.status != "sending" or row.updated_at != began:
                 return 0  # erased, or settled by another worker meanwhile
             message = session.get(Message, row.message_id)
