@@ -1,9 +1,10 @@
 """Delivering outbox rows to providers, at most once.
 
 A row goes pending → sending (committed) → provider call → sent/failed (committed). A crash
-between the two commits leaves `sending`: recovery asks the provider whether the message
-arrived before anything is sent again, and keeps asking while the provider cannot say (up to a
-day). A row claimed outside a run that is no longer wanted (the lead opted out or left
+between the two commits leaves `sending`, and so does a provider call whose outcome is unknown (a
+timeout or a dropped connection after the request went out): recovery asks the provider whether
+the message arrived before anything is sent again, and keeps asking while the provider cannot say
+(up to a day). A row claimed outside a run that is no longer wanted (the lead opted out or left
 automation since it was queued) becomes `withdrawn` instead of being sent.
 """
 
@@ -85,11 +86,13 @@ class DeliveryReport:
 def outbound_for(
     session: Session, message: StoredMessage, lead: Lead, business: Business, public_url: str, now: datetime
 ) -> OutboundMessage:
-    email, sender = message.channel == "email", business.sender(message.channel) or ""
+    senders = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
+    sender = senders.get(message.channel) or ""
+    email = message.channel == "email"
     return OutboundMessage(
         message_id=message.id,
         channel=message.channel,  # type: ignore[arg-type]
-        to=lead.address(message.channel) or "",
+        to=(lead.email if email else lead.phone) or "",
         sender=sender,
         body=message.body,
         subject=message.subject,
@@ -129,8 +132,8 @@ class Deliverer:
         """Send due pending rows (retries whose backoff ended, rows a crashed worker left).
 
         One row is claimed right before its own send, so a row is `sending` for no longer than one
-        provider call (HTTP timeout 10 s) unless the worker died: recovery's STALE_SENDING can then
-        tell a crashed send from a slow batch.
+        provider call (HTTP timeout 10 s) unless the worker died or the call's outcome is unknown:
+        recovery's STALE_SENDING can then tell a crashed send from a slow batch.
         """
         report = DeliveryReport()
         for _ in range(limit):
@@ -346,6 +349,12 @@ class Deliverer:
         with transaction(self._factory) as session:
             row = session.get(Outbox, outbox_id)
             assert row is not None
+            if error.action == "unconfirmed":
+                # The provider may have the message: the row stays `sending` (updated_at still says
+                # when the send began) and recovery asks the provider before anything is resent.
+                row.last_error = f"unconfirmed: {error}"[:500]
+                report.retried += 1
+                return
             message = session.get(Message, row.message_id)
             lead = session.get(Lead, row.lead_id)
             assert message is not None and lead is not None
@@ -354,15 +363,9 @@ class Deliverer:
                 row.status, row.available_at = "pending", now + backoff(row.attempts, self._rng)
                 report.retried += 1
                 return
-            _give_up(session, row, message, lead, "failed", error.code, "delivery_failed", str(error), now)
-            report.failed += 1
-            if error.action == "suppress":
-                suppress(session, lead, message.channel, f"provider error {error.code}", now)
-            if error.action in ("next_channel", "suppress", "retry") and message.touch is not None:
-                if error.action == "next_channel" and error.code != "63016":  # 63016 is timing, not the number
-                    mark_unreachable(lead, message.channel)
-                enqueue_fallback(session, lead, message, error.code, now)
+            if _failed(session, row, message, lead, error, now):
                 report.leads_to_wake.append(lead.id)
+            report.failed += 1
 
     def _unconfirmed(
         self, session: Session, row: Outbox, message: Message, lead: Lead, error: ChannelError, now: datetime
@@ -384,39 +387,81 @@ class Deliverer:
         _give_up(session, row, message, lead, "failed", error.code, "delivery_failed", why, now)
 
     def recover_interrupted(self) -> int:
-        """Rows stuck in `sending` after a crash: confirm with the provider, never resend blindly."""
+        """Rows left `sending` (a crash, an unknown outcome): confirm with the provider, never resend
+        blindly. The provider is asked outside any transaction and each answer is recorded in its
+        own, so a slow provider holds no lock (SQLite's writer gate) and one row's failure cannot
+        hold up the others."""
         now = self._clock.now()
-        recovered = 0
         with transaction(self._factory) as session:
-            rows = list(
-                session.scalars(
-                    sa.select(Outbox).where(
-                        Outbox.status == "sending",
-                        Outbox.updated_at < now - STALE_SENDING,
-                        Outbox.available_at <= now,  # a lookup that failed waits for its backoff
-                    )
+            rows = session.scalars(
+                sa.select(Outbox).where(
+                    Outbox.status == "sending",
+                    Outbox.updated_at < now - STALE_SENDING,
+                    Outbox.available_at <= now,  # a lookup that failed waits for its backoff
                 )
-            )
+            ).all()
+            stale: list[tuple[str, datetime, OutboundMessage]] = []
             for row in rows:
                 message = session.get(Message, row.message_id)
                 lead = session.get(Lead, row.lead_id)
                 business = session.get(Business, row.business_id)
                 assert message is not None and lead is not None and business is not None
-                outbound = outbound_for(session, message, lead, business, self._public_url, now)
-                try:
-                    found = self._channels[row.channel].find_sent(outbound, row.updated_at)
-                except ChannelError as exc:
-                    self._unconfirmed(session, row, message, lead, exc, now)
-                    continue
-                if found is None:
-                    row.status, row.available_at = "pending", now  # updated_at stays its claim's
-                else:
-                    row.status, row.updated_at = "sent", now
-                    message.provider_id = message.provider_id or found.provider_id
-                    message.sent_at = message.sent_at or now
-                    apply_status(message, "sent", now)
-                recovered += 1
+                stale.append(
+                    (row.id, row.updated_at, outbound_for(session, message, lead, business, self._public_url, now))
+                )
+        recovered = 0
+        for outbox_id, began, outbound in stale:
+            answer: SendResult | ChannelError | None
+            try:
+                answer = self._channels[outbound.channel].find_sent(outbound, began)
+            except ChannelError as exc:
+                answer = exc
+            except Exception as exc:  # an unexpected library error is a lookup that failed, not a crash
+                log.exception("lookup of interrupted send %s crashed", outbox_id)
+                answer = ChannelError(f"cannot ask about an interrupted send: {exc}", code="lookup", action="retry")
+            recovered += self._record_lookup(outbox_id, began, answer)
         return recovered
+
+    def _record_lookup(self, outbox_id: str, began: datetime, answer: SendResult | ChannelError | None) -> int:
+        """What the provider said about an interrupted send; 1 when that settled the row."""
+        now = self._clock.now()
+        with transaction(self._factory) as session:
+            row = session.get(Outbox, outbox_id, with_for_update=True)  # two workers may ask at once
+            if row is None or row.status != "sending" or row.updated_at != began:
+                return 0  # erased, or settled by another worker meanwhile
+            message = session.get(Message, row.message_id)
+            lead = session.get(Lead, row.lead_id)
+            assert message is not None and lead is not None
+            if isinstance(answer, ChannelError):
+                self._unconfirmed(session, row, message, lead, answer, now)
+                return 0
+            if answer is not None:
+                row.status, row.updated_at = "sent", now
+                message.provider_id = message.provider_id or answer.provider_id
+                message.sent_at = message.sent_at or now
+                apply_status(message, "sent", now)
+            elif row.attempts >= MAX_ATTEMPTS:
+                # Not at the provider after its last attempt (sends that kept timing out): the
+                # touch falls to its next channel, as after any retry that ran out.
+                why = f"{row.last_error or 'interrupted'}; not at the provider after {row.attempts} attempts"
+                _failed(session, row, message, lead, ChannelError(why, code="unconfirmed", action="retry"), now)
+            else:
+                row.status, row.available_at = "pending", now  # updated_at stays its claim's: see Outbox
+            return 1
+
+
+def _failed(session: Session, row: Outbox, message: Message, lead: Lead, error: ChannelError, now: datetime) -> bool:
+    """The provider refused the send for good, or its retries ran out: give it up, suppress the
+    channel or fall to the next one as `error.action` says. True when the lead has a fallback to run."""
+    _give_up(session, row, message, lead, "failed", error.code, "delivery_failed", str(error), now)
+    if error.action == "suppress":
+        suppress(session, lead, message.channel, f"provider error {error.code}", now)
+    if error.action not in ("next_channel", "suppress", "retry") or message.touch is None:
+        return False
+    if error.action == "next_channel" and error.code != "63016":  # 63016 is timing, not the number
+        mark_unreachable(lead, message.channel)
+    enqueue_fallback(session, lead, message, error.code, now)
+    return True
 
 
 def _give_up(

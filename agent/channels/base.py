@@ -10,8 +10,10 @@ from typing import Literal, Protocol
 ChannelName = Literal["whatsapp", "sms", "email"]
 CHANNELS: tuple[ChannelName, ...] = ("whatsapp", "sms", "email")
 
-# What to do after a provider refuses a message.
-FailureAction = Literal["retry", "next_channel", "suppress", "fail"]
+# What to do after a provider refuses a message. "unconfirmed": the request may have reached the
+# provider (a timeout or a dropped connection after it was sent), so the provider is asked
+# (`find_sent`) before anything is sent again.
+FailureAction = Literal["retry", "next_channel", "suppress", "fail", "unconfirmed"]
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import html
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -48,6 +49,17 @@ def build_email(message: OutboundMessage) -> EmailMessage:
     return email
 
 
+class _Smtp(aiosmtplib.SMTP):
+    """Notes when the message itself went out: a failure after that (no answer to the data) may
+    still see it delivered."""
+
+    data_began = False
+
+    async def data(self, *args: Any, **kwargs: Any) -> aiosmtplib.SMTPResponse:
+        self.data_began = True
+        return await super().data(*args, **kwargs)
+
+
 class SmtpEmailChannel:
     name = "email"
 
@@ -64,19 +76,22 @@ class SmtpEmailChannel:
 
     def send(self, message: OutboundMessage) -> SendResult:
         email = build_email(message)
+        client = _Smtp(
+            hostname=self._host,
+            port=self._port,
+            username=self._user,
+            password=self._password,
+            use_tls=self._tls,
+            start_tls=None if not self._tls else False,
+            timeout=self._timeout,
+        )
+
+        async def send() -> None:  # what aiosmtplib.send does, with our client
+            async with client:
+                await client.send_message(email)
+
         try:
-            asyncio.run(
-                aiosmtplib.send(
-                    email,
-                    hostname=self._host,
-                    port=self._port,
-                    username=self._user,
-                    password=self._password,
-                    use_tls=self._tls,
-                    start_tls=None if not self._tls else False,
-                    timeout=self._timeout,
-                )
-            )
+            asyncio.run(send())
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise ChannelError(
                 f"mail server refused the recipient: {exc}", code="smtp-recipient", action="next_channel"
@@ -87,6 +102,10 @@ class SmtpEmailChannel:
                 f"mail server said {exc.code}: {exc.message}", code=f"smtp-{exc.code}", action=action
             ) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
+            if client.data_began:  # the server has the message and never said what it did with it
+                raise ChannelError(
+                    f"mail server did not answer a sent message: {exc}", code="smtp-network", action="unconfirmed"
+                ) from exc
             raise ChannelError(f"mail server unreachable: {exc}", code="smtp-network", action="retry") from exc
         return SendResult(provider_id=str(email["Message-ID"]).strip("<>"), status="sent")
 

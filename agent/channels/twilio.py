@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import certifi
 import urllib3
 from requests.utils import get_environ_proxies, select_proxy
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
@@ -41,6 +41,17 @@ TWILIO_API_URL = "https://api.twilio.com"
 _log = logging.getLogger("twilio.http_client")
 
 
+class NotSentError(ConnectionError):
+    """No connection could be made (refused, DNS failure, connect timeout): the request never left."""
+
+
+def _never_sent(exc: urllib3.exceptions.HTTPError) -> bool:
+    if isinstance(exc, urllib3.exceptions.ProxyError):  # the proxy, or Twilio through it, was not reached
+        return isinstance(exc.original_error, urllib3.exceptions.ConnectTimeoutError)
+    # NewConnectionError and NameResolutionError are ConnectTimeoutErrors too.
+    return isinstance(exc, urllib3.exceptions.ConnectTimeoutError)
+
+
 def _form(values: Mapping[str, object]) -> str:
     """Form-encode as requests does: a list gives one pair per item, None values are left out."""
     pairs: list[tuple[str, object]] = []
@@ -60,7 +71,8 @@ class PooledHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no typ
     timeout, no redirects and no retries (as TwilioHttpClient). The environment's proxy and CA
     bundle are read once, when it is built: changed settings need a new client. `base_url`
     (NUDGE_TWILIO_API_URL) sends every call there instead of *.twilio.com. Network failures are
-    raised as OSError (ConnectionError), as requests raised them.
+    raised as OSError (ConnectionError), as requests raised them: NotSentError when the request
+    cannot have left, else (a read timeout, a reset) Twilio may have acted on it.
     """
 
     def __init__(self, base_url: str = "", timeout: float = 10.0, *, pool_size: int = 10) -> None:
@@ -123,7 +135,8 @@ class PooledHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no typ
                 timeout=urllib3.Timeout(connect=wait, read=wait),
             )
         except urllib3.exceptions.HTTPError as exc:
-            raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
+            error = NotSentError if _never_sent(exc) else ConnectionError
+            raise error(f"{type(exc).__name__}: {exc}") from exc
         charset = _charset(raw.headers.get("Content-Type", ""))
         response = Response(raw.status, raw.data.decode(charset, errors="replace"), raw.headers)
         self.log_response(raw.status, response)
@@ -179,8 +192,12 @@ class TwilioChannel:
                 code=code,
                 action=failure_action(code, int(exc.status or 0)),
             ) from exc
-        except OSError as exc:  # connection refused/reset, timeouts from requests
+        except NotSentError as exc:
             raise ChannelError(f"Twilio unreachable: {exc}", code="network", action="retry") from exc
+        except OSError as exc:  # a read timeout or a reset after the request went out
+            raise ChannelError(
+                f"Twilio did not answer a sent request: {exc}", code="network", action="unconfirmed"
+            ) from exc
         return SendResult(provider_id=str(created.sid), status=str(created.status or "queued"))
 
     def find_sent(self, message: OutboundMessage, since: datetime) -> SendResult | None:
@@ -191,7 +208,7 @@ class TwilioChannel:
                 date_sent_after=since - timedelta(days=1),
                 limit=50,
             )
-        except (TwilioRestException, OSError) as exc:
+        except (TwilioException, OSError, ValueError) as exc:  # an error answer, no answer, a bad page
             raise ChannelError(
                 f"cannot ask Twilio about an interrupted send: {exc}", code="lookup", action="retry"
             ) from exc

@@ -75,3 +75,32 @@ def test_a_refusal_is_twilios_error_and_a_dead_endpoint_a_network_retry() -> Non
     with pytest.raises(ChannelError) as unreachable:
         channel.send(_message())
     assert unreachable.value.code == "network" and unreachable.value.action == "retry"
+
+
+@pytest.mark.parametrize("fault", ["stall", "reset"])
+def test_no_answer_to_a_sent_create_is_unconfirmed_and_the_message_is_found(fault: str) -> None:
+    # Twilio created the message, then the answer timed out or the connection dropped: the send
+    # must not be retried blindly, and the lookup finds what Twilio created.
+    with TwilioStub(status_mode="off") as stub:
+        client = make_twilio_client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, stub.url, timeout=0.5)
+        channel = TwilioChannel("whatsapp", client)
+        stub.drop_reply("stall" if fault == "stall" else "reset", stall=1.5)
+        began = datetime.now(UTC)
+        with pytest.raises(ChannelError) as lost:
+            channel.send(_message())
+        assert (lost.value.code, lost.value.action) == ("network", "unconfirmed"), lost.value
+        [created] = stub.messages
+        found = channel.find_sent(_message(), began)
+        assert found is not None and found.provider_id == created["sid"]
+        assert len(stub.messages) == 1
+
+
+@pytest.mark.parametrize("bad_page", [False, True], ids=["5xx", "bad-page"])
+def test_a_list_api_error_is_a_lookup_failure(bad_page: bool) -> None:
+    with TwilioStub(status_mode="off") as stub:
+        channel = TwilioChannel("whatsapp", make_twilio_client(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, stub.url))
+        stub.fail_next_list(bad_page=bad_page)
+        with pytest.raises(ChannelError) as failed:
+            channel.find_sent(_message(), datetime.now(UTC))
+        assert (failed.value.code, failed.value.action) == ("lookup", "retry"), failed.value
+        assert channel.find_sent(_message(), datetime.now(UTC)) is None  # the next list answers

@@ -20,7 +20,7 @@ LifespanMode = Literal["auto", "on", "off"]
 
 
 class ServerThread:
-    """A uvicorn server bound to a free port on 127.0.0.1, started and stopped from the test thread.
+    """A uvicorn server bound to a free port (or `port`) on 127.0.0.1, started and stopped from the test thread.
 
     >>> with ServerThread(app) as server:
     ...     httpx.get(server.url + "/health")
@@ -33,8 +33,10 @@ class ServerThread:
         name: str = "asgi-server",
         lifespan: LifespanMode = "off",
         startup_timeout: float = 5.0,
+        port: int = 0,
     ) -> None:
         self._app = app
+        self._wanted_port = port  # 0: any free port
         self._name = name
         self._lifespan: LifespanMode = lifespan
         self._startup_timeout = startup_timeout
@@ -60,7 +62,7 @@ class ServerThread:
         # Binding the socket here (rather than letting uvicorn pick port 0) means the port is known before
         # the thread starts and no other process can grab it in between.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self._wanted_port))
         sock.listen(128)
         self._port = sock.getsockname()[1]
         config = uvicorn.Config(

@@ -24,6 +24,7 @@ class _Keeper:
     def __init__(self) -> None:
         self.received: list[tuple[list[str], EmailMessage]] = []
         self.lock = threading.Condition()
+        self.unanswered = 0  # messages to keep without answering: the connection drops instead
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it by this name
         parsed = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
@@ -31,6 +32,9 @@ class _Keeper:
         with self.lock:
             self.received.append((list(envelope.rcpt_tos), parsed))
             self.lock.notify_all()
+            drop, self.unanswered = self.unanswered > 0, max(0, self.unanswered - 1)
+        if drop:
+            server.transport.abort()  # the message is here, its sender never hears so
         return "250 Message accepted for delivery"
 
 
@@ -61,6 +65,11 @@ class SmtpServer:
                     subjects = [str(m["Subject"]) for _, m in self._keeper.received]
                     raise AssertionError(f"no matching email within {timeout}s; got {subjects}")
                 self._keeper.lock.wait(left)
+
+    def drop_after_data(self, times: int = 1) -> None:
+        """Keep the next ``times`` messages, then drop the connection instead of answering them."""
+        with self._keeper.lock:
+            self._keeper.unanswered += times
 
     def __enter__(self) -> Self:
         self._controller.start()

@@ -15,6 +15,7 @@ twilio/base/page.py, twilio/request_validator.py); where the stub simplifies Twi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import copy
@@ -53,6 +54,7 @@ __all__ = [
     "CallbackRecord",
     "FormPoster",
     "MessageRecord",
+    "ReplyFault",
     "RequestRecord",
     "StatusMode",
     "StubTimeout",
@@ -102,6 +104,9 @@ TWILIO_ERRORS: Mapping[int, tuple[int, str]] = {
 }
 
 StatusMode = Literal["off", "auto", "manual"]
+# What happens to the answer of a create that was accepted: "stall" answers only after a delay (the
+# client's read timeout fires first), "reset" drops the connection without answering.
+ReplyFault = Literal["stall", "reset"]
 _STATUS_MODES: tuple[StatusMode, ...] = ("off", "auto", "manual")
 _FINAL_FAILURE_STATUSES = ("failed", "undelivered")
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
@@ -371,6 +376,8 @@ class _Reply:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    fault: ReplyFault | None = None
+    stall: float = 0.0
 
 
 class _ApiError(Exception):
@@ -463,6 +470,8 @@ class _Script:
     status: int | None = None
     message: str | None = None
     final_status: str = "failed"
+    fault: ReplyFault = "reset"
+    stall: float = 0.0
 
     def take(self, to: str) -> bool:
         if self.remaining <= 0 or not _recipient_matches(self.to, to):
@@ -500,6 +509,8 @@ class _Policies:
         self._lock = threading.Lock()
         self._api_failures: list[_Script] = []
         self._delivery_failures: list[_Script] = []
+        self._reply_faults: list[_Script] = []
+        self._list_failures: list[_Script] = []
         self._blocked: dict[str, int] = {}
         self._limiter = _RateLimiter(rate_limit)
         # Twilio meters each sender separately (WhatsApp 80/s, a US long code 1/s, toll-free 3/s).
@@ -514,6 +525,22 @@ class _Policies:
     def add_delivery_failure(self, script: _Script) -> None:
         with self._lock:
             self._delivery_failures.append(script)
+
+    def add_reply_fault(self, script: _Script) -> None:
+        with self._lock:
+            self._reply_faults.append(script)
+
+    def add_list_failure(self, script: _Script) -> None:
+        with self._lock:
+            self._list_failures.append(script)
+
+    def reply_fault(self, to: str) -> _Script | None:
+        with self._lock:
+            return _take_script(self._reply_faults, to)
+
+    def list_failure(self, to: str) -> _Script | None:
+        with self._lock:
+            return _take_script(self._list_failures, to)
 
     def block(self, to: str, code: int) -> None:
         with self._lock:
@@ -539,6 +566,8 @@ class _Policies:
         with self._lock:
             self._api_failures.clear()
             self._delivery_failures.clear()
+            self._reply_faults.clear()
+            self._list_failures.clear()
             self._blocked.clear()
             self._limiter = _RateLimiter(rate_limit)
             self._sender_limits.clear()
@@ -1041,9 +1070,18 @@ class _StubState:
         record = _new_message(form, self.account_sid, self._utcnow())
         self.messages.append(record)
         self._start_progression(record)
-        return _Reply(201, _message_resource(record))
+        fault = self.policies.reply_fault(to)
+        if fault is None:
+            return _Reply(201, _message_resource(record))
+        return _Reply(201, _message_resource(record), fault=fault.fault, stall=fault.stall)
 
     def list_messages(self, query: Form) -> _Reply:
+        failure = self.policies.list_failure(query.get("To", ""))
+        if failure is not None and failure.code == 0:
+            # A 200 whose body is not a page (code 0 asks for it): twilio's Page finds no records in it.
+            return _Reply(200, {"uri": _messages_path(self.account_sid), "page": 0})
+        if failure is not None:
+            raise _ApiError(failure.code, failure.message, failure.status)
         return _Reply(200, _list_page(self.messages.snapshot(), query, self.account_sid))
 
     def fetch_message(self, sid: str) -> _Reply:
@@ -1097,6 +1135,34 @@ class _StubState:
         return self.now().astimezone(UTC)
 
 
+class _FaultyResponse(JSONResponse):
+    """The JSON answer, or, when the reply carries a fault, a late one or none at all."""
+
+    def __init__(self, reply: _Reply, headers: dict[str, str]) -> None:
+        super().__init__(reply.body, status_code=reply.status, headers=headers)
+        self._fault, self._stall = reply.fault, reply.stall
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if self._fault == "stall":
+            await asyncio.sleep(self._stall)  # the answer comes after the client gave up
+        elif self._fault == "reset":
+            _drop_connection(receive)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _drop_connection(receive: Any) -> None:
+    """Abort the TCP connection, so the client reads no answer at all. ASGI has no way to say this:
+    it reaches uvicorn's transport through the `receive` callable uvicorn handed the app, and marks
+    the request cycle disconnected so uvicorn writes nothing more on it."""
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        raise RuntimeError("this server does not expose its connection: cannot drop it")
+    transport.abort()
+    cycle.disconnected = True  # type: ignore[union-attr]
+
+
 def _build_app(state: _StubState) -> Starlette:
     def respond(request: Request, params: Form, operation: Callable[[], _Reply]) -> Response:
         try:
@@ -1115,7 +1181,7 @@ def _build_app(state: _StubState) -> Starlette:
             )
         )
         headers = {"Twilio-Request-Id": _new_sid("RQ"), **reply.headers}
-        return JSONResponse(reply.body, status_code=reply.status, headers=headers)
+        return _FaultyResponse(reply, headers)
 
     async def create(request: Request) -> Response:
         form = _parse_form(await request.body())
@@ -1164,6 +1230,7 @@ class TwilioStub:
     rate_limit: accepted messages per second before answering 429 / 20429 (None = unlimited); per sender
       with ``set_sender_rate_limit``.
     now: clock for date_created/date_sent (e.g. a VirtualClock's ``now``); defaults to the system clock.
+    port: where to listen (0: any free port), e.g. an address a client was given while nothing listened.
     """
 
     def __init__(
@@ -1176,6 +1243,7 @@ class TwilioStub:
         rate_limit: int | None = None,
         now: Callable[[], datetime] | None = None,
         callback_timeout: float = 5.0,
+        port: int = 0,
     ) -> None:
         _check_status_mode(status_mode)
         name = f"twilio-stub-{next(_stub_ids)}"
@@ -1190,7 +1258,7 @@ class TwilioStub:
             name=name,
             own_clock=now is not None,
         )
-        self._server = ServerThread(_build_app(self._state), name=f"{name}-server")
+        self._server = ServerThread(_build_app(self._state), name=f"{name}-server", port=port)
 
     # ---- lifecycle ---------------------------------------------------------------------------------
 
@@ -1292,6 +1360,25 @@ class TwilioStub:
         if status not in _FINAL_FAILURE_STATUSES:
             raise ValueError(f"status must be one of {_FINAL_FAILURE_STATUSES}, not {status!r}")
         self._state.policies.add_delivery_failure(_Script(code, times, to, final_status=status))
+
+    def drop_reply(
+        self, fault: ReplyFault = "reset", *, times: int = 1, to: str | None = None, stall: float = 2.0
+    ) -> None:
+        """Accept and record the next ``times`` valid creates (to ``to``, if given), then fail to answer:
+        "reset" closes the connection without a reply, "stall" answers only after ``stall`` seconds, when
+        a client with a shorter read timeout has given up. Either way the message exists, as it would at
+        Twilio when the network fails after the request arrived."""
+        if fault not in ("stall", "reset"):
+            raise ValueError(f"fault must be 'stall' or 'reset', not {fault!r}")
+        self._state.policies.add_reply_fault(_Script(0, times, to, fault=fault, stall=stall))
+
+    def fail_next_list(
+        self, code: int = 20503, times: int = 1, to: str | None = None, *, bad_page: bool = False
+    ) -> None:
+        """Answer the next ``times`` message lists (those filtered on To ``to``, if given) with Twilio
+        error ``code`` (Twilio's 5xx on a list is what twilio-python reports as "Unable to fetch page"),
+        or with ``bad_page`` a 200 whose body holds no page of records."""
+        self._state.policies.add_list_failure(_Script(0 if bad_page else code, times, to))
 
     def block(self, to: str, code: int = 21610) -> None:
         """Fail every create to ``to`` with ``code`` until unblock()/reset(). A bare number also blocks
