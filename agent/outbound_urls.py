@@ -76,8 +76,8 @@ def refused_address(address: IPAddress) -> str | None:
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
         ("multicast", address.is_multicast),
-        ("private", address.is_private),
         ("reserved", address.is_reserved),
+        ("private", address.is_private),
     ):
         if flag:
             return kind
@@ -93,13 +93,16 @@ def check_target(url: str, policy: TargetPolicy, *, resolve: bool = True) -> Non
         raise RefusedTarget(f"not a URL ({exc})") from exc
     if parsed.scheme not in ("http", "https"):
         raise RefusedTarget("must be an http(s) URL")
-    if policy.require_https and parsed.scheme != "https":
-        raise RefusedTarget("must be an https URL (NUDGE_CHANNELS=live sends only over https)")
     host = parsed.raw_host.decode("ascii", "replace")
     if not host:
         raise RefusedTarget("has no host")
-    if policy.allow_private:
-        return
+    if not policy.allow_private:
+        _check_host(host, parsed, policy, resolve)
+    if policy.require_https and parsed.scheme != "https":
+        raise RefusedTarget("must be an https URL (NUDGE_CHANNELS=live sends only over https)")
+
+
+def _check_host(host: str, parsed: httpx.URL, policy: TargetPolicy, resolve: bool) -> None:
     address = _literal_address(host)
     if address is not None:
         _refuse_addresses(host, [address], literal=True)
