@@ -17,8 +17,9 @@ import ipaddress
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpcore
@@ -96,6 +97,8 @@ def check_target(url: str, policy: TargetPolicy, *, resolve: bool = True) -> Non
     host = parsed.raw_host.decode("ascii", "replace")
     if not host:
         raise RefusedTarget("has no host")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise RefusedTarget(f"port {parsed.port} is not between 1 and 65535")
     if not policy.allow_private:
         _check_host(host, parsed, policy, resolve)
     if policy.require_https and parsed.scheme != "https":
@@ -129,12 +132,15 @@ def configured_targets(*, audiences: Any = None, profile: Any = None) -> Iterato
 
 
 def first_refused(targets: Iterable[tuple[str, str | None]], policy: TargetPolicy) -> str | None:
-    """'<field>: <why>' for the first target the policy refuses, else None."""
+    """'<field>: <why>' for the first target the policy refuses, else None. All lookups share one
+    `resolve_timeout`, however many targets there are (names left unresolved are judged at send time)."""
+    deadline = time.monotonic() + policy.resolve_timeout
     for field, url in targets:
         if url is None:
             continue
+        left = deadline - time.monotonic()
         try:
-            check_target(url, policy)
+            check_target(url, replace(policy, resolve_timeout=max(left, 0.0)), resolve=left > 0)
         except RefusedTarget as exc:
             return f"{field}: {exc}"
     return None

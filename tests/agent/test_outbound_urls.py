@@ -15,7 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse
 from starlette.routing import Route
 
-from agent.outbound_urls import RefusedTarget, TargetPolicy, check_target, refused_address, target_client
+from agent.outbound_urls import (
+    RefusedTarget,
+    TargetPolicy,
+    check_target,
+    first_refused,
+    refused_address,
+    target_client,
+)
 from tests.support.server_thread import ServerThread
 
 PUBLIC = TargetPolicy()
@@ -76,6 +83,7 @@ def test_addresses_are_classified(address: str, kind: str | None) -> None:
         ("http://134744072/", "134744072 means 8.8.8.8; write an IPv4 address as four decimal numbers"),
         ("ftp://example.com/", "http(s)"),
         ("http:///path", "has no host"),
+        ("https://crm.example:99999/", "port 99999 is not between 1 and 65535"),
         ("http://[zz::1]/", "not a URL"),
     ],
 )
@@ -144,6 +152,11 @@ def test_a_slow_resolver_does_not_hold_the_request() -> None:
     assert time.monotonic() - started < 1.0
     with target_client(policy) as client, pytest.raises(httpx.ConnectTimeout):
         client.post("http://slow.example:9/x")
+    # However many URLs a request names, their lookups share one budget.
+    urls = [(f"audiences.{n}.url", f"https://slow{n}.example/x") for n in range(20)]
+    started = time.monotonic()
+    assert first_refused(urls, policy) is None
+    assert time.monotonic() - started < 1.0
     release.set()
 
 
