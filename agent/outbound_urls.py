@@ -131,9 +131,10 @@ def configured_targets(*, audiences: Any = None, profile: Any = None) -> Iterato
         yield "profile.fallback_contact.webhook_url", fallback["webhook_url"]
 
 
-def first_refused(targets: Iterable[tuple[str, str | None]], policy: TargetPolicy) -> str | None:
-    """'<field>: <why>' for the first target the policy refuses, else None. All lookups share one
-    `resolve_timeout`, however many targets there are (names left unresolved are judged at send time)."""
+def check_targets(targets: Iterable[tuple[str, str | None]], policy: TargetPolicy) -> None:
+    """Raise RefusedTarget('<field>: <why>') for the first target the policy refuses (the API
+    answers 422). All lookups share one `resolve_timeout`, however many targets there are (names
+    left unresolved are judged at send time)."""
     deadline = time.monotonic() + policy.resolve_timeout
     for field, url in targets:
         if url is None:
@@ -142,8 +143,7 @@ def first_refused(targets: Iterable[tuple[str, str | None]], policy: TargetPolic
         try:
             check_target(url, replace(policy, resolve_timeout=max(left, 0.0)), resolve=left > 0)
         except RefusedTarget as exc:
-            return f"{field}: {exc}"
-    return None
+            raise RefusedTarget(f"{field}: {exc}") from exc
 
 
 def target_client(policy: TargetPolicy) -> httpx.Client:

@@ -9,13 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agent.channels import CHANNELS
-from agent.outbound_urls import TargetPolicy, configured_targets, first_refused
+from agent.outbound_urls import TargetPolicy, check_targets, configured_targets
 from agent.sequence_file import channel_problems
 from api.deps import AgencyDep, BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import BusinessCreate, BusinessCreated, BusinessList, BusinessOut, BusinessPatch, QuietHoursIn
 from nudge.models import Business
-from nudge.runtime import Runtime
 from nudge.tenants import create_business
 from scheduler.dispatcher import sequence_for
 
@@ -64,13 +63,6 @@ def patch_fields(body: BusinessPatch) -> dict[str, Any]:
     return data
 
 
-def _targets_allowed(runtime: Runtime, data: dict[str, Any]) -> None:
-    targets = configured_targets(audiences=data.get("audiences"), profile=data.get("profile"))
-    problem = first_refused(targets, TargetPolicy.from_settings(runtime.settings))
-    if problem:
-        raise ApiError(422, "invalid", problem)
-
-
 def _numbers_taken(session: SessionDep, data: dict[str, Any], exclude_id: str | None) -> None:
     for column in ("whatsapp_from", "sms_from"):
         number = data.get(column)
@@ -111,7 +103,8 @@ def update_business(
     body: BusinessPatch, business: BusinessDep, session: SessionDep, runtime: RuntimeDep
 ) -> BusinessOut:
     data = patch_fields(body)
-    _targets_allowed(runtime, data)
+    targets = configured_targets(audiences=data.get("audiences"), profile=data.get("profile"))
+    check_targets(targets, TargetPolicy.from_settings(runtime.settings))
     _numbers_taken(session, data, business.id)
     _senders_still_used(business, data)
     for name, value in data.items():
@@ -132,7 +125,8 @@ def update_business(
 )
 def create(body: BusinessCreate, agency: AgencyDep, session: SessionDep, runtime: RuntimeDep) -> BusinessCreated:
     data = patch_fields(body)
-    _targets_allowed(runtime, data)
+    targets = configured_targets(audiences=data.get("audiences"), profile=data.get("profile"))
+    check_targets(targets, TargetPolicy.from_settings(runtime.settings))
     _numbers_taken(session, data, None)
     name = data.pop("name")
     created = create_business(session, name=name, now=runtime.clock.now(), agency_id=agency.agency_id, fields=data)

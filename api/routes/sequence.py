@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from agent.outbound_urls import TargetPolicy, configured_targets, first_refused
+from agent.outbound_urls import TargetPolicy, check_targets, configured_targets
 from agent.sequence import Sequence
 from agent.sequence_file import SequenceError, channel_problems, parse_sequence_document
 from api.deps import BusinessDep, RuntimeDep, SessionDep
@@ -64,9 +64,7 @@ async def replace(request: Request, business: BusinessDep, session: SessionDep, 
         raise ApiError(422, "invalid_sequence", "; ".join(problems))
     targets = list(configured_targets(profile=document.profile))
     if targets:  # a name is resolved: not on the event loop
-        refused = await run_in_threadpool(first_refused, targets, TargetPolicy.from_settings(runtime.settings))
-        if refused:
-            raise ApiError(422, "invalid", refused)
+        await run_in_threadpool(check_targets, targets, TargetPolicy.from_settings(runtime.settings))
     business.sequence = sequence.to_public()
     if document.profile is not None:
         business.profile = document.profile  # the file may carry the profile the touches draw on
