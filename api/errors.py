@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agent.outbound_urls import RefusedTarget
+
 log = logging.getLogger(__name__)
 
 
@@ -64,6 +66,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return error_json(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RefusedTarget)
+    async def _refused_target(_: Request, exc: RefusedTarget) -> JSONResponse:
+        return error_json(422, "invalid", str(exc))  # a webhook URL the business gave, with its field
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

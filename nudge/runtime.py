@@ -23,6 +23,7 @@ from agent.composer.guardrails import Similarity
 from agent.composer.llm import LLMComposer
 from agent.links import new_token, seeded_tokens
 from agent.llm import LLM, CircuitBreaker, LLMQualifier, Qualifier, offline_qualifier
+from agent.outbound_urls import TargetPolicy, target_client
 from graph.builder import LeadGraph, build_graph
 from graph.checkpointer import LeadCheckpointer, open_checkpointer
 from knowledge import KnowledgeStore, load_encoder
@@ -105,7 +106,11 @@ def open_runtime(
         metrics = Metrics()
         default_composer, qualifier, llm = build_writers(settings, metrics)
         metrics.watch_mailbox(lambda: pending_by_kind(sessions))
-        with open_checkpointer(settings.resolved_database_url) as checkpointer, httpx.Client() as http:
+        with (
+            open_checkpointer(settings.resolved_database_url) as checkpointer,
+            httpx.Client() as http,  # hosts the operator set (Meta's Graph API)
+            target_client(TargetPolicy.from_settings(settings)) as tenant_http,  # URLs a business set
+        ):
             graph = build_graph(checkpointer)
             deliverer = Deliverer(
                 session_factory=sessions,
@@ -120,6 +125,7 @@ def open_runtime(
                     session_factory=sessions,
                     clock=clock,
                     http=http,
+                    tenant_http=tenant_http,
                     meta_graph_url=settings.meta_graph_url,
                     live=settings.channels == "live",
                     seed=seed,
@@ -138,7 +144,9 @@ def open_runtime(
                 link_token=seeded_tokens(seed) if seed is not None and settings.channels != "live" else new_token,
                 ids=seeded_ids(seed, clock) if seed is not None else new_id,
             )
-            notifier = Notifier(session_factory=sessions, channels=channel_set, clock=clock, http=http, seed=seed)
+            notifier = Notifier(
+                session_factory=sessions, channels=channel_set, clock=clock, http=tenant_http, seed=seed
+            )
             dispatcher = Dispatcher(
                 session_factory=sessions,
                 runner=runner,

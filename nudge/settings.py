@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     # Meta Marketing API host for Custom Audiences (point it at a stand-in in tests).
     meta_graph_url: str = Field(default="https://graph.facebook.com", validation_alias="NUDGE_META_GRAPH_URL")
 
+    # Webhook URLs a business sets (rep notifications, audiences) must reach a public address, over
+    # https in live mode; an on-premise install whose own network carries them may allow private
+    # addresses and plain http.
+    allow_private_webhooks: bool = Field(default=False, validation_alias="NUDGE_ALLOW_PRIVATE_WEBHOOKS")
+
     # Messages per second per sender (providers refuse a burst over these with 429s).
     rate_whatsapp: float = Field(default=80.0, ge=0, validation_alias="NUDGE_RATE_WHATSAPP")
     rate_sms_long_code: float = Field(default=1.0, ge=0, validation_alias="NUDGE_RATE_SMS_LONG_CODE")

@@ -45,13 +45,14 @@ class AudienceSync:
         session_factory: sessionmaker[Session],
         clock: Clock,
         http: httpx.Client,
+        tenant_http: httpx.Client,
         meta_graph_url: str,
         live: bool,
         seed: int | None = None,
     ) -> None:
         self._factory = session_factory
         self._clock = clock
-        self._http = http
+        self._http, self._tenant_http = http, tenant_http
         self._meta_graph_url = meta_graph_url
         self._live = live
         self._rng = random.Random(seed)
@@ -67,6 +68,7 @@ class AudienceSync:
             destinations = build_audiences(
                 configs.get(business_id, []),
                 self._http,
+                tenant_http=self._tenant_http,
                 meta_graph_url=self._meta_graph_url,
                 clock=lambda: self._clock.now().timestamp(),
             )

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent.channels import Channel, ChannelError, ChannelName, OutboundMessage
+from agent.outbound_urls import RefusedTarget
 from nudge.clock import Clock
 from nudge.db import skip_locked, transaction
 from nudge.models import Business, Notification
@@ -28,7 +29,7 @@ class Notifier:
         session_factory: sessionmaker[Session],
         channels: Mapping[str, Channel],
         clock: Clock,
-        http: httpx.Client,
+        http: httpx.Client,  # for the reps' webhook URLs: agent.outbound_urls.target_client
         seed: int | None = None,
     ) -> None:
         self._factory, self._channels, self._clock, self._http = session_factory, channels, clock, http
@@ -62,25 +63,26 @@ class Notifier:
                 )
         sent = 0
         for row_id, kind, target, payload, sms_from, whatsapp_from, email_from in jobs:
-            error = self._send(
+            error, final = self._send(
                 row_id, kind, target, payload, {"sms": sms_from, "whatsapp": whatsapp_from, "email": email_from}
             )
-            self._record(row_id, error)
+            self._record(row_id, error, final)
             sent += error is None
         return sent
 
     def _send(
         self, row_id: str, kind: str, target: str, payload: dict[str, object], senders: Mapping[str, str | None]
-    ) -> str | None:
+    ) -> tuple[str | None, bool]:
+        """The error (None when sent), and whether it is final (a retry cannot help)."""
         try:
             if kind == "webhook":
                 response = self._http.post(target, json=payload, timeout=5.0)
-                if response.status_code >= 300:
-                    return f"webhook answered {response.status_code}"
-                return None
+                if response.status_code >= 300:  # redirects are not followed: a 3xx did not deliver
+                    return f"webhook answered {response.status_code}", False
+                return None, False
             sender = senders.get(kind)
             if not sender:
-                return f"the business has no {kind} sender"
+                return f"the business has no {kind} sender", False
             self._channels[kind].send(
                 OutboundMessage(
                     message_id=row_id,
@@ -92,12 +94,14 @@ class Notifier:
                 )
             )
         except ChannelError as exc:
-            return str(exc)
+            return str(exc), False
+        except (RefusedTarget, httpx.InvalidURL) as exc:
+            return f"webhook_url refused: {exc}", True
         except httpx.HTTPError as exc:
-            return f"webhook unreachable: {exc}"
-        return None
+            return f"webhook unreachable: {exc}", False
+        return None, False
 
-    def _record(self, row_id: str, error: str | None) -> None:
+    def _record(self, row_id: str, error: str | None, final: bool) -> None:
         now = self._clock.now()
         with transaction(self._factory) as session:
             row = session.get(Notification, row_id)
@@ -105,7 +109,7 @@ class Notifier:
             row.updated_at = now
             if error is None:
                 row.status = "sent"
-            elif row.attempts < MAX_ATTEMPTS:
+            elif row.attempts < MAX_ATTEMPTS and not final:
                 row.status, row.last_error = "pending", error[:500]
                 row.available_at = now + backoff(row.attempts, self._rng)
             else:

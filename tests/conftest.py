@@ -77,6 +77,8 @@ def make_settings(database_url: str, tmp_path: Path, **extra: Any) -> Settings:
         "TWILIO_AUTH_TOKEN": DEFAULT_AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": DEFAULT_ACCOUNT_SID,
         "NUDGE_TICK_SECONDS": 0.2,
+        # The stand-ins that receive rep and audience webhooks listen on 127.0.0.1.
+        "NUDGE_ALLOW_PRIVATE_WEBHOOKS": True,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)

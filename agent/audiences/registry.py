@@ -13,8 +13,15 @@ from agent.audiences.webhook import WebhookAudience
 
 
 def build_audiences(
-    config: list[Mapping[str, Any]], http: httpx.Client, *, meta_graph_url: str, clock: Callable[[], float]
+    config: list[Mapping[str, Any]],
+    http: httpx.Client,
+    *,
+    tenant_http: httpx.Client,
+    meta_graph_url: str,
+    clock: Callable[[], float],
 ) -> list[Audience]:
+    """`http` reaches the hosts the operator set; `tenant_http` the URLs a business set
+    (`agent.outbound_urls.target_client`)."""
     built: list[Audience] = []
     for entry in config:
         if entry.get("kind") == "meta":
@@ -29,7 +36,7 @@ def build_audiences(
         elif entry.get("kind") == "webhook":
             built.append(
                 WebhookAudience(
-                    http,
+                    tenant_http,
                     url=str(entry["url"]),
                     secret=str(entry["secret"]),
                     name=str(entry.get("name", "nudge")),

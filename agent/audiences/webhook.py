@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import httpx
 
 from agent.audiences.base import AudienceAction, AudienceError, Member
+from agent.outbound_urls import RefusedTarget
 from nudge.signing import sign
 
 
@@ -50,6 +51,8 @@ class WebhookAudience:
             }
             try:
                 response = self._http.post(self._url, content=body, headers=headers, timeout=20)
+            except (RefusedTarget, httpx.InvalidURL) as exc:
+                raise AudienceError(f"{self.name} refused: {exc}", retry=False) from exc
             except httpx.HTTPError as exc:
                 raise AudienceError(f"{self.name} unreachable: {exc}", retry=True) from exc
             if response.status_code >= 300:

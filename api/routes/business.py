@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from agent.channels import CHANNELS
+from agent.outbound_urls import TargetPolicy, check_targets, configured_targets
 from agent.sequence_file import channel_problems
 from api.deps import AgencyDep, BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
@@ -102,6 +103,8 @@ def update_business(
     body: BusinessPatch, business: BusinessDep, session: SessionDep, runtime: RuntimeDep
 ) -> BusinessOut:
     data = patch_fields(body)
+    targets = configured_targets(audiences=data.get("audiences"), profile=data.get("profile"))
+    check_targets(targets, TargetPolicy.from_settings(runtime.settings))
     _numbers_taken(session, data, business.id)
     _senders_still_used(business, data)
     for name, value in data.items():
@@ -122,6 +125,8 @@ def update_business(
 )
 def create(body: BusinessCreate, agency: AgencyDep, session: SessionDep, runtime: RuntimeDep) -> BusinessCreated:
     data = patch_fields(body)
+    targets = configured_targets(audiences=data.get("audiences"), profile=data.get("profile"))
+    check_targets(targets, TargetPolicy.from_settings(runtime.settings))
     _numbers_taken(session, data, None)
     name = data.pop("name")
     created = create_business(session, name=name, now=runtime.clock.now(), agency_id=agency.agency_id, fields=data)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.conversions import record_conversion
+from agent.outbound_urls import TargetPolicy, check_targets
 from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from nudge.db import after_commit
@@ -147,6 +148,7 @@ def handoff_out(handoff: Handoff) -> HandoffOut:
 def create_rep(body: RepIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep) -> RepOut:
     if not (body.phone or body.email or body.webhook_url):
         raise ApiError(422, "invalid", "a rep needs a phone, an email or a webhook_url to be notified")
+    check_targets([("webhook_url", body.webhook_url)], TargetPolicy.from_settings(runtime.settings))
     rep = Rep(
         business_id=business.id,
         name=body.name.strip(),

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
+from agent.outbound_urls import TargetPolicy, check_targets, configured_targets
 from agent.sequence import Sequence
 from agent.sequence_file import SequenceError, channel_problems, parse_sequence_document
 from api.deps import BusinessDep, RuntimeDep, SessionDep
@@ -60,6 +62,9 @@ async def replace(request: Request, business: BusinessDep, session: SessionDep, 
     problems = channel_problems(sequence, configured)
     if problems:
         raise ApiError(422, "invalid_sequence", "; ".join(problems))
+    targets = list(configured_targets(profile=document.profile))
+    if targets:  # a name is resolved: not on the event loop
+        await run_in_threadpool(check_targets, targets, TargetPolicy.from_settings(runtime.settings))
     business.sequence = sequence.to_public()
     if document.profile is not None:
         business.profile = document.profile  # the file may carry the profile the touches draw on

@@ -7,6 +7,7 @@ import hashlib
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,23 +36,34 @@ HOOK_SECRET = "hook-secret"
 CONVERTS = next(p for p in DEMO_LEADS if p.name == "converts")  # clicks the offer, buys a day later
 
 
+World = tuple[Runtime, Simulation, AudienceStub, str]
+
+
 @pytest.fixture
-def world(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[Runtime, Simulation, AudienceStub, str]]:
+def world(sqlite_url: str, tmp_path: Path) -> Iterator[World]:
+    with _world(sqlite_url, tmp_path) as built:
+        yield built
+
+
+@contextmanager
+def _world(database_url: str, tmp_path: Path, **settings: Any) -> Iterator[World]:
+    """A business with a Meta audience and a webhook audience, both on the local stand-in."""
     clock = VirtualClock(DEFAULT_START)
     with (
         TwilioStub(status_mode="off", now=clock.now) as twilio,
         SmtpServer() as smtp,
         AudienceStub() as audiences,
     ):
-        settings = make_settings(
-            sqlite_url,
+        live = make_settings(
+            database_url,
             tmp_path,
             NUDGE_CHANNELS="live",
             NUDGE_TWILIO_API_URL=twilio.url,
             NUDGE_SMTP_URL=smtp.url,
             NUDGE_META_GRAPH_URL=audiences.url,
+            **settings,
         )
-        with open_runtime(settings, clock=clock, seed=3) as runtime:
+        with open_runtime(live, clock=clock, seed=3) as runtime:
             business = {
                 **SAMPLE_BUSINESSES[0],
                 "audiences": [
@@ -72,7 +84,7 @@ def _meta_rows(request: Received) -> list[list[str]]:
 
 
 def test_value_offer_adds_the_lead_and_conversion_removes_it_with_hashes_only(
-    world: tuple[Runtime, Simulation, AudienceStub, str],
+    world: World,
 ) -> None:
     runtime, sim, stub, business_id = world
     lead: SimLead = sim.add_lead(CONVERTS, business_id, DEFAULT_START)
@@ -123,7 +135,7 @@ def test_value_offer_adds_the_lead_and_conversion_removes_it_with_hashes_only(
     assert received[1].headers["x-nudge-signature"] == sign(HOOK_SECRET, stamp, received[1].body)
 
 
-def test_an_unreachable_destination_is_retried_later(world: tuple[Runtime, Simulation, AudienceStub, str]) -> None:
+def test_an_unreachable_destination_is_retried_later(world: World) -> None:
     runtime, sim, stub, business_id = world
     stub.fail_next = 1
     lead = sim.add_lead(CONVERTS, business_id, DEFAULT_START)
@@ -157,3 +169,19 @@ def test_meta_batches_at_most_ten_thousand_rows_and_normalises_like_meta() -> No
     audience = MetaCustomAudience(recorder, audience_id="1", access_token="t")  # type: ignore[arg-type]
     audience.sync("add", [{"email": "a" * 64}] * 25_001)
     assert recorder.sizes == [10_000, 10_000, 5_001]
+
+
+def test_a_webhook_audience_on_a_private_address_is_refused_at_send_time(any_database_url: str, tmp_path: Path) -> None:
+    """The webhook URL was saved while private targets were allowed (here: written directly); with
+    the default policy the send is refused and the reason recorded, and Meta, whose host the
+    operator sets, is still reached."""
+    with _world(any_database_url, tmp_path, NUDGE_ALLOW_PRIVATE_WEBHOOKS=False) as (runtime, sim, stub, business_id):
+        lead = sim.add_lead(CONVERTS, business_id, DEFAULT_START)
+        sim.run_until(DEFAULT_START + timedelta(days=7, hours=12))  # the value offer went out
+        runtime.deliverer.deliver()
+        with transaction(runtime.sessions) as session:
+            job = session.scalars(sa.select(AudienceJob).where(AudienceJob.lead_id == lead.lead_id)).one()
+            status, attempts, error = job.status, job.attempts, job.last_error
+    assert (status, attempts) == ("failed", 1), "a refused target is not retried"
+    assert error == ("webhook:crm refused: 127.0.0.1 is a loopback address; only public addresses can receive webhooks")
+    assert [(r.method, r.path) for r in stub.received] == [("POST", "/v21.0/2385/users")]

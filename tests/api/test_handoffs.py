@@ -25,7 +25,7 @@ from nudge.sim.personas import Persona
 from nudge.sim.sample import whatsapp_templates
 from nudge.sim.setup import create_sample_businesses, simulation_runtime
 from scheduler import mailbox
-from tests.conftest import LiveNudge
+from tests.conftest import LiveNudge, live_nudge
 from tests.support.server_thread import ServerThread
 from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, inbound_params, post_inbound
 
@@ -252,3 +252,29 @@ def test_unclaimed_handoff_is_re_sent_after_the_sla_and_nurture_resumes_the_cade
             lead_row = session.get(Lead, lead.lead_id)
             assert lead_row is not None
             assert lead_row.stage == "nurturing" and lead_row.next_touch is not None
+
+
+def test_a_rep_webhook_on_a_private_address_is_refused_at_send_time(
+    any_database_url: str, tmp_path: Path, rep_inbox: tuple[Inbox, str]
+) -> None:
+    """Saved while private targets were allowed, the rep's webhook is refused once they are not:
+    the notification fails at once with the reason, the rep's other ways still work."""
+    inbox, hook = rep_inbox
+    with live_nudge(any_database_url, tmp_path, workers=False, NUDGE_ALLOW_PRIVATE_WEBHOOKS=True) as setup:
+        key, _, _ = _setup(setup, hook)
+    with live_nudge(any_database_url, tmp_path, NUDGE_ALLOW_PRIVATE_WEBHOOKS=False) as live:
+        _say(live, "I want to book a demo today for my dental clinic, budget approved")
+        _open_handoff(live, key)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with transaction(live.runtime.sessions) as session:
+                rows = [
+                    (n.kind, n.status, n.attempts, n.last_error)
+                    for n in session.scalars(sa.select(Notification).order_by(Notification.kind))
+                ]
+            if rows and all(status != "pending" and status != "sending" for _, status, _, _ in rows):
+                break
+            time.sleep(0.05)
+    refused = "webhook_url refused: 127.0.0.1 is a loopback address; only public addresses can receive webhooks"
+    assert ("webhook", "failed", 1, refused) in rows, rows
+    assert inbox.posts == []
