@@ -28,6 +28,13 @@ class PruningSqliteSaver(SqliteSaver):
             row = cur.fetchone()
         return None if row is None else str(row[0])
 
+    def erase_thread(self, thread_id: str) -> None:
+        """Delete the thread and truncate the WAL, which still holds the deleted pages (secure_delete
+        zeroes them in the main file). The saver's one connection is the only reader."""
+        self.delete_thread(thread_id)
+        with self.lock:
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         if strategy == "delete":
             for thread_id in thread_ids:
@@ -59,6 +66,9 @@ class LeadPostgresSaver(PostgresSaver):
             row = cur.fetchone()
         return None if row is None else str(row["checkpoint_id"])
 
+    def erase_thread(self, thread_id: str) -> None:
+        self.delete_thread(thread_id)
+
 
 # Checkpoint ids are uuid6 (time-ordered): the greatest is the latest, as both savers load it.
 _LATEST = (
@@ -89,6 +99,7 @@ def open_checkpointer(database_url: str) -> Iterator[LeadCheckpointer]:
         conn = sqlite3.connect(sqlite_path, check_same_thread=False, isolation_level=None, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA secure_delete=ON")  # a pruned or erased checkpoint leaves no bytes behind
         conn.isolation_level = "DEFERRED"  # SqliteSaver commits itself; it expects implicit transactions
         try:
             saver = PruningSqliteSaver(conn)

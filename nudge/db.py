@@ -6,6 +6,7 @@ them receives a `Session` and never commits.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -18,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
 from nudge.models import Handoff, Rep, TenantScoped
+
+log = logging.getLogger(__name__)
 
 SelectT = TypeVar("SelectT", bound=sa.Select[Any])
 
@@ -71,7 +74,36 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
+    # Zero what a delete or update frees (cells, whole pages), or an erased lead's bytes would
+    # stay in the file's free space: PII in the main file, not just in rows nobody can query.
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
+
+
+def truncate_wal_after_commit(session: Session) -> None:
+    """SQLite: once the transaction commits, copy the WAL into the database file and truncate it,
+    so the pages it held before a delete (an erasure) leave no copy in the -wal file. Only for
+    erasures: the checkpoint holds back every writer and waits for readers. A no-op on PostgreSQL."""
+    engine = session.get_bind()
+    gate: WriterGate | None = session.info.get(GATE_KEY)
+    if isinstance(engine, sa.Engine) and gate is not None:
+        after_commit(session, lambda: _truncate_wal(engine, gate))
+
+
+def _truncate_wal(engine: sa.Engine, gate: WriterGate) -> None:
+    # Under the gate: no writer of ours starts meanwhile (a pending checkpoint would only make it
+    # sleep in the busy handler), and none is left to hold the WAL open.
+    with gate.hold():
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = cursor.fetchone() or (1, 0, 0)
+            cursor.close()
+        finally:
+            connection.close()
+    if busy:
+        log.warning("the SQLite WAL could not be truncated after an erasure (a reader held it)")
 
 
 def is_sqlite(engine: sa.Engine) -> bool:

@@ -3,7 +3,8 @@
 Erasure removes the lead row; every table that holds the lead's data references it with
 ON DELETE CASCADE (messages, mailbox, outbox, decisions, links, opt-outs, handoffs and their
 rep notifications). The LangGraph checkpoints live outside these tables and are deleted by the
-caller after the commit (`checkpointer.delete_thread`).
+caller after the commit (`checkpointer.erase_thread`). On SQLite, secure_delete zeroes what the
+delete frees and the WAL is truncated after the commit, so no copy stays in the files either.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from nudge.db import truncate_wal_after_commit
 from nudge.models import (
     Base,
     Conversion,
@@ -73,3 +75,4 @@ def erase_lead(session: Session, lead: Lead) -> None:
     """Delete the lead and, by cascade, everything that holds its data."""
     session.delete(lead)
     session.flush()
+    truncate_wal_after_commit(session)

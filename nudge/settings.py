@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nudge.logs import LogFormat, LogLevel
 
 ChannelMode = Literal["sandbox", "live"]
 
@@ -79,7 +81,8 @@ class Settings(BaseSettings):
     dispatcher_batch: int = Field(default=8, ge=1, le=256, validation_alias="NUDGE_DISPATCHER_BATCH")
     tick_seconds: float = Field(default=1.0, gt=0, validation_alias="NUDGE_TICK_SECONDS")
     lease_seconds: float = Field(default=60.0, gt=0, validation_alias="NUDGE_LEASE_SECONDS")
-    log_level: str = Field(default="INFO", validation_alias="NUDGE_LOG_LEVEL")
+    log_level: LogLevel = Field(default="INFO", validation_alias="NUDGE_LOG_LEVEL")
+    log_format: LogFormat = Field(default="text", validation_alias="NUDGE_LOG_FORMAT")
     # Abuse limits (token buckets): per API key on /v1; per client address on webhooks and links.
     # 0 turns a limit off.
     rate_limit_per_second: float = Field(default=50.0, ge=0, validation_alias="NUDGE_RATE_LIMIT_PER_SECOND")
@@ -92,6 +95,13 @@ class Settings(BaseSettings):
     inbound_max_hold_seconds: float = Field(
         default=8.0, ge=0, le=300, validation_alias="NUDGE_INBOUND_MAX_HOLD_SECONDS"
     )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     @field_validator("public_url")
     @classmethod

@@ -163,5 +163,5 @@ def erase(lead_id: str, session: SessionDep, business: BusinessDep, runtime: Run
     # Ad platforms hold the lead's hashes: the removal outlives the lead row (it keeps only hashes).
     queue_audience(session, lead, business, "remove", "erased", runtime.clock.now())
     erase_lead(session, lead)
-    after_commit(session, lambda: runtime.checkpointer.delete_thread(lead_id))
+    after_commit(session, lambda: runtime.checkpointer.erase_thread(lead_id))
     return Response(status_code=204)

@@ -1,8 +1,6 @@
-"""Helpers shared by the commands: settings with a readable failure, logging."""
+"""Helpers shared by the commands: settings with a readable failure."""
 
 from __future__ import annotations
-
-import logging
 
 import typer
 from pydantic import ValidationError
@@ -27,7 +25,3 @@ def settings_or_exit(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise fail(f"invalid configuration: {problems}") from exc
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -183,14 +183,14 @@ def _instrument() -> tuple[Mapping[str, Channel] | None, _Dier]:
 
 
 def main() -> None:
-    from nudge.cli.common import configure_logging
+    from nudge.logs import configure_logging
     from nudge.runtime import open_runtime
     from nudge.settings import load_settings
     from scheduler.service import running_workers
 
     channels, _ = _instrument()
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
