@@ -388,66 +388,51 @@ class Deliverer:
 
     def recover_interrupted(self) -> int:
         """Rows left `sending` (a crash, an unknown outcome): confirm with the provider, never resend
-        blindly. The provider is asked outside any transaction and each answer is recorded in its
-        own, so a slow provider holds no lock (SQLite's writer gate) and one row's failure cannot
-        hold up the others."""
+        blindly. A lookup that fails, whatever the provider raised, leaves its row waiting for its
+        backoff and never holds up the other rows."""
         now = self._clock.now()
+        recovered = 0
         with transaction(self._factory) as session:
-            rows = session.scalars(
-                sa.select(Outbox).where(
-                    Outbox.status == "sending",
-                    Outbox.updated_at < now - STALE_SENDING,
-                    Outbox.available_at <= now,  # a lookup that failed waits for its backoff
+            rows = list(
+                session.scalars(
+                    sa.select(Outbox).where(
+                        Outbox.status == "sending",
+                        Outbox.updated_at < now - STALE_SENDING,
+                        Outbox.available_at <= now,  # a lookup that failed waits for its backoff
+                    )
                 )
-            ).all()
-            stale: list[tuple[str, datetime, OutboundMessage]] = []
+            )
             for row in rows:
                 message = session.get(Message, row.message_id)
                 lead = session.get(Lead, row.lead_id)
                 business = session.get(Business, row.business_id)
                 assert message is not None and lead is not None and business is not None
-                stale.append(
-                    (row.id, row.updated_at, outbound_for(session, message, lead, business, self._public_url, now))
-                )
-        recovered = 0
-        for outbox_id, began, outbound in stale:
-            answer: SendResult | ChannelError | None
-            try:
-                answer = self._channels[outbound.channel].find_sent(outbound, began)
-            except ChannelError as exc:
-                answer = exc
-            except Exception as exc:  # an unexpected library error is a lookup that failed, not a crash
-                log.exception("lookup of interrupted send %s crashed", outbox_id)
-                answer = ChannelError(f"cannot ask about an interrupted send: {exc}", code="lookup", action="retry")
-            recovered += self._record_lookup(outbox_id, began, answer)
+                outbound = outbound_for(session, message, lead, business, self._public_url, now)
+                try:
+                    found = self._channels[row.channel].find_sent(outbound, row.updated_at)
+                except Exception as exc:
+                    error = exc if isinstance(exc, ChannelError) else None
+                    if error is None:  # an unexpected library error is a lookup that failed, not a crash
+                        log.exception("lookup of interrupted send %s crashed", row.id)
+                        error = ChannelError(
+                            f"cannot ask about an interrupted send: {exc}", code="lookup", action="retry"
+                        )
+                    self._unconfirmed(session, row, message, lead, error, now)
+                    continue
+                if found is not None:
+                    row.status, row.updated_at = "sent", now
+                    message.provider_id = message.provider_id or found.provider_id
+                    message.sent_at = message.sent_at or now
+                    apply_status(message, "sent", now)
+                elif row.attempts >= MAX_ATTEMPTS:
+                    # Not at the provider after its last attempt (sends that kept timing out): the
+                    # touch falls to its next channel, as after any retry that ran out.
+                    why = f"{row.last_error or 'interrupted'}; not at the provider after {row.attempts} attempts"
+                    _failed(session, row, message, lead, ChannelError(why, code="unconfirmed", action="retry"), now)
+                else:
+                    row.status, row.available_at = "pending", now  # updated_at stays its claim's: see Outbox
+                recovered += 1
         return recovered
-
-    def _record_lookup(self, outbox_id: str, began: datetime, answer: SendResult | ChannelError | None) -> int:
-        """What the provider said about an interrupted send; 1 when that settled the row."""
-        now = self._clock.now()
-        with transaction(self._factory) as session:
-            row = session.get(Outbox, outbox_id, with_for_update=True)  # two workers may ask at once
-            if row is None or row.status != "sending" or row.updated_at != began:
-                return 0  # erased, or settled by another worker meanwhile
-            message = session.get(Message, row.message_id)
-            lead = session.get(Lead, row.lead_id)
-            assert message is not None and lead is not None
-            if isinstance(answer, ChannelError):
-                self._unconfirmed(session, row, message, lead, answer, now)
-                return 0
-            if answer is not None:
-                row.status, row.updated_at = "sent", now
-                message.provider_id = message.provider_id or answer.provider_id
-                message.sent_at = message.sent_at or now
-                apply_status(message, "sent", now)
-            elif row.attempts >= MAX_ATTEMPTS:
-                # Not at the provider after its last attempt (sends that kept timing out): the
-                # touch falls to its next channel, as after any retry that ran out.
-                why = f"{row.last_error or 'interrupted'}; not at the provider after {row.attempts} attempts"
-                _failed(session, row, message, lead, ChannelError(why, code="unconfirmed", action="retry"), now)
-            else:
-                row.status, row.available_at = "pending", now  # updated_at stays its claim's: see Outbox
-            return 1
 
 
 def _failed(session: Session, row: Outbox, message: Message, lead: Lead, error: ChannelError, now: datetime) -> bool:
