@@ -22,22 +22,33 @@ def _when(at: str, start: datetime) -> str:
     return f"day {delta.days:>2} {moment:%H:%M}"
 
 
+def _line(console: Console, markup: str) -> None:
+    """One line per message or decision. On a terminal rich wraps it to the width; in a pipe (a file,
+    a CI log) there is no width to know, so the line goes out whole for the reader to wrap: cut at
+    an assumed 80 columns, a message's head and its words ended up on separate lines."""
+    console.print(markup, soft_wrap=not console.is_terminal)
+
+
 def print_conversation(console: Console, timeline: dict[str, Any], start: datetime) -> None:
-    console.rule(
+    title = (
         f"[bold]{timeline['name'] or timeline['lead_id']}[/]  ·  {timeline['language']}  ·  "
         f"{timeline['source']}  ·  ends [bold]{timeline['stage']}[/] (score {timeline['score']})"
     )
+    if console.is_terminal:
+        console.rule(title)
+    else:
+        _line(console, f"── {title} ──")
     items = [("m", m["at"], m) for m in timeline["messages"]] + [("d", d["at"], d) for d in timeline["decisions"]]
     for kind, at, item in sorted(items, key=lambda x: (x[1], x[0] == "d")):
         when = _when(at, start)
         if kind == "d":
             touch = f"touch {item['touch']} " if item["touch"] else ""
-            console.print(f"  [dim]{when}  · {touch}{item['kind'].replace('_', ' ')}: {item['detail']}[/]")
+            _line(console, f"  [dim]{when}  · {touch}{item['kind'].replace('_', ' ')}: {item['detail']}[/]")
             continue
         channel = CHANNEL_LABEL.get(item["channel"], item["channel"])
         text = item["text"].replace("\n", " ")
         if item["direction"] == "in":
-            console.print(f"  {when}  [cyan]← lead ({channel})[/]  {text}")
+            _line(console, f"  {when}  [cyan]← lead ({channel})[/]  {text}")
             continue
         source = (
             "approved template" if item.get("template_sid") else COMPOSER_LABEL.get(item["composer"], item["composer"])
@@ -50,7 +61,7 @@ def print_conversation(console: Console, timeline: dict[str, Any], start: dateti
         if item["author"] == "rep":
             tags = ["rep"]
         note = f"  [dim](channel: {item['channel_note']})[/]" if item.get("channel_note") else ""
-        console.print(f"  {when}  [green]→ {channel}[/] [dim]\\[{' · '.join(tags)}][/]  {text}{note}")
+        _line(console, f"  {when}  [green]→ {channel}[/] [dim]\\[{' · '.join(tags)}][/]  {text}{note}")
 
 
 def composer_counts(timelines: Sequence[dict[str, Any]]) -> dict[str, int]:
