@@ -7,6 +7,7 @@ them receives a `Session` and never commits.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -93,15 +94,20 @@ def truncate_wal_after_commit(session: Session) -> None:
 def _truncate_wal(engine: sa.Engine, gate: WriterGate) -> None:
     # Under the gate: no writer of ours starts meanwhile (a pending checkpoint would only make it
     # sleep in the busy handler), and none is left to hold the WAL open.
-    with gate.hold():
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, _, _ = cursor.fetchone() or (1, 0, 0)
-            cursor.close()
-        finally:
-            connection.close()
+    # The erasure has committed by now: a failing checkpoint is logged, never the request's error.
+    try:
+        with gate.hold():
+            connection = engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _, _ = cursor.fetchone() or (1, 0, 0)
+                cursor.close()
+            finally:
+                connection.close()
+    except (sqlite3.Error, sa.exc.SQLAlchemyError, OSError) as exc:
+        log.warning("the SQLite WAL could not be truncated after an erasure: %s", exc)
+        return
     if busy:
         log.warning("the SQLite WAL could not be truncated after an erasure (a reader held it)")
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from nudge.sim.audit import Violation
@@ -31,7 +32,7 @@ def _line(console: Console, markup: str) -> None:
 
 def print_conversation(console: Console, timeline: dict[str, Any], start: datetime) -> None:
     title = (
-        f"[bold]{timeline['name'] or timeline['lead_id']}[/]  ·  {timeline['language']}  ·  "
+        f"[bold]{escape(timeline['name'] or timeline['lead_id'])}[/]  ·  {timeline['language']}  ·  "
         f"{timeline['source']}  ·  ends [bold]{timeline['stage']}[/] (score {timeline['score']})"
     )
     if console.is_terminal:
@@ -43,10 +44,10 @@ def print_conversation(console: Console, timeline: dict[str, Any], start: dateti
         when = _when(at, start)
         if kind == "d":
             touch = f"touch {item['touch']} " if item["touch"] else ""
-            _line(console, f"  [dim]{when}  · {touch}{item['kind'].replace('_', ' ')}: {item['detail']}[/]")
+            _line(console, f"  [dim]{when}  · {touch}{item['kind'].replace('_', ' ')}: {escape(item['detail'])}[/]")
             continue
         channel = CHANNEL_LABEL.get(item["channel"], item["channel"])
-        text = item["text"].replace("\n", " ")
+        text = escape(item["text"].replace("\n", " "))  # the lead's words are not rich markup
         if item["direction"] == "in":
             _line(console, f"  {when}  [cyan]← lead ({channel})[/]  {text}")
             continue
@@ -60,7 +61,7 @@ def print_conversation(console: Console, timeline: dict[str, Any], start: dateti
             tags.append(f"{item['sms_segments']} segment{'s' if item['sms_segments'] > 1 else ''}")
         if item["author"] == "rep":
             tags = ["rep"]
-        note = f"  [dim](channel: {item['channel_note']})[/]" if item.get("channel_note") else ""
+        note = f"  [dim](channel: {escape(item['channel_note'])})[/]" if item.get("channel_note") else ""
         _line(console, f"  {when}  [green]→ {channel}[/] [dim]\\[{' · '.join(tags)}][/]  {text}{note}")
 
 

@@ -75,3 +75,17 @@ def test_on_a_narrow_terminal_lines_wrap_and_lose_nothing() -> None:
     shown = "".join("".join(lines[1:]).split())  # a long link is folded mid-word
     for text in (TIMELINE["messages"][0]["text"], EMAIL, TIMELINE["decisions"][0]["detail"]):
         assert "".join(text.split()) in shown
+
+
+def test_a_leads_words_are_printed_as_written_not_read_as_markup() -> None:
+    words = "my budget is [bold]big[/] and [/] closes nothing"
+    timeline = {
+        **TIMELINE,
+        "name": "[red]Eve[/]",
+        "messages": [{**TIMELINE["messages"][0], "text": words}],
+    }
+    console = Console(file=io.StringIO(), width=300, force_terminal=False)
+    print_conversation(console, timeline, START)
+    assert isinstance(console.file, io.StringIO)
+    printed = console.file.getvalue()
+    assert words in printed and "[red]Eve[/]" in printed
