@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from agent.contacts import ContactError, normalise_phone
+from agent.text import strip_controls
 from api.deps import ClientLimitDep, RuntimeDep
 from api.errors import LIMIT_RESPONSES, ApiError
 from api.twilio_auth import signature_valid
@@ -64,7 +65,8 @@ async def signed_form(request: Request, runtime: RuntimeDep) -> dict[str, str]:
     params = form_fields(await request.body())
     if not signature_valid(request, params, runtime.settings):
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
-    return params
+    # Signed over the values as sent; stored without control characters (PostgreSQL refuses NUL).
+    return {name: strip_controls(value) for name, value in params.items()}
 
 
 def _channel_and_number(address: str) -> tuple[str, str]:
