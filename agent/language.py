@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from agent.text import analysed
+
 SUPPORTED = ("en", "es", "pt")
 
 _WORDS: dict[str, frozenset[str]] = {
@@ -267,7 +269,9 @@ _CUES: dict[str, tuple[re.Pattern[str], ...]] = {
         re.compile(r"\w(nh|lh)\w"),
         re.compile(r"\bvoc[êe]\b"),
     ),
-    "en": (re.compile(r"\b\w+'(s|t|re|ll|ve|m|d)\b"), re.compile(r"\bth\w+"), re.compile(r"\w+ing\b")),
+    # "\Bing\b", not "\w+ing\b": the same words, but \w+ without a word start before it is retried
+    # from every letter of a long word (quadratic).
+    "en": (re.compile(r"\b\w+'(s|t|re|ll|ve|m|d)\b"), re.compile(r"\bth\w+"), re.compile(r"\Bing\b")),
 }
 
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -281,7 +285,7 @@ _FOLDED: dict[str, frozenset[str]] = {lang: frozenset(_fold(w) for w in words) f
 
 
 def language_scores(text: str) -> dict[str, float]:
-    lowered = text.lower()
+    lowered = analysed(text).lower()
     tokens = _TOKEN.findall(lowered)
     scores = dict.fromkeys(SUPPORTED, 0.0)
     for token in tokens:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from agent.text import analysed
+
 _GREETING = re.compile(
     r"^\s*(hi|hello|hey|good (morning|afternoon|evening)|hola|buen[oa]s( d[ií]as| tardes| noches)?|"
     r"ol[aá]|oi|bom dia|boa (tarde|noite))\b[\s,!.:-]*",
@@ -23,7 +25,7 @@ MAX_TOPIC = 60
 
 def extract_topic(text: str) -> str:
     """'Hi! I'd like pricing for 3 clinics. Thanks' → 'pricing for 3 clinics'; '' when unclear."""
-    stripped = _GREETING.sub("", text.strip(), count=1)
+    stripped = _GREETING.sub("", analysed(text).strip(), count=1)
     stripped = re.sub(
         r"^\s*(my name is|me llamo|meu nome [eé]|soy|sou)\s+\w+[\s,.!]*", "", stripped, flags=re.IGNORECASE
     )

@@ -3,21 +3,58 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.policies import is_valid_timezone
 from agent.profile import BusinessProfile
+from agent.text import control_problem
 
 Language = Literal["en", "es", "pt"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
+def _control_problems(value: Any, where: str, multiline: bool) -> Iterator[str]:
+    if isinstance(value, str):
+        problem = control_problem(value, multiline=multiline)
+        if problem:
+            yield f"{where}: {problem}"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}"
+            if isinstance(key, str) and (problem := control_problem(key, multiline=False)):
+                yield f"{inner}: its name {problem}"
+            yield from _control_problems(item, inner, multiline)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _control_problems(item, f"{where}.{index}", multiline)
+
+
 class Strict(BaseModel):
+    """Every request body: unknown fields refused, and no control characters in any string, nested
+    ones included (PostgreSQL cannot store NUL; none of them is something a person typed)."""
+
     model_config = ConfigDict(extra="forbid")
+    # Fields whose strings may hold tabs and line breaks (a message, a note); every other one is a
+    # single line.
+    multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            problems = [
+                problem
+                for name, value in data.items()
+                for problem in _control_problems(value, str(name), name in cls.multiline)
+            ]
+            if problems:
+                raise ValueError("; ".join(problems))
+        return data
 
 
 class Consent(Strict):
@@ -33,6 +70,8 @@ def _timezone(value: str | None) -> str | None:
 
 
 class LeadIn(Strict):
+    multiline = frozenset({"message", "metadata"})
+
     name: Annotated[str, Field(max_length=200)] = ""
     phone: Annotated[str | None, Field(max_length=40)] = None
     email: Annotated[str | None, Field(max_length=320)] = None
@@ -133,6 +172,8 @@ class MessagesOut(BaseModel):
 
 
 class LeadEventIn(Strict):
+    multiline = frozenset({"note"})
+
     type: Literal["converted", "won", "booked", "lost", "meeting_held", "proposal_sent", "replied_elsewhere"]
     value: Annotated[float | None, Field(ge=0)] = None
     currency: Annotated[str | None, Field(pattern=r"^[A-Z]{3}$")] = None
@@ -183,6 +224,8 @@ ChannelNameIn = Literal["whatsapp", "sms", "email"]
 
 
 class BusinessPatch(Strict):
+    multiline = frozenset({"profile"})
+
     name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
     timezone: str | None = None
     default_locale: Language | None = None

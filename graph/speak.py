@@ -13,6 +13,7 @@ from agent.contacts import first_name
 from agent.links import save_links
 from agent.outbound import ChannelChoice, QueuedMessage, queue_message
 from agent.policies import repeats_earlier
+from agent.text import analysed
 from agent.topics import extract_topic
 from graph.context import RunContext
 from nudge.models import Message, TrackedLink
@@ -47,7 +48,7 @@ def lead_context(
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(TRANSCRIPT_LINES)
     ).all()
-    transcript = tuple(("lead" if d == "in" else "us", body) for d, body, _, _ in reversed(rows) if body)
+    transcript = tuple(("lead" if d == "in" else "us", analysed(body)) for d, body, _, _ in reversed(rows) if body)
     signals = [f"read touch {t}" for d, _, status, t in rows if d == "out" and status == "read" and t]
     clicked = ctx.session.scalars(
         select(TrackedLink.touch).where(TrackedLink.lead_id == lead.id, TrackedLink.clicks > 0)
@@ -60,7 +61,7 @@ def lead_context(
         lead_name=lead.name or "",
         industry=lead.industry,
         source=lead.source or "",
-        first_message=lead.first_message or "",
+        first_message=analysed(lead.first_message or ""),
         transcript=transcript,
         signals=tuple(signals),
         asset_kind=asset.kind if asset is not None else None,

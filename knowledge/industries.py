@@ -31,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from agent.language import detect_language
+from agent.text import analysed
 from knowledge.embeddings import DEFAULT_MODEL, FloatMatrix, load_encoder
 from knowledge.industry_data import GENERIC_PROTOTYPES, INDUSTRY_TABLE
 
@@ -392,7 +393,8 @@ class IndustryDetector:
         with a higher confidence; when both agree the confidence is combined. `embedding` is the
         message's embedding by this detector's model, when the caller already has it.
         """
-        text = text or ""
+        text = analysed(text or "")
+        form_field = analysed(form_field) if form_field else form_field
         lang = language or detect_language(text + " " + (form_field or ""), "en")
         from_text = self._guess(text, lang, embedding)
         if not form_field or not form_field.strip():

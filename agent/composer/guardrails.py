@@ -27,8 +27,12 @@ MAX_SMS_SEGMENTS = 2
 LEAK_NGRAM = 8  # this many words in a row from the instructions is quoting them
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
-_DOMAIN = re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|biz|br|es|pt|mx|ar)\b(?:/\S*)?", re.I)
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+# Both start only at the start of a name (not after a letter, a hyphen or "x."): tried from inside
+# one, they would rescan the rest of it from every label or letter, quadratic in a long run.
+_DOMAIN = re.compile(
+    r"(?<![\w-])(?<![\w-]\.)-*+\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|info|biz|br|es|pt|mx|ar)\b(?:/\S*)?", re.I
+)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+\.[\w.-]+")
 _NUMBER = re.compile(r"\d[\d.,]*")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}|\[(?:link|url|name|first name)\]", re.IGNORECASE)
 # Commitments a business must have written down before the agent may make them.

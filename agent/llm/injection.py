@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from agent.composer.similarity import normalise
+from agent.text import analysed
 
 _CUES = [
     # en
@@ -50,4 +51,4 @@ _PATTERN = re.compile("|".join(f"(?:{cue})" for cue in _CUES))
 
 def injection_cues(text: str) -> list[str]:
     """The instruction-like phrases found in `text` (accents and punctuation folded away)."""
-    return [match.group(0) for match in _PATTERN.finditer(normalise(text))]
+    return [match.group(0) for match in _PATTERN.finditer(normalise(analysed(text)))]

@@ -22,6 +22,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from agent.text import analysed
+
 _QUOTES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'", "“": '"', "”": '"'})
 _DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf"})
 _STRETCHED = re.compile(r"([a-z])\1{2,}")
@@ -80,7 +82,7 @@ _SHORTHAND_TOKEN = re.compile(r"(?<![\w'$])(" + "|".join(map(re.escape, _SHORTHA
 
 def fold(text: str) -> str:
     """Lower-case, accent-free, de-stretched form of `text` (see the module docstring)."""
-    return _fold_cached(text)
+    return _fold_cached(analysed(text))
 
 
 @lru_cache(maxsize=2048)

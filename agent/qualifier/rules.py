@@ -641,9 +641,11 @@ TIMELINE_URGENCY: dict[Timeline, int] = {
 # --------------------------------------------------------------------------------------------
 # Budget: approved beats an amount beats price sensitivity when several appear.
 # --------------------------------------------------------------------------------------------
+# A bare amount starts only where its run of digits and separators starts (leading separators
+# skipped): tried from every digit of "1,1,1,…" it would rescan the rest of the run each time.
 _AMOUNT = (
     r"(?:[$€£]|r\$|us\$|\busd|\beur|\bmxn|\bbrl)\s?\d[\d.,]*\s?(?:k|mil|m)?\b"
-    r"|\b\d[\d.,]*\s?(?:k|mil|mill|millones|milhoes|thousand|grand)?\s?(?:dollars?|bucks|usd|euros?|eur|pesos|reais"
+    r"|(?<![\d.,])[.,]*+\b\d[\d.,]*\s?(?:k|mil|mill|millones|milhoes|thousand|grand)?\s?(?:dollars?|bucks|usd|euros?|eur|pesos|reais"
     r"|brl|mxn|dolares)\b"
     r"|\b(?:budget|presupuesto|orcamento|verba) (?:of|is|around|de|es|e|por|about|~)? ?(?:about |around |unos |uns )?"
     r"[$€£]?\d[\d.,]*\s?(?:k|mil)?\b"

@@ -5,15 +5,16 @@ email and sends the touch on the lead's next channel."""
 from __future__ import annotations
 
 from email.utils import parseaddr
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent import activity
 from agent.contacts import ContactError, normalise_email
+from agent.text import strip_controls
 from agent.unsubscribe import token_in_subject
 from api.deps import ClientLimitDep, RuntimeDep, SessionDep
 from api.errors import LIMIT_RESPONSES, ApiError, describe_validation
@@ -41,9 +42,19 @@ class InboundEmail(BaseModel):
     bounce_type: Literal["hard", "soft"] = "hard"
     diagnostic: Annotated[str, Field(max_length=1000)] = ""
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _without_controls(cls, value: Any) -> Any:
+        # A verified provider's data is stored, not refused: control characters are dropped.
+        return strip_controls(value) if isinstance(value, str) else value
+
 
 class Accepted(BaseModel):
     status: str  # stored | duplicate | unsubscribed | bounce_recorded | unknown_message
+
+
+async def _raw_body(request: Request) -> bytes:
+    return await request.body()
 
 
 def _business_for_address(session: Session, address: str) -> Business | None:
@@ -64,14 +75,14 @@ def _business_for_address(session: Session, address: str) -> Business | None:
         422: {"description": "the body does not have the fields named"},
     },
 )
-async def inbound_email(
-    request: Request,
+def inbound_email(
+    body: Annotated[bytes, Depends(_raw_body)],
     session: SessionDep,
     runtime: RuntimeDep,
     x_nudge_timestamp: Annotated[str | None, Header()] = None,
     x_nudge_signature: Annotated[str | None, Header()] = None,
 ) -> Accepted:
-    body = await request.body()
+    # A plain def: storing the reply detects its language, work for a pool thread, not the event loop.
     now = runtime.clock.now()
     problem = signature_problem(runtime.settings.email_inbound_secret, x_nudge_timestamp, x_nudge_signature, body, now)
     if problem:

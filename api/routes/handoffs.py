@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.conversions import record_conversion
 from agent.outbound_urls import TargetPolicy, check_targets
 from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.schemas import Strict
 from nudge.db import after_commit
 from nudge.ids import new_id
 from nudge.models import Handoff, Lead, Rep
@@ -23,14 +24,12 @@ router = APIRouter(tags=["reps and handoffs"], responses=ERROR_RESPONSES)
 _CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "the handoff is not in a state that allows this"}}
 
 
-class RepIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RepIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     phone: str | None = None
     email: str | None = None
     webhook_url: Annotated[str | None, Field(max_length=2000, pattern=r"^https?://")] = None
-    industries: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)] = []
+    industries: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)] = []  # noqa: RUF012 (pydantic copies it)
 
     @field_validator("phone")
     @classmethod
@@ -83,19 +82,17 @@ class HandoffList(BaseModel):
     handoffs: list[HandoffOut]
 
 
-class ClaimIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClaimIn(Strict):
     rep_id: str | None = Field(default=None, description="required with a business key; a rep key claims for its rep")
 
 
-class ReplyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReplyIn(Strict):
+    multiline = frozenset({"text"})
     rep_id: str | None = None
     text: Annotated[str, Field(min_length=1, max_length=1600)]
 
 
-class ResolveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ResolveIn(Strict):
     outcome: Literal["won", "lost", "nurture"]
     rep_id: str | None = None
     value: Annotated[float | None, Field(ge=0)] = None

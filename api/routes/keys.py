@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.deps import KeyOwnerDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.schemas import Strict
 from nudge.key_admin import KeyAdminError, create_key, list_keys, revoke_key, rotate_key
 from nudge.models import ApiKey, AuditEntry
 
@@ -39,9 +40,7 @@ class KeyCreated(KeyOut):
     api_key: str = Field(description="the secret: shown once, never stored, never shown again")
 
 
-class KeyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KeyIn(Strict):
     kind: Literal["agency", "business", "rep"]
     rep_id: Annotated[str | None, Field(min_length=1, max_length=40)] = None
     label: Annotated[str, Field(max_length=200)] = ""

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from agent.contacts import ContactError, provider_phone
+from agent.text import strip_controls
 from api.deps import ClientLimitDep, RuntimeDep
 from api.errors import LIMIT_RESPONSES, ApiError
 from api.twilio_auth import signature_valid
@@ -61,10 +62,17 @@ async def signed_form(request: Request, runtime: RuntimeDep) -> dict[str, str]:
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith(_FORM):
         raise ApiError(415, "unsupported_media_type", f"Twilio webhooks are {_FORM}, not '{content_type}'")
-    params = form_fields(await request.body())
-    if not signature_valid(request, params, runtime.settings):
-        raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
-    return params
+    body = await request.body()
+
+    def verified() -> dict[str, str]:
+        params = form_fields(body)
+        if not signature_valid(request, params, runtime.settings):
+            raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
+        # Signed over the values as sent; stored without control characters (PostgreSQL refuses NUL).
+        return {name: strip_controls(value) for name, value in params.items()}
+
+    # On a pool thread: decoding a large body takes long enough to hold up every other request.
+    return await run_in_threadpool(verified)
 
 
 def _channel_and_number(address: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from agent.channels.sms import carrier_answers
 from agent.composer import MessageKind
 from agent.outbound import free_text_choice
 from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer
+from agent.text import analysed
 from graph.context import RunContext
 from graph.industry import ensure_industry
 from graph.speak import say
@@ -31,7 +32,7 @@ _MESSAGES = table_of(Message)
 
 
 class InboundText(NamedTuple):
-    """What answering needs of a message the lead wrote."""
+    """What answering needs of a message the lead wrote (`body`: as much as the channel carries)."""
 
     id: str
     channel: str
@@ -58,7 +59,7 @@ def inbound_messages(ctx: RunContext, ids: list[str]) -> list[InboundText]:
     if not ids:
         return []
     rows = ctx.session.connection().execute(_inbound_query(), {"business_id": ctx.business.id, "ids": ids})
-    return [InboundText(id_, channel, body) for id_, channel, body in rows]
+    return [InboundText(id_, channel, analysed(body, channel)) for id_, channel, body in rows]
 
 
 def converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
