@@ -182,16 +182,36 @@ AudienceIn = Annotated[MetaAudienceIn | WebhookAudienceIn, Field(discriminator="
 ChannelNameIn = Literal["whatsapp", "sms", "email"]
 
 
+CLEARABLE = frozenset({"whatsapp_from", "sms_from", "email_from"})
+
+
+def _null_only_where_clearable(schema: dict[str, Any]) -> None:
+    """A PATCH field left out keeps its value and null is refused (api.routes.business.patch_fields),
+    so the schema offers null only where it clears a sender."""
+    for name, field in schema.get("properties", {}).items():
+        options = field.get("anyOf")
+        if name in CLEARABLE or not options or {"type": "null"} not in options:
+            continue
+        rest = [option for option in options if option != {"type": "null"}]
+        del field["anyOf"]
+        if len(rest) == 1:
+            field.update(rest[0])
+        else:
+            field["anyOf"] = rest
+
+
 class BusinessPatch(Strict):
-    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_null_only_where_clearable)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     timezone: str | None = None
     default_locale: Language | None = None
-    languages: Annotated[list[Language] | None, Field(min_length=1)] = None
+    languages: Annotated[list[Language], Field(min_length=1)] | None = None
     whatsapp_from: str | None = None
     sms_from: str | None = None
     email_from: Annotated[str | None, Field(max_length=320)] = None
     quiet_hours: QuietHoursIn | None = None
-    handoff_sla_seconds: Annotated[int | None, Field(ge=30, le=7 * 86400)] = None
+    handoff_sla_seconds: Annotated[int, Field(ge=30, le=7 * 86400)] | None = None
     profile: BusinessProfile | None = None
     whatsapp_templates: dict[str, dict[str, dict[str, Any]]] | None = None
     audiences: list[AudienceIn] | None = Field(

@@ -12,6 +12,7 @@ from agent.audiences.jobs import queue_audience
 from agent.intake import NewLead
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.json_body import BoundedJsonRoute
 from api.schemas import AcceptedOut, LeadEventIn, LeadIn, LeadOut, MessageOut, MessagesOut, NextTouch
 from nudge.db import after_commit
 from nudge.ids import new_id
@@ -21,7 +22,7 @@ from scheduler import mailbox
 from scheduler.dispatcher import sequence_for
 from scheduler.inputs import receive_lead, record_signal
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=BoundedJsonRoute, prefix="/v1/leads", tags=["leads"], responses=ERROR_RESPONSES)
 
 
 def lead_out(session: SessionDep, lead: Lead, business: BusinessDep) -> LeadOut:
