@@ -44,6 +44,8 @@ def parse_duration(value: str | int | float) -> timedelta:
         raise ValueError("a duration is a number of seconds or text like '3d'")
     if isinstance(value, int | float):
         seconds = float(value)
+    elif not isinstance(value, str):
+        raise ValueError("a duration is a number of seconds or text like '3d'")
     else:
         found = _DURATION.match(value)
         if not found:

@@ -37,16 +37,20 @@ def error_json(status: int, code: str, message: str, headers: dict[str, str] | N
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+MAX_DESCRIBED = 20  # a 100k-item list of bad values would otherwise be a 100k-part message
+
+
 def describe_validation(errors: Any) -> str:
     parts = []
-    for error in errors:
+    for error in errors[:MAX_DESCRIBED]:
         if error.get("type") == "json_invalid":  # the parser's own words (see api.json_body)
             parts.append(f"the request body: {error.get('ctx', {}).get('error', 'not valid JSON')}")
             continue
         location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header"))
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "invalid request"
+    more = f" (and {len(errors) - MAX_DESCRIBED} more)" if len(errors) > MAX_DESCRIBED else ""
+    return ("; ".join(parts) or "invalid request") + more
 
 
 _STATUS_CODES = {

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.policies import is_valid_timezone
@@ -14,6 +14,21 @@ from agent.profile import BusinessProfile
 
 Language = Literal["en", "es", "pt"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _date_time_text(value: Any) -> Any:
+    # pydantic would also read "0.5" as a Unix time; the schema promises an RFC 3339 date-time.
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        raise ValueError(f"'{value[:40]}' is not a date-time like 2026-01-01T00:00:00Z")
+    return value
+
+
+# Every date-time the API reads: RFC 3339 with its offset. One without a zone is a 422 naming the
+# parameter, never guessed as UTC or as the business's time.
+Instant = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 
 
 class Strict(BaseModel):
@@ -206,7 +221,7 @@ class BusinessPatch(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     timezone: str | None = None
     default_locale: Language | None = None
-    languages: Annotated[list[Language], Field(min_length=1)] | None = None
+    languages: Annotated[list[Language], Field(min_length=1, max_length=3)] | None = None
     whatsapp_from: str | None = None
     sms_from: str | None = None
     email_from: Annotated[str | None, Field(max_length=320)] = None
@@ -214,10 +229,10 @@ class BusinessPatch(Strict):
     handoff_sla_seconds: Annotated[int, Field(ge=30, le=7 * 86400)] | None = None
     profile: BusinessProfile | None = None
     whatsapp_templates: dict[str, dict[str, dict[str, Any]]] | None = None
-    audiences: list[AudienceIn] | None = Field(
+    audiences: Annotated[list[AudienceIn], Field(max_length=20)] | None = Field(
         default=None, description="retargeting destinations; the lead is added at the value-offer touch"
     )
-    consent_required: list[ChannelNameIn] | None = Field(
+    consent_required: Annotated[list[ChannelNameIn], Field(max_length=3)] | None = Field(
         default=None, description="channels used only with the lead's explicit consent (consent.<channel> true)"
     )
 

@@ -7,11 +7,12 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import KeyOwnerDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
+from api.schemas import Instant
 from nudge.key_admin import KeyAdminError, create_key, list_keys, revoke_key, rotate_key
 from nudge.models import ApiKey, AuditEntry
 
@@ -126,7 +127,7 @@ def audit_list(
     session: SessionDep,
     action: Annotated[str | None, Query(max_length=64)] = None,
     before: Annotated[
-        AwareDatetime | None,
+        Instant | None,
         Query(description="entries strictly older than this (paging), with its offset: 2026-01-01T00:00:00Z"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

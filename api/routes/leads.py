@@ -65,11 +65,30 @@ def get_lead(session: SessionDep, lead_id: str) -> Lead:
     return lead
 
 
+# What a client (and schemathesis' stateful phase) can do next with the lead it created.
+_LEAD_LINKS = {
+    name: {
+        "operationRef": f"#/paths/~1v1~1leads~1{{lead_id}}{suffix}/{method}",
+        "parameters": {"lead_id": "$response.body#/id"},
+    }
+    for name, suffix, method in (
+        ("GetLead", "", "get"),
+        ("GetMessages", "~1messages", "get"),
+        ("PostEvent", "~1events", "post"),
+        ("ExportLead", "~1export", "get"),
+        ("DeleteLead", "", "delete"),
+    )
+}
+
+
 @router.post(
     "",
     status_code=201,
     response_model=LeadOut,
-    responses={200: {"model": LeadOut, "description": "the lead was already known"}},
+    responses={
+        201: {"links": _LEAD_LINKS},
+        200: {"model": LeadOut, "description": "the lead was already known", "links": _LEAD_LINKS},
+    },
 )
 def create(
     body: LeadIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep, response: Response

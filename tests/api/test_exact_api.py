@@ -28,6 +28,8 @@ def test_a_datetime_without_a_zone_is_a_422_naming_the_parameter(api: LiveNudge)
     naive = api.client.get("/v1/audit", params={"before": "2026-01-01T00:00:00"}, headers=headers)
     assert naive.status_code == 422, naive.text
     assert naive.json()["error"]["message"].startswith("before: ")
+    number = api.client.get("/v1/audit", params={"before": "0.5"}, headers=headers)  # not a Unix time
+    assert number.status_code == 422 and "before: " in number.json()["error"]["message"], number.text
     for aware in ("2026-01-01T00:00:00Z", "2026-01-01T00:00:00+02:00"):
         assert api.client.get("/v1/audit", params={"before": aware}, headers=headers).status_code == 200
 
@@ -66,6 +68,15 @@ HOSTILE_YAML = [
 ]
 
 
+HOSTILE_YAML.append(  # a variant's delay that is neither text nor a number was a TypeError
+    (
+        "touches:\n- {number: 1, purpose: instant_reply, delay: 0s, channels: [email], asset: answer,\n"
+        "   variants: [{name: a, delay: {}}]}",
+        "touches.0.variants.0.delay: a duration is a number of seconds or text like '3d'",
+    )
+)
+
+
 @pytest.mark.parametrize(("body", "problem"), HOSTILE_YAML)
 def test_hostile_yaml_sequences_are_422s(api: LiveNudge, body: str, problem: str) -> None:
     headers = {**_business(api), "Content-Type": "application/yaml"}
@@ -85,6 +96,12 @@ def test_patch_fields_the_schema_says_are_not_nullable_are_refused_as_null(api: 
         assert response.status_code == 422 and name in response.json()["error"]["message"], response.text
     cleared = api.client.patch("/v1/business", json={"sms_from": None}, headers=headers)
     assert cleared.status_code == 200 and cleared.json()["sms_from"] is None
+
+
+def test_a_huge_list_is_refused_briefly(api: LiveNudge) -> None:
+    response = api.client.patch("/v1/business", json={"languages": ["xx"] * 100_000}, headers=_business(api))
+    assert response.status_code == 422 and len(response.text) < 2000, response.text[:300]
+    assert "languages" in response.json()["error"]["message"]
 
 
 def _refs(node: Any) -> Iterator[str]:
