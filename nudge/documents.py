@@ -81,7 +81,9 @@ def compose_yaml(text: str) -> yaml.Node | None:
     Depth is measured on the parser's events first: the composer and constructor recurse once per
     level, so they only ever see a document already known to be shallow."""
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    # libyaml when present: PyYAML's own scanner is quadratic in flow depth (`[[[[...` of 5,000
+    # levels takes seconds, holding the GIL) before the first event can stop it.
+    for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:

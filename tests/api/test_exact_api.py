@@ -57,7 +57,7 @@ def test_hostile_json_bodies_are_422s_and_store_nothing(api: LiveNudge, body: st
 
 
 HOSTILE_YAML = [
-    ("touches: " + "[" * 5000 + "]" * 5000, "nested deeper than"),
+    ("touches: " + "[" * 5000 + "]" * 5000, "nest"),  # libyaml's own limit may speak first
     ("touches:\n" + "".join("  " * level + "- \n" for level in range(1, 400)), "nested deeper than"),
     ("name: x\ntouches: []\nn: " + "9" * 5000, "line 3: an integer has more than 100 digits"),
     (
@@ -96,6 +96,14 @@ def test_patch_fields_the_schema_says_are_not_nullable_are_refused_as_null(api: 
         assert response.status_code == 422 and name in response.json()["error"]["message"], response.text
     cleared = api.client.patch("/v1/business", json={"sms_from": None}, headers=headers)
     assert cleared.status_code == 200 and cleared.json()["sms_from"] is None
+
+
+def test_a_timezone_too_long_for_a_file_name_is_a_422(api: LiveNudge) -> None:
+    headers = _business(api)
+    for path, body in (("/v1/leads", {"email": "a@b.example"}), ("/v1/business", {})):
+        method = "POST" if path == "/v1/leads" else "PATCH"
+        response = api.client.request(method, path, json={**body, "timezone": "9" * 5000}, headers=headers)
+        assert response.status_code == 422 and "timezone" in response.json()["error"]["message"], response.text
 
 
 def test_a_huge_list_is_refused_briefly(api: LiveNudge) -> None:
