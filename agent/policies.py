@@ -37,7 +37,7 @@ def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
             continue
         try:
             return ZoneInfo(candidate)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
             continue
     return ZoneInfo("UTC")
 
@@ -45,7 +45,7 @@ def zone(name: str | None, fallback: str = "UTC") -> ZoneInfo:
 def is_valid_timezone(name: str) -> bool:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name
         return False
     return True
 

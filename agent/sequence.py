@@ -13,7 +13,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, WithJsonSchema, field_validator, model_validator
 
 from agent.composer.phrasebook import load_phrasebook
 
@@ -44,6 +44,8 @@ def parse_duration(value: str | int | float) -> timedelta:
         raise ValueError("a duration is a number of seconds or text like '3d'")
     if isinstance(value, int | float):
         seconds = float(value)
+    elif not isinstance(value, str):
+        raise ValueError("a duration is a number of seconds or text like '3d'")
     else:
         found = _DURATION.match(value)
         if not found:
@@ -72,6 +74,18 @@ def format_duration(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+# What parse_duration reads, for the JSON schema (pydantic would say an ISO 8601 duration string).
+_DURATION_SCHEMA = WithJsonSchema(
+    {
+        "anyOf": [
+            {"type": "string", "pattern": _DURATION.pattern, "examples": ["24h", "3d"]},
+            {"type": "number", "minimum": 0, "description": "seconds"},
+        ]
+    }
+)
+Delay = Annotated[timedelta, _DURATION_SCHEMA]
+
+
 def _delay(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return _bounded(value.total_seconds(), format_duration(value))
@@ -89,7 +103,7 @@ class Variant(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
     weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
     channels: Annotated[list[ChannelName] | None, Field(min_length=1)] = None  # replaces the touch's order
-    delay: timedelta | None = Field(default=None, description="replaces the touch's delay; e.g. '2d'")
+    delay: Delay | None = Field(default=None, description="replaces the touch's delay; e.g. '2d'")
     # Wording: phrasebook phrasings (ids under the touch's purpose, the same in every language)
     # this arm's leads read first; others are used only when none of these fits.
     phrasings: Annotated[list[PhrasingId] | None, Field(min_length=1, max_length=20)] = None
@@ -122,7 +136,7 @@ class Touch(BaseModel):
 
     number: Annotated[int, Field(ge=1, le=20)]
     purpose: Purpose
-    delay: timedelta = Field(description="time after the lead's last contact; e.g. '24h', '3d'")
+    delay: Delay = Field(description="time after the lead's last contact; e.g. '24h', '3d'")
     channels: Annotated[list[ChannelName], Field(min_length=1)]
     asset: Asset
     # Touches 1-2 answer a lead who is writing right now; the rest are unsolicited follow-ups,

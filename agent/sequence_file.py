@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from agent.channels import CHANNELS
 from agent.profile import BusinessProfile
 from agent.sequence import AUTHORING, Sequence
+from nudge.documents import DocumentError, compose_yaml, construct_yaml
 
 MAX_SEQUENCE_BYTES = 200_000
 
@@ -73,12 +74,14 @@ def parse_sequence_document(
     if len(text.encode()) > MAX_SEQUENCE_BYTES:
         raise SequenceError([f"{source or 'sequence'}: larger than {MAX_SEQUENCE_BYTES} bytes"])
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        root = compose_yaml(text)
+        data = construct_yaml(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source or 'sequence'}:{mark.line + 1}" if mark is not None else (source or "sequence")
         raise SequenceError([f"{where}: not valid YAML/JSON ({getattr(exc, 'problem', exc)})"]) from exc
+    except DocumentError as exc:
+        raise SequenceError([f"{source or 'sequence'}: {exc}"]) from exc
     if not isinstance(data, dict):
         raise SequenceError([f"{source or 'sequence'}: expected a mapping with a 'touches' list"])
     for key in read_only:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
@@ -54,7 +55,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime  # usable even when the server runs without lifespan events
     install_error_handlers(app)
-    for module in (
+    modules = (
         health,
         leads,
         business,
@@ -67,8 +68,14 @@ def create_app(
         reports,
         unsubscribe,
         email,
-    ):
+    )
+    for module in modules:
         app.include_router(module.router)
+    app.state.routes = [
+        route
+        for route in [*app.router.routes, *(route for module in modules for route in module.router.routes)]
+        if isinstance(route, Route)  # FastAPI's APIRoute is one; its included-router wrappers are not
+    ]
     app.state.key_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.client_limiter = RateLimiter(settings.webhook_rate_per_second, settings.webhook_rate_burst)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -39,13 +39,20 @@ def error_json(status: int, code: str, message: str, headers: dict[str, str] | N
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+MAX_DESCRIBED = 20  # a 100k-item list of bad values would otherwise be a 100k-part message
+
+
 def describe_validation(errors: Any) -> str:
     parts = []
-    for error in errors:
+    for error in errors[:MAX_DESCRIBED]:
+        if error.get("type") == "json_invalid":  # the parser's own words (see api.json_body)
+            parts.append(f"the request body: {error.get('ctx', {}).get('error', 'not valid JSON')}")
+            continue
         location = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header"))
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         parts.append(f"{location}: {message}" if location else message)
-    return "; ".join(parts) or "invalid request"
+    more = f" (and {len(errors) - MAX_DESCRIBED} more)" if len(errors) > MAX_DESCRIBED else ""
+    return ("; ".join(parts) or "invalid request") + more
 
 
 _STATUS_CODES = {
@@ -62,6 +69,16 @@ _STATUS_CODES = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path: Starlette's own 405 names only the first
+    route that matched the path, so `OPTIONS /v1/reps` would say `Allow: POST` and hide GET.
+    `create_app` lists the routes in `app.state.routes` (the router only holds included routers)."""
+    matching = [route for route in request.app.state.routes if route.path_regex.match(request.url.path)]
+    # A literal path is its own resource: /v1/case-studies/match is not the study called "match".
+    literal = [route for route in matching if not route.param_convertors]
+    return sorted({method for route in literal or matching for method in route.methods or ()})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -76,9 +93,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_json(422, "invalid", describe_validation(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_json(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return error_json(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

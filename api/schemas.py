@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.policies import is_valid_timezone
@@ -32,6 +32,21 @@ def _control_problems(value: Any, where: str, multiline: bool) -> Iterator[str]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _control_problems(item, f"{where}.{index}", multiline)
+
+
+_DATE_TIME = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _date_time_text(value: Any) -> Any:
+    # pydantic would also read "0.5" as a Unix time; the schema promises an RFC 3339 date-time.
+    if isinstance(value, str) and not _DATE_TIME.match(value):
+        raise ValueError(f"'{value[:40]}' is not a date-time like 2026-01-01T00:00:00Z")
+    return value
+
+
+# Every date-time the API reads: RFC 3339 with its offset. One without a zone is a 422 naming the
+# parameter, never guessed as UTC or as the business's time.
+Instant = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 
 
 class Strict(BaseModel):
@@ -223,24 +238,43 @@ AudienceIn = Annotated[MetaAudienceIn | WebhookAudienceIn, Field(discriminator="
 ChannelNameIn = Literal["whatsapp", "sms", "email"]
 
 
+CLEARABLE = frozenset({"whatsapp_from", "sms_from", "email_from"})
+
+
+def _null_only_where_clearable(schema: dict[str, Any]) -> None:
+    """A PATCH field left out keeps its value and null is refused (api.routes.business.patch_fields),
+    so the schema offers null only where it clears a sender."""
+    for name, field in schema.get("properties", {}).items():
+        options = field.get("anyOf")
+        if name in CLEARABLE or not options or {"type": "null"} not in options:
+            continue
+        rest = [option for option in options if option != {"type": "null"}]
+        del field["anyOf"]
+        if len(rest) == 1:
+            field.update(rest[0])
+        else:
+            field["anyOf"] = rest
+
+
 class BusinessPatch(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_null_only_where_clearable)
     multiline = frozenset({"profile"})
 
-    name: Annotated[str | None, Field(min_length=1, max_length=200)] = None
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     timezone: str | None = None
     default_locale: Language | None = None
-    languages: Annotated[list[Language] | None, Field(min_length=1)] = None
+    languages: Annotated[list[Language], Field(min_length=1, max_length=3)] | None = None
     whatsapp_from: str | None = None
     sms_from: str | None = None
     email_from: Annotated[str | None, Field(max_length=320)] = None
     quiet_hours: QuietHoursIn | None = None
-    handoff_sla_seconds: Annotated[int | None, Field(ge=30, le=7 * 86400)] = None
+    handoff_sla_seconds: Annotated[int, Field(ge=30, le=7 * 86400)] | None = None
     profile: BusinessProfile | None = None
     whatsapp_templates: dict[str, dict[str, dict[str, Any]]] | None = None
-    audiences: list[AudienceIn] | None = Field(
+    audiences: Annotated[list[AudienceIn], Field(max_length=20)] | None = Field(
         default=None, description="retargeting destinations; the lead is added at the value-offer touch"
     )
-    consent_required: list[ChannelNameIn] | None = Field(
+    consent_required: Annotated[list[ChannelNameIn], Field(max_length=3)] | None = Field(
         default=None, description="channels used only with the lead's explicit consent (consent.<channel> true)"
     )
 

@@ -13,12 +13,21 @@ from agent.outbound_urls import TargetPolicy, check_targets, configured_targets
 from agent.sequence_file import channel_problems
 from api.deps import AgencyDep, BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
-from api.schemas import BusinessCreate, BusinessCreated, BusinessList, BusinessOut, BusinessPatch, QuietHoursIn
+from api.json_body import BoundedJsonRoute
+from api.schemas import (
+    CLEARABLE,
+    BusinessCreate,
+    BusinessCreated,
+    BusinessList,
+    BusinessOut,
+    BusinessPatch,
+    QuietHoursIn,
+)
 from nudge.models import Business
 from nudge.tenants import create_business
 from scheduler.dispatcher import sequence_for
 
-router = APIRouter(tags=["business"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=BoundedJsonRoute, tags=["business"], responses=ERROR_RESPONSES)
 
 
 def business_out(business: Business) -> BusinessOut:
@@ -48,12 +57,9 @@ def _masked(entry: dict[str, Any]) -> dict[str, Any]:
     return {key: "***" if key in ("access_token", "secret") else value for key, value in entry.items()}
 
 
-_CLEARABLE = frozenset({"whatsapp_from", "sms_from", "email_from"})
-
-
 def patch_fields(body: BusinessPatch) -> dict[str, Any]:
     data = body.model_dump(exclude_unset=True)
-    nulls = sorted(name for name, value in data.items() if value is None and name not in _CLEARABLE)
+    nulls = sorted(name for name, value in data.items() if value is None and name not in CLEARABLE)
     if nulls:
         raise ApiError(422, "invalid", f"{', '.join(nulls)}: cannot be null (leave it out to keep the current value)")
     data.pop("quiet_hours", None)

@@ -12,7 +12,6 @@ of another item) rejects the whole request with each problem listed by its index
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -23,14 +22,18 @@ from pydantic import BaseModel, Field
 from api import audit
 from api.deps import BearerDep, RuntimeDep, TenantHeader, authenticate, require_business
 from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.json_body import BoundedJsonRoute
 from knowledge.industries import ExtraSynonyms, normalize_industry
 from knowledge.ingest import validate_record
 from knowledge.matching import MatchResult
 from knowledge.service import match_text, synonyms
 from knowledge.store import CaseStudy
 from nudge.db import transaction
+from nudge.documents import DocumentError, loads_json
 
-router = APIRouter(prefix="/v1/case-studies", tags=["case studies"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    route_class=BoundedJsonRoute, prefix="/v1/case-studies", tags=["case studies"], responses=ERROR_RESPONSES
+)
 
 MAX_ITEMS = 1000
 MAX_LIST = 500
@@ -161,23 +164,13 @@ async def raw_body(request: Request) -> bytes:
 # ----------------------------------------------------------------------------- validation
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
 def _decode(raw: bytes) -> Any:
     if not raw.strip():
         raise ApiError(422, "invalid", "the request body is empty; send a case study object or a list of them")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
-    except UnicodeDecodeError as exc:
-        raise ApiError(422, "invalid", "the request body is not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise ApiError(422, "invalid", f"the request body is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
-    except ValueError as exc:
-        raise ApiError(422, "invalid", f"the request body is not valid JSON: {exc}") from exc
-    except RecursionError as exc:
-        raise ApiError(422, "invalid", "the request body is nested too deeply") from exc
+        return loads_json(raw)
+    except DocumentError as exc:
+        raise ApiError(422, "invalid", f"the request body: {exc}") from exc
 
 
 def _invalid_items(problems: list[tuple[int, str]], single: bool) -> JSONResponse:

@@ -18,6 +18,7 @@ from agent.text import strip_controls
 from agent.unsubscribe import token_in_subject
 from api.deps import ClientLimitDep, RuntimeDep, SessionDep
 from api.errors import LIMIT_RESPONSES, ApiError, describe_validation
+from api.json_body import BoundedJsonRoute
 from nudge.db import after_commit
 from nudge.models import Business, Lead, Message
 from nudge.signing import signature_problem
@@ -25,7 +26,11 @@ from scheduler.delivery import report_failure
 from scheduler.inputs import receive_message, record_unsubscribe
 
 router = APIRouter(
-    prefix="/webhooks/email", tags=["webhooks"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES
+    route_class=BoundedJsonRoute,
+    prefix="/webhooks/email",
+    tags=["webhooks"],
+    dependencies=[ClientLimitDep],
+    responses=LIMIT_RESPONSES,
 )
 
 

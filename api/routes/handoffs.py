@@ -14,13 +14,14 @@ from agent.conversions import record_conversion
 from agent.outbound_urls import TargetPolicy, check_targets
 from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.json_body import BoundedJsonRoute
 from api.schemas import Strict
 from nudge.db import after_commit
 from nudge.ids import new_id
 from nudge.models import Handoff, Lead, Rep
 from scheduler import mailbox
 
-router = APIRouter(tags=["reps and handoffs"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=BoundedJsonRoute, tags=["reps and handoffs"], responses=ERROR_RESPONSES)
 _CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "the handoff is not in a state that allows this"}}
 
 

@@ -11,10 +11,11 @@ from sqlalchemy import text
 
 from api.deps import RuntimeDep
 from api.errors import LIMIT_RESPONSES
+from api.json_body import BoundedJsonRoute
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["operations"], responses={413: LIMIT_RESPONSES[413]})
+router = APIRouter(route_class=BoundedJsonRoute, tags=["operations"], responses={413: LIMIT_RESPONSES[413]})
 
 
 @router.get("/healthz", responses={503: {"description": "the database is unreachable"}})

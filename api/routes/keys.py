@@ -11,11 +11,12 @@ from pydantic import BaseModel, Field
 
 from api.deps import KeyOwnerDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
-from api.schemas import Strict
+from api.json_body import BoundedJsonRoute
+from api.schemas import Instant, Strict
 from nudge.key_admin import KeyAdminError, create_key, list_keys, revoke_key, rotate_key
 from nudge.models import ApiKey, AuditEntry
 
-router = APIRouter(tags=["access"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=BoundedJsonRoute, tags=["access"], responses=ERROR_RESPONSES)
 _BAD: dict[int | str, dict[str, Any]] = {400: {"description": "the key needs a business (X-Nudge-Tenant)"}}
 PrefixPath = Annotated[str, Path(min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_]+$")]
 
@@ -123,7 +124,10 @@ def audit_list(
     owner: KeyOwnerDep,
     session: SessionDep,
     action: Annotated[str | None, Query(max_length=64)] = None,
-    before: Annotated[datetime | None, Query(description="entries strictly older than this (paging)")] = None,
+    before: Annotated[
+        Instant | None,
+        Query(description="entries strictly older than this (paging), with its offset: 2026-01-01T00:00:00Z"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditList:
     """Who did what, newest first: the business's entries, or the agency's across its businesses."""

@@ -12,6 +12,7 @@ from agent.audiences.jobs import queue_audience
 from agent.intake import NewLead
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
+from api.json_body import BoundedJsonRoute
 from api.schemas import AcceptedOut, LeadEventIn, LeadIn, LeadOut, MessageOut, MessagesOut, NextTouch
 from nudge.db import after_commit
 from nudge.ids import new_id
@@ -21,7 +22,7 @@ from scheduler import mailbox
 from scheduler.dispatcher import sequence_for
 from scheduler.inputs import receive_lead, record_signal
 
-router = APIRouter(prefix="/v1/leads", tags=["leads"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=BoundedJsonRoute, prefix="/v1/leads", tags=["leads"], responses=ERROR_RESPONSES)
 
 
 def lead_out(session: SessionDep, lead: Lead, business: BusinessDep) -> LeadOut:
@@ -64,11 +65,30 @@ def get_lead(session: SessionDep, lead_id: str) -> Lead:
     return lead
 
 
+# What a client (and schemathesis' stateful phase) can do next with the lead it created.
+_LEAD_LINKS = {
+    name: {
+        "operationRef": f"#/paths/~1v1~1leads~1{{lead_id}}{suffix}/{method}",
+        "parameters": {"lead_id": "$response.body#/id"},
+    }
+    for name, suffix, method in (
+        ("GetLead", "", "get"),
+        ("GetMessages", "~1messages", "get"),
+        ("PostEvent", "~1events", "post"),
+        ("ExportLead", "~1export", "get"),
+        ("DeleteLead", "", "delete"),
+    )
+}
+
+
 @router.post(
     "",
     status_code=201,
     response_model=LeadOut,
-    responses={200: {"model": LeadOut, "description": "the lead was already known"}},
+    responses={
+        201: {"links": _LEAD_LINKS},
+        200: {"model": LeadOut, "description": "the lead was already known", "links": _LEAD_LINKS},
+    },
 )
 def create(
     body: LeadIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep, response: Response

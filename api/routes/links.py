@@ -7,10 +7,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import ClientLimitDep, RuntimeDep, SessionDep
 from api.errors import LIMIT_RESPONSES
+from api.json_body import BoundedJsonRoute
 from nudge.db import after_commit
 from scheduler.inputs import record_click
 
-router = APIRouter(tags=["links"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES)
+router = APIRouter(
+    route_class=BoundedJsonRoute, tags=["links"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES
+)
 
 NOT_FOUND_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Link not found</title></head>
 <body style="font-family:sans-serif;max-width:32rem;margin:4rem auto">

@@ -10,10 +10,11 @@ from agent.reports import attribution_report, funnel_report
 from agent.sequence import parse_duration
 from api.deps import BusinessDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
+from api.json_body import BoundedJsonRoute
 from api.report_schemas import AttributionOut, FunnelOut, ModelName, attribution_out, funnel_out
 from scheduler.dispatcher import sequence_for
 
-router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=BoundedJsonRoute, prefix="/v1/reports", tags=["reports"], responses=ERROR_RESPONSES)
 
 
 @router.get("/attribution", response_model=AttributionOut)

@@ -12,20 +12,32 @@ from agent.sequence import Sequence
 from agent.sequence_file import SequenceError, channel_problems, parse_sequence_document
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
+from api.json_body import BoundedJsonRoute
 from api.schemas import SequenceOut
 from scheduler.dispatcher import sequence_for
 
-router = APIRouter(prefix="/v1/sequence", tags=["sequence"], responses=ERROR_RESPONSES)
+router = APIRouter(route_class=BoundedJsonRoute, prefix="/v1/sequence", tags=["sequence"], responses=ERROR_RESPONSES)
 
-_BODY_DOC: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": Sequence.model_json_schema(mode="validation")},
-            "application/yaml": {"schema": {"type": "string"}},
-        },
-    }
-}
+
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """`schema` with pydantic's `#/$defs/...` references replaced by what they name: inside
+    /openapi.json such a reference would point at the document's root, where there is no $defs."""
+    if isinstance(schema, list):
+        return [_inlined(item, defs) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        siblings = {key: value for key, value in schema.items() if key != "$ref"}
+        return _inlined({**defs[ref.removeprefix("#/$defs/")], **siblings}, defs)
+    return {key: _inlined(value, defs) for key, value in schema.items() if key != "$defs"}
+
+
+def _body_doc() -> dict[str, Any]:
+    schema = Sequence.model_json_schema(mode="validation")
+    body = {"schema": _inlined(schema, schema.get("$defs", {}))}
+    # YAML is read into the same document as JSON (JSON is YAML), so it has the same schema.
+    return {"requestBody": {"required": True, "content": {"application/json": body, "application/yaml": body}}}
 
 
 def sequence_out(business: BusinessDep) -> SequenceOut:
@@ -40,7 +52,7 @@ def read(business: BusinessDep) -> SequenceOut:
 
 
 @router.put(
-    "", response_model=SequenceOut, openapi_extra=_BODY_DOC, responses={415: {"description": "not JSON or YAML"}}
+    "", response_model=SequenceOut, openapi_extra=_body_doc(), responses={415: {"description": "not JSON or YAML"}}
 )
 async def replace(request: Request, business: BusinessDep, session: SessionDep, runtime: RuntimeDep) -> SequenceOut:
     content_type = request.headers.get("content-type", "").split(";")[0].strip()

@@ -20,6 +20,7 @@ from agent.contacts import ContactError, provider_phone
 from agent.text import strip_controls
 from api.deps import ClientLimitDep, RuntimeDep
 from api.errors import LIMIT_RESPONSES, ApiError
+from api.json_body import BoundedJsonRoute
 from api.twilio_auth import signature_valid
 from nudge.db import after_commit, transaction
 from nudge.models import Message
@@ -28,7 +29,11 @@ from scheduler.delivery import apply_status, report_failure
 from scheduler.inputs import business_for_number, receive_message
 
 router = APIRouter(
-    prefix="/webhooks/twilio", tags=["webhooks"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES
+    route_class=BoundedJsonRoute,
+    prefix="/webhooks/twilio",
+    tags=["webhooks"],
+    dependencies=[ClientLimitDep],
+    responses=LIMIT_RESPONSES,
 )
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'

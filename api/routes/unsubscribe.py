@@ -14,11 +14,14 @@ from fastapi.responses import HTMLResponse
 from agent.unsubscribe import ONE_CLICK, lead_for_token
 from api.deps import ClientLimitDep, RuntimeDep, SessionDep
 from api.errors import LIMIT_RESPONSES
+from api.json_body import BoundedJsonRoute
 from nudge.db import after_commit
 from nudge.models import Business
 from scheduler.inputs import record_unsubscribe
 
-router = APIRouter(tags=["unsubscribe"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES)
+router = APIRouter(
+    route_class=BoundedJsonRoute, tags=["unsubscribe"], dependencies=[ClientLimitDep], responses=LIMIT_RESPONSES
+)
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>{title}</title></head><body style="font-family:sans-serif;max-width:32rem;margin:4rem auto;line-height:1.5">
