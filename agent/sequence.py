@@ -101,7 +101,7 @@ class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-    weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    weight: Annotated[float, Field(gt=0, le=1000, strict=True)] = 1.0  # strict: true is not 1
     channels: Annotated[list[ChannelName] | None, Field(min_length=1)] = None  # replaces the touch's order
     delay: Delay | None = Field(default=None, description="replaces the touch's delay; e.g. '2d'")
     # Wording: phrasebook phrasings (ids under the touch's purpose, the same in every language)
@@ -146,7 +146,7 @@ class Touch(BaseModel):
     # An experiment: leads are split at random (stable per lead) between the variants, and a
     # `holdout` share of them skips the touch, so the report can show what the touch adds.
     variants: Annotated[list[Variant], Field(max_length=10)] = []
-    holdout: Annotated[float, Field(ge=0, le=0.9)] = 0.0
+    holdout: Annotated[float, Field(ge=0, le=0.9, strict=True)] = 0.0  # strict: false is not 0
     experiment: Annotated[str, Field(max_length=60)] = ""  # renaming it re-draws every lead's arm
 
     @field_validator("delay", mode="before")

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from api.errors import install_error_handlers
-from api.limits import BodySizeLimit
+from api.limits import BodySizeLimit, UrlControlCharacters
 from api.ratelimit import RateLimiter
 from api.routes import (
     business,
@@ -79,4 +79,5 @@ def create_app(
     app.state.key_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.client_limiter = RateLimiter(settings.webhook_rate_per_second, settings.webhook_rate_burst)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UrlControlCharacters)
     return app
