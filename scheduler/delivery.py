@@ -86,13 +86,11 @@ class DeliveryReport:
 def outbound_for(
     session: Session, message: StoredMessage, lead: Lead, business: Business, public_url: str, now: datetime
 ) -> OutboundMessage:
-    senders = {"whatsapp": business.whatsapp_from, "sms": business.sms_from, "email": business.email_from}
-    sender = senders.get(message.channel) or ""
-    email = message.channel == "email"
+    email, sender = message.channel == "email", business.sender(message.channel) or ""
     return OutboundMessage(
         message_id=message.id,
         channel=message.channel,  # type: ignore[arg-type]
-        to=(lead.email if email else lead.phone) or "",
+        to=lead.address(message.channel) or "",
         sender=sender,
         body=message.body,
         subject=message.subject,
