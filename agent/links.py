@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -13,6 +14,15 @@ from sqlalchemy.orm import Session
 from nudge.models import Lead, TrackedLink, insert_into
 
 TokenSource = Callable[[], str]
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_token(text: str) -> bool:
+    """Could `text` be one of our URL tokens (links, unsubscribe)? Anything else names nothing, so
+    it is answered without a lookup."""
+    return _TOKEN.fullmatch(text) is not None
 
 
 def new_token() -> str:

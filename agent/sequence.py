@@ -134,15 +134,15 @@ def phrasing_ids(purpose: str) -> frozenset[str]:
 class Touch(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    number: Annotated[int, Field(ge=1, le=20)]
+    number: Annotated[int, Field(ge=1, le=20, strict=True)]  # strict: as the schema says, no true, no "1"
     purpose: Purpose
     delay: Delay = Field(description="time after the lead's last contact; e.g. '24h', '3d'")
     channels: Annotated[list[ChannelName], Field(min_length=1)]
     asset: Asset
     # Touches 1-2 answer a lead who is writing right now; the rest are unsolicited follow-ups,
     # bound by quiet hours and the one-touch-a-day cap.
-    follow_up: bool = True
-    retarget: bool = False
+    follow_up: Annotated[bool, Field(strict=True)] = True  # strict: 0 and "yes" are not booleans
+    retarget: Annotated[bool, Field(strict=True)] = False
     # An experiment: leads are split at random (stable per lead) between the variants, and a
     # `holdout` share of them skips the touch, so the report can show what the touch adds.
     variants: Annotated[list[Variant], Field(max_length=10)] = []

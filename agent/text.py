@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 # What a lead can really send in one message: WhatsApp's body limit, Twilio's concatenated-SMS
 # limit; an email reply's own words come before the quoted thread.
@@ -41,3 +42,21 @@ def control_problem(text: str, *, multiline: bool) -> str | None:
     if found is None:
         return None
     return f"contains the control character U+{ord(found.group(0)):04X} at position {found.start()}"
+
+
+# The same rules as JSON Schema patterns, so /openapi.json says what the API refuses.
+NO_CONTROLS_PATTERN = "^[^\\u0000-\\u001F\\u007F]*$"
+NO_CONTROLS_MULTILINE_PATTERN = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F]*$"
+
+
+def document_no_controls(schema: dict[str, Any], *, multiline: bool) -> None:
+    """Give every plain string in a JSON Schema (alternatives and list items included; other
+    models' references are theirs to document) the pattern `control_problem` enforces."""
+    if schema.get("type") == "string" and not any(k in schema for k in ("pattern", "enum", "const", "format")):
+        schema["pattern"] = NO_CONTROLS_MULTILINE_PATTERN if multiline else NO_CONTROLS_PATTERN
+    for key in ("anyOf", "oneOf", "allOf"):
+        for option in schema.get(key, []):
+            document_no_controls(option, multiline=multiline)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            document_no_controls(schema[key], multiline=multiline)

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from agent.links import is_token
 from agent.suppression import suppress
 from nudge.models import Lead, UnsubscribeToken, insert_into, table_of
 
@@ -58,7 +59,7 @@ def unsubscribe_headers(public_url: str, sender: str, token: str) -> dict[str, s
 
 
 def lead_for_token(session: Session, token: str) -> tuple[UnsubscribeToken, Lead] | None:
-    if not token or len(token) > 64:
+    if not is_token(token):
         return None
     row = session.get(UnsubscribeToken, token)
     if row is None:

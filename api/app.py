@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.routing import Route
 
+from agent.text import document_no_controls
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit, UrlControlCharacters
 from api.ratelimit import RateLimiter
@@ -78,6 +80,21 @@ def create_app(
     ]
     app.state.key_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)
     app.state.client_limiter = RateLimiter(settings.webhook_rate_per_second, settings.webhook_rate_burst)
+    app.openapi = lambda: _documented(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(UrlControlCharacters)
     return app
+
+
+def _documented(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the rule `UrlControlCharacters` enforces on every path and query
+    parameter written into their schemas (request bodies document it through `api.schemas.Strict`)."""
+    if app.openapi_schema is None:
+        document = FastAPI.openapi(app)
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter.get("in") in ("path", "query") and "schema" in parameter:
+                        document_no_controls(parameter["schema"], multiline=False)
+        app.openapi_schema = document
+    return app.openapi_schema

@@ -24,7 +24,7 @@ async def _send_error(send: Send, status: int, code: str, message: str) -> None:
 
 
 class UrlControlCharacters:
-    """No id, token or query value holds a control character (PostgreSQL cannot even compare one
+    """No id or query value holds a control character (PostgreSQL cannot even compare one
     with NUL), so such a URL is answered here, once for every route: a path naming something that
     cannot exist is 404, a query value is 422 naming the parameter."""
 
@@ -32,7 +32,8 @@ class UrlControlCharacters:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        # Only the JSON API's paths: the pages (/u/, /r/) answer an unknown token with their own page.
+        if scope["type"] == "http" and scope.get("path", "").startswith(("/v1/", "/webhooks/")):
             if control_problem(scope.get("path", ""), multiline=False):
                 await _send_error(send, 404, "not_found", "no such resource: the path holds a control character")
                 return

@@ -7,12 +7,23 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.policies import is_valid_timezone
 from agent.profile import BusinessProfile
-from agent.text import control_problem
+from agent.text import control_problem, document_no_controls
 
 Language = Literal["en", "es", "pt"]
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -49,6 +60,9 @@ def _date_time_text(value: Any) -> Any:
 Instant = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 
 
+WEB_URL = r"^https?://[^\u0000-\u001F\u007F]*$"  # checked further by agent.outbound_urls
+
+
 class Strict(BaseModel):
     """Every request body: unknown fields refused, and no control characters in any string, nested
     ones included (PostgreSQL cannot store NUL; none of them is something a person typed)."""
@@ -57,6 +71,13 @@ class Strict(BaseModel):
     # Fields whose strings may hold tabs and line breaks (a message, a note); every other one is a
     # single line.
     multiline: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        for name, field in handler.resolve_ref_schema(schema).get("properties", {}).items():
+            document_no_controls(field, multiline=name in cls.multiline)
+        return schema
 
     @model_validator(mode="before")
     @classmethod
@@ -230,7 +251,7 @@ class MetaAudienceIn(Strict):
 class WebhookAudienceIn(Strict):
     kind: Literal["webhook"]
     name: Annotated[str, Field(min_length=1, max_length=100)]
-    url: Annotated[str, Field(pattern=r"^https?://", max_length=2000)]
+    url: Annotated[str, Field(pattern=WEB_URL, max_length=2000)]
     secret: Annotated[str, Field(min_length=16, max_length=200, description="signs each POST (HMAC-SHA256)")]
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from agent.conversions import record_conversion
 from agent.intake import NewLead, Owner, create_lead, find_existing, record_inbound
+from agent.links import is_token
 from agent.unsubscribe import lead_for_token, unsubscribe
 from nudge.db import TENANT_KEY
 from nudge.models import Business, Lead, Message, TrackedLink, table_of
@@ -109,6 +110,8 @@ def receive_message(
 
 def record_click(session: Session, token: str, now: datetime) -> tuple[str | None, str | None]:
     """(url to redirect to, lead to wake). Only the first click of a link is a new signal."""
+    if not is_token(token):
+        return None, None
     link = session.scalars(select(TrackedLink).where(TrackedLink.token == token)).first()
     if link is None:
         return None, None

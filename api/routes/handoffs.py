@@ -15,7 +15,7 @@ from agent.outbound_urls import TargetPolicy, check_targets
 from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
-from api.schemas import Strict
+from api.schemas import WEB_URL, Strict
 from nudge.db import after_commit
 from nudge.ids import new_id
 from nudge.models import Handoff, Lead, Rep
@@ -29,7 +29,7 @@ class RepIn(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     phone: str | None = None
     email: str | None = None
-    webhook_url: Annotated[str | None, Field(max_length=2000, pattern=r"^https?://")] = None
+    webhook_url: Annotated[str | None, Field(max_length=2000, pattern=WEB_URL)] = None
     industries: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=50)] = []  # noqa: RUF012 (pydantic copies it)
 
     @field_validator("phone")

@@ -26,7 +26,7 @@ NOT_FOUND_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>Link
     responses={307: {"description": "redirect to the target"}, 404: {"description": "unknown link"}},
 )
 def follow(token: str, session: SessionDep, runtime: RuntimeDep) -> Response:
-    url, lead_id = record_click(session, token, runtime.clock.now()) if len(token) < 64 else (None, None)
+    url, lead_id = record_click(session, token, runtime.clock.now())
     if url is None:
         return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
     if lead_id is not None:

@@ -150,10 +150,15 @@ def test_405_lists_every_method_of_the_path_in_allow(api: LiveNudge) -> None:
 
 def test_control_characters_in_a_url_are_a_404_or_a_422_naming_the_parameter(api: LiveNudge) -> None:
     headers = _business(api)
-    for path in ("/v1/leads/lead%00x", "/v1/leads/lead%00x/messages", "/v1/case-studies/cs%01", "/u/tok%00", "/r/t%00"):
+    for path in ("/v1/leads/lead%00x", "/v1/leads/lead%00x/messages", "/v1/case-studies/cs%01"):
         response = api.client.get(path, headers=headers)
         assert response.status_code == 404, (path, response.text)
         assert response.json()["error"]["code"] == "not_found"
+    for path in ("/u/tok%00", "/r/t%00"):  # the pages answer with their own page
+        response = api.client.get(path)
+        assert response.status_code == 404, (path, response.text)
+        assert response.headers["content-type"].startswith("text/html")
+    assert api.client.post("/u/tok%00").status_code == 404
     for params in ({"action": "lead\x00s"}, {"before": "2026-01-01T00:00:00Z\x00"}):
         response = api.client.get("/v1/audit", params=params, headers=headers)
         assert response.status_code == 422, (params, response.text)
@@ -163,13 +168,13 @@ def test_control_characters_in_a_url_are_a_404_or_a_422_naming_the_parameter(api
     assert api.client.get("/v1/audit", params={"action": "lead.create"}, headers=headers).status_code == 200
 
 
-@pytest.mark.parametrize("field", ["holdout", "weight"])
-def test_a_boolean_where_the_schema_says_number_is_refused(api: LiveNudge, field: str) -> None:
+@pytest.mark.parametrize("field", ["holdout", "weight", "retarget", "number"])
+def test_a_value_of_another_json_type_than_the_schema_says_is_refused(api: LiveNudge, field: str) -> None:
     headers = _business(api)
     sequence = api.client.get("/v1/sequence", headers=headers).json()
     touch = sequence["touches"][2]
-    if field == "holdout":
-        touch["holdout"] = False
+    if field != "weight":
+        touch[field] = {"holdout": False, "retarget": 0, "number": "3"}[field]
     else:
         touch["variants"] = [{"name": "a", "weight": True}, {"name": "b"}]
     response = api.client.put("/v1/sequence", json=sequence, headers=headers)
