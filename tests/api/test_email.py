@@ -3,7 +3,6 @@ threading headers, and replies/bounces through the signed inbound endpoint."""
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -14,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 
 from nudge.models import Lead, Message, OptOut
-from nudge.signing import sign
 from tests.conftest import LiveNudge, live_nudge
+from tests.support.email_inbound import post_signed_email
 from tests.support.smtp_server import SmtpServer
 
 SECRET = "inbound-secret-for-tests"
@@ -43,18 +42,7 @@ def _email_lead(live: LiveNudge, **business: str) -> tuple[str, str]:
 
 
 def _post_inbound(live: LiveNudge, payload: Mapping[str, object], *, secret: str = SECRET, age: int = 0) -> int:
-    body = json.dumps(payload).encode()
-    stamp = int(live.runtime.clock.now().timestamp()) - age
-    response = live.client.post(
-        "/webhooks/email/inbound",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Nudge-Timestamp": str(stamp),
-            "X-Nudge-Signature": sign(secret, stamp, body),
-        },
-    )
-    return response.status_code
+    return post_signed_email(live, payload, secret=secret, age=age).status_code
 
 
 def _wait(check: Callable[[], bool], what: str, timeout: float = 5.0) -> None:

@@ -4,10 +4,9 @@ database: the API refuses them naming the field, the webhooks store the text wit
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 
 from nudge.models import Lead, Message
-from nudge.signing import sign
 from tests.conftest import LiveNudge, live_nudge
+from tests.support.email_inbound import post_signed_email
 from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN, inbound_params, post_inbound
 
 WA = "+14155550100"
@@ -206,20 +205,6 @@ def test_twilio_status_with_control_characters_is_accepted(live_any_db: LiveNudg
     assert response.status_code == 200, response.text
 
 
-def _post_email(live: LiveNudge, payload: Mapping[str, object]) -> httpx.Response:
-    body = json.dumps(payload).encode()
-    stamp = int(live.runtime.clock.now().timestamp())
-    return live.client.post(
-        "/webhooks/email/inbound",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Nudge-Timestamp": str(stamp),
-            "X-Nudge-Signature": sign(SECRET, stamp, body),
-        },
-    )
-
-
 def test_email_inbound_stores_the_text_without_control_characters(live_mail: LiveNudge) -> None:
     live = live_mail
     live.business("Acme", email_from=FROM)
@@ -230,11 +215,11 @@ def test_email_inbound_stores_the_text_without_control_characters(live_mail: Liv
         "subject": "Re:\x00 plans",
         "text": "Yes\x00, send\tthe\r\nprices\x07",
     }
-    response = _post_email(live, payload)
+    response = post_signed_email(live, payload, secret=SECRET)
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "stored"}
     with live.runtime.engine.connect() as connection:
         row = connection.execute(sa.select(Message.body, Message.provider_id).where(Message.direction == "in")).one()
     assert row.body == "Yes, send\tthe\r\nprices" and row.provider_id == "r1@mail.example"
     bounce = {**payload, "type": "bounce", "bounced_message_id": "<nope\x00@x>", "diagnostic": "550\x00"}
-    assert _post_email(live, bounce).json() == {"status": "unknown_message"}
+    assert post_signed_email(live, bounce, secret=SECRET).json() == {"status": "unknown_message"}
