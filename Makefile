@@ -23,6 +23,7 @@ test: install lint typecheck unit
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
