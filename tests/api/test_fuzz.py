@@ -7,7 +7,7 @@
 2. Hostile shapes in every parameter and body field of every operation and webhook (signed as
    Twilio and the mail provider sign them): NUL and other control characters, 200k-character
    strings, deep nesting, huge integers, naive datetimes, malformed numbers. Every answer is a 4xx
-   or a 2xx, within the client's timeout, while a watchdog sees /healthz answer within a second.
+   or a 2xx, within the client's timeout, while a watchdog sees /healthz answer (no request freezes the server).
 
 Bounded so both stay within a few minutes on 2 cores; NUDGE_FUZZ_EXAMPLES=200 digs deeper.
 """
@@ -40,6 +40,9 @@ from tests.support.twilio_stub import DEFAULT_AUTH_TOKEN
 
 EXAMPLES = int(os.environ.get("NUDGE_FUZZ_EXAMPLES", "8"))
 EMAIL_SECRET = "fuzz-email-inbound-secret"
+# A request that blocks the event loop (a quadratic pattern on 200k characters, a parse without a
+# depth limit) stalls /healthz for many seconds; a busy 2-core machine alone can reach about one.
+FROZEN_SECONDS = 3.0
 WHATSAPP_FROM, SMS_FROM, EMAIL_FROM = "+14155550100", "+14155550101", "hi@fuzz.example"
 
 
@@ -191,7 +194,7 @@ class Watchdog(threading.Thread):
         super().__init__(name="healthz-watchdog", daemon=True)
         self.url, self.stop = url, threading.Event()
         self.current = ""  # the hostile request in flight
-        self.slow: dict[str, float] = {}  # request in flight -> seconds /healthz took, over 1 s
+        self.slow: dict[str, float] = {}  # request in flight -> seconds /healthz took, if frozen
 
     def run(self) -> None:
         with httpx.Client(timeout=30) as client:
@@ -199,7 +202,7 @@ class Watchdog(threading.Thread):
                 started, during = time.perf_counter(), self.current
                 client.get(f"{self.url}/healthz")
                 took = time.perf_counter() - started
-                if took >= 1.0:
+                if took >= FROZEN_SECONDS:
                     self.slow[during] = max(took, self.slow.get(during, 0.0))
 
 
@@ -335,6 +338,6 @@ def test_hostile_inputs_get_no_500_and_no_hang(target: Target) -> None:
         watchdog.join()
     assert count > 1000, "every operation and webhook should have been reached"
     assert failures == {}, "\n".join(f"{label}: {problem}" for label, problem in failures.items())
-    assert watchdog.slow == {}, "/healthz took over 1 s during: " + "; ".join(
+    assert watchdog.slow == {}, f"/healthz took over {FROZEN_SECONDS} s during: " + "; ".join(
         f"{label} ({seconds:.1f} s)" for label, seconds in watchdog.slow.items()
     )
