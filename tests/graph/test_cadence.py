@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -301,18 +302,20 @@ def test_a_lead_who_talks_after_the_last_touch_ends_nurture_complete_once_quiet(
 
 
 @pytest.mark.slow
-def test_a_thousand_simulated_leads_over_seventy_days_break_no_policy(tmp_path: Path) -> None:
-    """The issue's acceptance run: 1,000 varied leads, 70 virtual days, a clean policy audit.
-    (Its duration is a benchmark figure, printed here and by `nudge simulate`, not asserted.)"""
+def test_hundreds_of_simulated_leads_over_seventy_days_break_no_policy(tmp_path: Path) -> None:
+    """Varied leads over 70 virtual days, a clean policy audit. CI runs 300 leads; the 1,000-lead
+    acceptance run is `NUDGE_SIM_LEADS=1000` here or `nudge simulate --leads 1000 --days 70`.
+    (Its duration is a benchmark figure, printed, not asserted.)"""
+    leads = int(os.environ.get("NUDGE_SIM_LEADS", "300"))
     with simulation_runtime(tmp_path, seed=11) as (runtime, clock):
         sim = Simulation(runtime, clock, random.Random(11))
-        populate(sim, create_sample_businesses(runtime), 1000, 5)
+        populate(sim, create_sample_businesses(runtime), leads, 5)
         started = time.perf_counter()
         sim.run_until(clock.now() + timedelta(days=70))
-        print(f"\n1,000 leads x 70 days simulated in {time.perf_counter() - started:.1f} s")
+        print(f"\n{leads:,} leads x 70 days simulated in {time.perf_counter() - started:.1f} s")
         with transaction(runtime.sessions) as session:
             summary = summarise(session)
             assert audit(session) == []
-        assert summary.leads == 1000
+        assert summary.leads == leads
         assert {touch for touch, _ in summary.touches} == {1, 2, 3, 4, 5, 6, 7}
         assert summary.opted_out > 0 and summary.escalated > 0 and summary.converted > 0 and summary.replied > 0

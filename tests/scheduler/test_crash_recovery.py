@@ -213,7 +213,7 @@ def harness_factory(tmp_path: Path) -> Iterator[list[Harness]]:
 def test_sigkill_mid_batch_twice_then_restart_loses_and_doubles_nothing(
     database_url: str, tmp_path: Path, harness_factory: list[Harness]
 ) -> None:
-    leads = 400
+    leads = 200
     harness = Harness(database_url, tmp_path, leads)
     harness_factory.append(harness)
     # The first worker dies right after the provider accepted its 100th message, so at least that

@@ -46,7 +46,7 @@ from tests.support.workers import (
 
 pytestmark = pytest.mark.postgres
 
-LEADS = 2000
+LEADS = 600
 
 LEASE_AUDIT = [
     """CREATE TABLE lease_audit (
@@ -239,7 +239,7 @@ def test_two_worker_processes_send_every_due_touch_once_and_never_run_a_lead_twi
 
 def test_two_plain_nudge_worker_processes_share_the_leads_without_doubles(pg_url: str, tmp_path: Path) -> None:
     """No instrumentation at all: `.venv/bin/nudge worker` twice, evidence from the database."""
-    leads = 300
+    leads = 200
     engine, lead_ids = _prepare(pg_url, tmp_path, leads)
     env = worker_env(pg_url, tmp_path, NUDGE_TICK_SECONDS=0.5)
     workers = [spawn_worker(name, env, tmp_path, cli=True) for name in ("cli-a", "cli-b")]
