@@ -32,9 +32,9 @@ unit: install
 	$(BIN)/pytest
 
 bench: install
-	$(BIN)/python bench/instant_reply.py
-	$(BIN)/python bench/cadence.py
-	$(BIN)/python bench/reports.py
+	$(BIN)/python -m bench.instant_reply
+	$(BIN)/python -m bench.cadence
+	$(BIN)/python -m bench.reports
 
 serve: install
 	$(BIN)/nudge serve

@@ -1,1 +1,1 @@
-"""Benchmarks: run each as a script, e.g. `.venv/bin/python bench/instant_reply.py`."""
+"""Benchmarks: run each as a module from the project root, e.g. `.venv/bin/python -m bench.instant_reply`."""

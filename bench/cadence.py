@@ -1,6 +1,6 @@
 """Cadence benchmark: dispatch throughput, timer lateness, worker memory, checkpoint size.
 
-    .venv/bin/python bench/cadence.py [--json FILE] [--quick]
+    .venv/bin/python -m bench.cadence [--json FILE] [--quick]
 
 Everything runs on SQLite in temporary directories, with sandbox channels and the template
 composer (no LLM), through Nudge's own runtime (`open_runtime`).
@@ -53,29 +53,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
-# Run as a script, Python puts bench/ first on the path, where bench/knowledge.py would shadow the
-# `knowledge` package: keep this folder off the path and the project root on it.
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(ROOT))
+import sqlalchemy as sa
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph import END, START, StateGraph
 
-import sqlalchemy as sa  # noqa: E402
-from langchain_core.runnables import RunnableConfig  # noqa: E402
-from langgraph.graph import END, START, StateGraph  # noqa: E402
-
-from graph.checkpointer import checkpoint_path_for, open_checkpointer  # noqa: E402
-from nudge.clock import VirtualClock  # noqa: E402
-from nudge.db import transaction  # noqa: E402
-from nudge.ids import new_id  # noqa: E402
-from nudge.models import Lead, LeadEvent, Message, Outbox  # noqa: E402
-from nudge.runtime import Runtime, open_runtime  # noqa: E402
-from nudge.settings import Settings  # noqa: E402
-from nudge.sim.engine import Simulation  # noqa: E402
-from nudge.sim.personas import Persona  # noqa: E402
-from nudge.sim.setup import DEFAULT_START, create_sample_businesses, simulation_runtime  # noqa: E402
-from scheduler.service import running_workers  # noqa: E402
-from tests.support.workers import create_due_leads, create_sample_business  # noqa: E402
+from graph.checkpointer import checkpoint_path_for, open_checkpointer
+from nudge.clock import VirtualClock
+from nudge.db import transaction
+from nudge.ids import new_id
+from nudge.models import Lead, LeadEvent, Message, Outbox
+from nudge.runtime import Runtime, open_runtime
+from nudge.settings import Settings
+from nudge.sim.engine import Simulation
+from nudge.sim.personas import Persona
+from nudge.sim.setup import DEFAULT_START, create_sample_businesses, simulation_runtime
+from scheduler.service import running_workers
+from tests.support.workers import create_due_leads, create_sample_business
 
 TARGET_TOUCHES_PER_S = 200.0
 TARGET_LATENESS_P99_S = 2.0

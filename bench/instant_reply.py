@@ -1,6 +1,6 @@
 """Instant-reply benchmark: webhook-to-send latency at 20 concurrent leads, against two floors.
 
-    .venv/bin/python bench/instant_reply.py [--concurrency 20] [--trials 5] [--rounds 4] [--in-process]
+    .venv/bin/python -m bench.instant_reply [--concurrency 20] [--trials 5] [--rounds 4] [--in-process]
                                             [--json FILE]
 
 1. Nudge: `nudge serve` in its own process, as deployed (SQLite in a temp dir, live Twilio channel
@@ -47,35 +47,28 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
-# Run as a script, Python puts bench/ first on the path, where bench/knowledge.py would shadow the
-# `knowledge` package: keep this folder off the path and the project root on it.
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(ROOT))
+import httpx
+import sqlalchemy as sa
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
 
-import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-import uvicorn  # noqa: E402
-from fastapi import FastAPI, Request  # noqa: E402
-from fastapi.responses import Response  # noqa: E402
-from langgraph.checkpoint.base import BaseCheckpointSaver  # noqa: E402
-from langgraph.graph import END, START, StateGraph  # noqa: E402
-from langgraph.graph.state import CompiledStateGraph  # noqa: E402
-from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
-from starlette.concurrency import run_in_threadpool  # noqa: E402
-from twilio.request_validator import RequestValidator  # noqa: E402
-from twilio.rest import Client  # noqa: E402
-
-from graph.checkpointer import open_checkpointer  # noqa: E402
-from nudge.db import create_db_engine, make_session_factory, transaction  # noqa: E402
-from nudge.models import LeadEvent, Outbox  # noqa: E402
-from nudge.runtime import open_runtime  # noqa: E402
-from nudge.settings import Settings  # noqa: E402
-from nudge.sim.sample import whatsapp_templates  # noqa: E402
-from nudge.tenants import create_business  # noqa: E402
-from tests.conftest import live_nudge  # noqa: E402
-from tests.support.twilio_stub import (  # noqa: E402
+from graph.checkpointer import open_checkpointer
+from nudge.db import create_db_engine, make_session_factory, transaction
+from nudge.models import LeadEvent, Outbox
+from nudge.runtime import open_runtime
+from nudge.settings import Settings
+from nudge.sim.sample import whatsapp_templates
+from nudge.tenants import create_business
+from tests.conftest import live_nudge
+from tests.support.twilio_stub import (
     DEFAULT_ACCOUNT_SID,
     DEFAULT_AUTH_TOKEN,
     TwilioStub,
@@ -83,6 +76,7 @@ from tests.support.twilio_stub import (  # noqa: E402
     twilio_signature,
 )
 
+ROOT = Path(__file__).resolve().parents[1]  # the project, where `nudge serve` runs
 WA_NUMBER = "+14155550100"
 SMS_NUMBER = "+14155550101"
 BODIES = (

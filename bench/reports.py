@@ -1,6 +1,6 @@
 """Report benchmark: attribution (every model) and the funnel over 10,000 leads.
 
-    .venv/bin/python bench/reports.py [--leads N] [--database-url URL] [--json FILE]
+    .venv/bin/python -m bench.reports [--leads N] [--database-url URL] [--json FILE]
 
 The leads are not run through the simulator (10,000 leads over 70 virtual days would take most of
 an hour); their ledgers are bulk-inserted with SQLAlchemy core in the shape real runs leave behind:
@@ -30,27 +30,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-# Run as a script, Python puts bench/ first on the path, where bench/knowledge.py would shadow the
-# `knowledge` package: keep this folder off the path and the project root on it.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent))
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from agent.attribution import MODELS, attribute  # noqa: E402
-from agent.attribution.ledger import Converted, LeadLedger, Sent  # noqa: E402
-from agent.experiments import ARM_KIND, HOLDOUT_DETAIL  # noqa: E402
-from agent.ledger_reader import read_ledgers  # noqa: E402
-from agent.reports import attribution_report, funnel_from, funnel_report  # noqa: E402
-from agent.sequence import default_sequence  # noqa: E402
-from nudge.db import transaction  # noqa: E402
-from nudge.ids import new_id  # noqa: E402
-from nudge.models import Conversion, Lead, LeadActivity, Message, TrackedLink  # noqa: E402
-from nudge.runtime import open_runtime  # noqa: E402
-from nudge.settings import Settings  # noqa: E402
-from nudge.tenants import create_business  # noqa: E402
+from agent.attribution import MODELS, attribute
+from agent.attribution.ledger import Converted, LeadLedger, Sent
+from agent.experiments import ARM_KIND, HOLDOUT_DETAIL
+from agent.ledger_reader import read_ledgers
+from agent.reports import attribution_report, funnel_from, funnel_report
+from agent.sequence import default_sequence
+from nudge.db import transaction
+from nudge.ids import new_id
+from nudge.models import Conversion, Lead, LeadActivity, Message, TrackedLink
+from nudge.runtime import open_runtime
+from nudge.settings import Settings
+from nudge.tenants import create_business
 
 START = datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
 TARGET_SECONDS = 5.0

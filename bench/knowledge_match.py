@@ -1,6 +1,6 @@
 """Knowledge-base benchmark: import rate and match latency at 10,000 case studies.
 
-    python bench/knowledge.py [--n 10000] [--queries 400] [--server]
+    .venv/bin/python -m bench.knowledge_match [--n 10000] [--queries 400] [--server]
 
 1. Writes N synthetic case studies (17 industries x en/es/pt) to a JSONL file and imports it with
    `knowledge.ingest.import_files` into a fresh embedded Chroma (or a `chroma run` server with
@@ -30,18 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-# This file is named like the package it measures: keep its own folder off the import path.
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(ROOT))
-
-from knowledge.embeddings import warm  # noqa: E402
-from knowledge.industries import get_detector  # noqa: E402
-from knowledge.industry_data import INDUSTRY_TABLE  # noqa: E402
-from knowledge.ingest import import_files  # noqa: E402
-from knowledge.matching import CANDIDATES, match_case_study  # noqa: E402
-from knowledge.store import KnowledgeStore  # noqa: E402
+from knowledge.embeddings import warm
+from knowledge.industries import get_detector
+from knowledge.industry_data import INDUSTRY_TABLE
+from knowledge.ingest import import_files
+from knowledge.matching import CANDIDATES, match_case_study
+from knowledge.store import KnowledgeStore
 
 BUSINESS = "bench-agency"
 
