@@ -104,7 +104,7 @@ def _burst(plan: dict[tuple[str, str], int], database_url: str, tmp_path: Path) 
 
 @pytest.mark.slow
 def test_fifteen_hundred_due_sends_respect_every_senders_rate(sqlite_url: str, tmp_path: Path) -> None:
-    # Enough WhatsApp rows to fill 80 a second for over 15 seconds; `bench/cadence.py` runs bigger.
+    # Enough WhatsApp rows to fill 80 a second for over 15 seconds; `bench.cadence` runs bigger.
     whatsapp = 1_400
     burst = _burst({("whatsapp", WA): whatsapp, ("sms", LONG_CODE): 60, ("sms", TOLL_FREE): 40}, sqlite_url, tmp_path)
     assert burst.statuses == {"sent": whatsapp + 100}
