@@ -23,6 +23,7 @@ from nudge.clock import Clock
 from nudge.db import skip_locked, transaction
 from nudge.models import AudienceJob, Business
 from scheduler.backoff import backoff
+from scheduler.stale import release_stale
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class AudienceSync:
     def _claim(self, limit: int) -> tuple[list[_Claimed], dict[str, list[Any]]]:
         now = self._clock.now()
         with transaction(self._factory) as session:
+            release_stale(session, AudienceJob, now=now, max_attempts=MAX_ATTEMPTS)
             query = (
                 sa.select(AudienceJob)
                 .where(AudienceJob.status == "pending", AudienceJob.available_at <= now)

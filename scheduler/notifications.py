@@ -17,6 +17,7 @@ from nudge.clock import Clock
 from nudge.db import skip_locked, transaction
 from nudge.models import Business, Notification
 from scheduler.backoff import backoff
+from scheduler.stale import release_stale
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -38,6 +39,7 @@ class Notifier:
     def deliver(self, limit: int = 100) -> int:
         now = self._clock.now()
         with transaction(self._factory) as session:
+            release_stale(session, Notification, now=now, max_attempts=MAX_ATTEMPTS)
             query = (
                 sa.select(Notification)
                 .where(Notification.status == "pending", Notification.available_at <= now)
