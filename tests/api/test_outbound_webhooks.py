@@ -1,0 +1,290 @@
+"""Outbound webhooks (issue #23, item 3): a receiver written with the `standardwebhooks` library
+verifies every event Nudge sends; one that is down for an hour (on the injected clock) gets
+everything once it is back, in order per lead, nothing twice; a day of failures dead-letters a
+delivery, which the API replays with its original `webhook-id`; secrets rotate with an overlap."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from standardwebhooks import Webhook
+
+from agent.events.log import EVENT_TYPES
+from api.app import create_app
+from nudge.cli.demo import DEMO_LEADS
+from nudge.clock import VirtualClock
+from nudge.db import transaction
+from nudge.models import DomainEvent, EventDelivery, Handoff
+from nudge.runtime import Runtime, open_runtime
+from nudge.sim.engine import Simulation
+from nudge.sim.sample import SAMPLE_BUSINESSES
+from nudge.sim.setup import DEFAULT_START
+from nudge.tenants import create_business
+from tests.conftest import _LateApp, make_settings, postgres_schema
+from tests.support.server_thread import ServerThread
+from tests.support.smtp_server import SmtpServer
+from tests.support.twilio_stub import TwilioStub
+from tests.support.webhook_receiver import WebhookReceiver
+
+PERSONAS = {p.name: p for p in DEMO_LEADS}
+
+
+@dataclass
+class Nudge:
+    runtime: Runtime
+    clock: VirtualClock
+    client: httpx.Client
+    auth: dict[str, str]
+    business_id: str
+    twilio: TwilioStub
+
+    def endpoint(self, url: str, **fields: Any) -> dict[str, Any]:
+        answer = self.client.post("/v1/webhook-endpoints", headers=self.auth, json={"url": url, **fields})
+        assert answer.status_code == 201, answer.text
+        created: dict[str, Any] = answer.json()
+        assert created["secret"].startswith("whsec_")
+        return created
+
+    def lead(self, email: str, **fields: Any) -> str:
+        body = {"email": email, "name": "Ana Lima", "message": "Pricing for two clinics?", **fields}
+        answer = self.client.post("/v1/leads", headers=self.auth, json=body)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
+    def tick(self) -> int:
+        """What the worker's tick does for events: deliver what is due."""
+        return self.runtime.events.deliver()
+
+
+@contextmanager
+def nudge(database_url: str, tmp_path: Path, start: datetime, **extra: Any) -> Iterator[Nudge]:
+    """Nudge's API on a real port over a runtime on a virtual clock, Twilio and SMTP stand-ins,
+    one business with senders on every channel and a rep."""
+    clock = VirtualClock(start)
+    late = _LateApp()
+    with (
+        ServerThread(late, name="nudge-api") as server,
+        TwilioStub(status_mode="off", now=clock.now) as twilio,
+        SmtpServer() as smtp,
+    ):
+        settings = make_settings(
+            database_url,
+            tmp_path,
+            NUDGE_PUBLIC_URL=server.url,
+            NUDGE_CHANNELS="live",
+            NUDGE_TWILIO_API_URL=twilio.url,
+            NUDGE_SMTP_URL=smtp.url,
+            NUDGE_RATE_LIMIT_PER_SECOND=0,
+            **extra,
+        )
+        with open_runtime(settings, clock=clock, seed=7) as runtime:
+            late.app = create_app(runtime=runtime, run_workers=False)
+            spec = {k: v for k, v in SAMPLE_BUSINESSES[0].items() if k != "name"}
+            with transaction(runtime.sessions) as session:
+                created = create_business(session, name="Acme Dental", now=clock.now(), fields=spec)
+                business_id, key = created.business.id, created.api_key
+            auth = {"Authorization": f"Bearer {key}"}
+            with httpx.Client(base_url=server.url, timeout=10) as client:
+                rep = {"name": "Rita Reyes", "email": "rita@acme.example"}
+                assert client.post("/v1/reps", headers=auth, json=rep).status_code == 201
+                yield Nudge(runtime, clock, client, auth, business_id, twilio)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'nudge.db'}"
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+def _logged(n: Nudge) -> list[tuple[str, str | None, str]]:
+    """(event id, lead id, type) of every logged event, in log order."""
+    with transaction(n.runtime.sessions) as session:
+        rows = session.execute(
+            sa.select(DomainEvent.id, DomainEvent.lead_id, DomainEvent.type).order_by(DomainEvent.seq)
+        )
+        return [(row.id, row.lead_id, row.type) for row in rows]
+
+
+def _per_lead(pairs: list[tuple[str, str | None]]) -> dict[str | None, list[str]]:
+    out: dict[str | None, list[str]] = {}
+    for event_id, lead_id in pairs:
+        out.setdefault(lead_id, []).append(event_id)
+    return out
+
+
+def _statuses(n: Nudge) -> list[tuple[str, int]]:
+    with transaction(n.runtime.sessions) as session:
+        rows = session.execute(
+            sa.select(EventDelivery.status, EventDelivery.attempts).order_by(EventDelivery.event_seq)
+        )
+        return [(row.status, row.attempts) for row in rows]
+
+
+def test_a_standardwebhooks_receiver_verifies_every_event_type(tmp_path: Path) -> None:
+    """Sample leads run through the real system on the virtual clock (a hot buyer, one who opts
+    out, one who buys after the value offer; the first send fails at Twilio), a rep claims and
+    wins the handoff over the API: every one of the nine event types reaches the receiver and
+    verifies with the library, in log order per lead, once."""
+    with (
+        nudge(f"sqlite:///{tmp_path / 'nudge.db'}", tmp_path, DEFAULT_START) as n,
+        WebhookReceiver(now=n.clock.now) as receiver,
+    ):
+        receiver.secrets = [n.endpoint(receiver.url)["secret"]]
+        sim = Simulation(n.runtime, n.clock, random.Random(3))
+        n.twilio.fail_next(63016)  # the first WhatsApp send fails: message.failed, then the next channel
+        for name in ("hot_buyer", "opts_out", "converts"):
+            sim.add_lead(PERSONAS[name], n.business_id, DEFAULT_START)
+        sim.run_until(DEFAULT_START + timedelta(days=10))
+        with transaction(n.runtime.sessions) as session:
+            handoff_id = session.scalars(sa.select(Handoff.id)).one()
+        path = f"/v1/handoffs/{handoff_id}"
+        rep_id = n.client.get("/v1/reps", headers=n.auth).json()["reps"][0]["id"]
+        assert n.client.post(f"{path}/claim", headers=n.auth, json={"rep_id": rep_id}).status_code == 200
+        won = {"outcome": "won", "value": 900, "currency": "USD"}
+        assert n.client.post(f"{path}/resolve", headers=n.auth, json=won).status_code == 200
+        while n.tick():
+            pass
+        logged = _logged(n)
+        assert receiver.refused == [] and receiver.duplicates == []
+        assert sorted({a.type for a in receiver.accepted}) == sorted(EVENT_TYPES)
+        assert [a.id for a in receiver.accepted if a.type == "message.failed"], "the failed send was reported"
+        assert {a.id for a in receiver.accepted} == {event_id for event_id, _, _ in logged}
+        # In order per lead: each lead's events arrive in the order they were logged.
+        assert _per_lead([(a.id, a.lead_id) for a in receiver.accepted]) == _per_lead(
+            [(event_id, lead_id) for event_id, lead_id, _ in logged]
+        )
+        assert all(status == "delivered" for status, _ in _statuses(n))
+
+
+def test_a_receiver_down_for_an_hour_gets_everything_in_order_once(database_url: str, tmp_path: Path) -> None:
+    with (
+        nudge(database_url, tmp_path, DEFAULT_START) as n,
+        WebhookReceiver(now=n.clock.now) as receiver,
+    ):
+        receiver.secrets = [n.endpoint(receiver.url)["secret"]]
+        receiver.down()
+        leads = [n.lead(f"lead{i}@example.com") for i in range(3)]
+        n.runtime.dispatcher.run_due()  # touch 1: message.sent and lead.stage_changed for each
+        n.tick()
+        went_down, signalled = n.clock.now(), False
+        while n.clock.now() < went_down + timedelta(hours=1):
+            if n.clock.now() >= went_down + timedelta(minutes=30) and not signalled:
+                answer = n.client.post(f"/v1/leads/{leads[0]}/events", headers=n.auth, json={"type": "lost"})
+                assert answer.status_code == 202
+                n.runtime.dispatcher.run_due()  # the signal's run: lead.stage_changed while still down
+                signalled = True
+            n.clock.advance(timedelta(minutes=5))
+            n.tick()
+        assert receiver.requests == 0
+        statuses = _statuses(n)
+        assert all(status == "pending" for status, _ in statuses)
+        tried = [attempts for _, attempts in statuses if attempts]
+        assert len(tried) == len(leads) and min(tried) >= 5, "only each lead's first event was retried"
+        receiver.up()
+        deadline = n.clock.now() + timedelta(hours=2)
+        while any(status != "delivered" for status, _ in _statuses(n)) and n.clock.now() < deadline:
+            n.clock.advance(timedelta(minutes=5))
+            n.tick()
+        logged = _logged(n)
+        assert len(logged) >= 3 * len(leads) + 1
+        assert receiver.refused == [] and receiver.duplicates == []
+        assert sorted(a.id for a in receiver.accepted) == sorted(event_id for event_id, _, _ in logged)
+        assert _per_lead([(a.id, a.lead_id) for a in receiver.accepted]) == _per_lead(
+            [(event_id, lead_id) for event_id, lead_id, _ in logged]
+        )
+        # The delivery log tells the same story.
+        endpoint_id = n.client.get("/v1/webhook-endpoints", headers=n.auth).json()["endpoints"][0]["id"]
+        log = n.client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries", headers=n.auth).json()["deliveries"]
+        assert {d["status"] for d in log} == {"delivered"} and max(d["attempts"] for d in log) >= 6
+        assert {d["event_id"] for d in log} == {a.id for a in receiver.accepted}
+
+
+def test_a_day_of_failures_dead_letters_then_the_api_replays_it(tmp_path: Path) -> None:
+    with (
+        nudge(f"sqlite:///{tmp_path / 'nudge.db'}", tmp_path, DEFAULT_START) as n,
+        WebhookReceiver(now=n.clock.now) as receiver,
+    ):
+        endpoint = n.endpoint(receiver.url, events=["lead.created", "lead.stage_changed"])
+        receiver.secrets = [endpoint["secret"]]
+        receiver.down()
+        lead_id = n.lead("late@example.com")
+        start = n.clock.now()
+        while n.clock.now() < start + timedelta(hours=25):
+            n.clock.advance(timedelta(minutes=20))
+            n.tick()
+        log_path = f"/v1/webhook-endpoints/{endpoint['id']}/deliveries"
+        dead = n.client.get(log_path, headers=n.auth, params={"status": "dead"}).json()["deliveries"]
+        assert [(d["event_type"], d["lead_id"]) for d in dead] == [("lead.created", lead_id)]
+        assert "unreachable" in dead[0]["last_error"] and dead[0]["attempts"] >= 8
+        # A dead delivery no longer holds the lead's later events back; message.sent is filtered out.
+        receiver.up()
+        n.runtime.dispatcher.run_due()
+        n.tick()
+        assert receiver.types() == ["lead.stage_changed"]
+        replay = {"since": (start - timedelta(minutes=1)).isoformat()}
+        answer = n.client.post(f"/v1/webhook-endpoints/{endpoint['id']}/replay", headers=n.auth, json=replay)
+        assert answer.status_code == 202 and answer.json() == {"replayed": 1}
+        n.tick()
+        assert receiver.types() == ["lead.stage_changed", "lead.created"]
+        assert receiver.accepted[1].id == dead[0]["event_id"], "replayed with its original webhook-id"
+        naive = n.client.post(
+            f"/v1/webhook-endpoints/{endpoint['id']}/replay", headers=n.auth, json={"since": "2026-01-01T00:00:00"}
+        )
+        assert naive.status_code == 422 and "since" in naive.json()["error"]["message"]
+
+
+def test_the_real_library_verifies_and_a_rotation_signs_with_both_secrets(tmp_path: Path) -> None:
+    """On today's date, the library's own timestamp check (wall clock) passes; during a rotation's
+    overlap both the old and the new secret verify; after it, only the new one."""
+    start = datetime.now(UTC).replace(microsecond=0)
+    with (
+        nudge(f"sqlite:///{tmp_path / 'nudge.db'}", tmp_path, start) as n,
+        WebhookReceiver() as receiver,  # the library's own clock
+    ):
+        endpoint = n.endpoint(receiver.url, events=["lead.created"])
+        old = endpoint["secret"]
+        receiver.secrets = [old]
+        n.lead("first@example.com")
+        n.tick()
+        first = receiver.accepted[0]
+        assert Webhook(old).verify(first.body, first.headers)["type"] == "lead.created"
+        rotate = f"/v1/webhook-endpoints/{endpoint['id']}/rotate-secret"
+        rotated = n.client.post(rotate, headers=n.auth, json={"overlap_seconds": 3600})
+        assert rotated.status_code == 200, rotated.text
+        new = rotated.json()["secret"]
+        listed = n.client.get("/v1/webhook-endpoints", headers=n.auth).text
+        assert new != old and new not in listed and old not in listed, "a secret is shown once"
+        assert first.payload["data"]["lead"]["email"] == "first@example.com"
+        receiver.secrets = [old]  # a receiver not yet switched still verifies…
+        n.lead("second@example.com")
+        n.tick()
+        receiver.secrets = [new]  # …and one already switched does too
+        n.lead("third@example.com")
+        n.tick()
+        assert receiver.refused == [] and len(receiver.accepted) == 3
+        assert len(receiver.accepted[2].headers["webhook-signature"].split(" ")) == 2
+        n.clock.advance(timedelta(hours=1, seconds=1))  # the overlap is over: only the new secret signs
+        with WebhookReceiver(now=n.clock.now) as late:
+            late.secrets = [old]
+            moved = n.client.patch(f"/v1/webhook-endpoints/{endpoint['id']}", headers=n.auth, json={"url": late.url})
+            assert moved.status_code == 200, moved.text
+            n.lead("fourth@example.com")
+            n.tick()
+            assert late.accepted == [] and len(late.refused) == 1
+            assert len(late.signatures[0].split(" ")) == 1
+            late.secrets = [new]
+            n.clock.advance(timedelta(minutes=5))
+            n.tick()
+            assert [a.type for a in late.accepted] == ["lead.created"]
