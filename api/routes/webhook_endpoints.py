@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from agent.events.log import EVENT_TYPES
 from agent.events.signing import new_secret
@@ -58,7 +58,7 @@ class EndpointPatch(Strict):
 
 class RotateIn(Strict):
     overlap_seconds: Annotated[
-        int, Field(ge=0, le=7 * 86_400, strict=True, description="how long the old secret keeps signing too")
+        int, Field(ge=0, le=7 * 86_400, description="how long the old secret keeps signing too")
     ] = 86_400
 
 
@@ -66,6 +66,14 @@ class ReplayIn(Strict):
     since: Instant = Field(description="replay deliveries created at or after this time")
     until: Instant | None = Field(default=None, description="…and before this time (default: now)")
     status: Literal["dead", "all"] = Field(default="dead", description="only dead-lettered ones, or delivered ones too")
+
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        # pydantic would read a number as a Unix time; the schema says an RFC 3339 string.
+        if value is not None and not isinstance(value, str):
+            raise ValueError("must be a date-time string like 2026-01-01T00:00:00Z")
+        return value
 
 
 class EndpointOut(BaseModel):

@@ -216,3 +216,23 @@ def test_the_real_library_verifies_and_a_rotation_signs_with_both_secrets(tmp_pa
             n.clock.advance(timedelta(minutes=5))
             n.tick()
             assert [a.type for a in late.accepted] == ["lead.created"]
+
+
+def test_a_worker_that_died_mid_send_is_relieved_and_the_receiver_dedupes(tmp_path: Path) -> None:
+    """A worker claimed the delivery, the receiver got it, and the worker died before recording
+    that (as after SIGKILL): two minutes later another worker sends it again with the same
+    `webhook-id`, and the receiver's deduplication keeps it once."""
+    with (
+        nudge(f"sqlite:///{tmp_path / 'nudge.db'}", tmp_path, DEFAULT_START) as n,
+        WebhookReceiver(now=n.clock.now) as receiver,
+    ):
+        receiver.secrets = [n.endpoint(receiver.url, events=["lead.created"])["secret"]]
+        n.lead("crash@example.com")
+        events = n.runtime.events
+        (job,) = events._claim(10)  # the dying worker: claimed (committed `sending`)…
+        events._subscriber(job).deliver(job.event, n.clock.now())  # …sent, and never recorded
+        assert n.tick() == 0, "a live worker's send is not taken over"
+        n.clock.advance(timedelta(minutes=3))
+        assert n.tick() == 1
+        assert [a.id for a in receiver.accepted] == [job.event.id] and receiver.duplicates == [job.event.id]
+        assert _statuses(n) == [("delivered", 2)]
