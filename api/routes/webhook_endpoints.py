@@ -61,6 +61,13 @@ class RotateIn(Strict):
         int, Field(ge=0, le=7 * 86_400, description="how long the old secret keeps signing too")
     ] = 86_400
 
+    @field_validator("overlap_seconds", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # pydantic reads false as 0; the schema says an integer
+            raise ValueError("must be an integer number of seconds")
+        return value
+
 
 class ReplayIn(Strict):
     since: Instant = Field(description="replay deliveries created at or after this time")
