@@ -17,7 +17,7 @@ from standardwebhooks import Webhook
 from agent.events.log import EVENT_TYPES
 from nudge.cli.demo import DEMO_LEADS
 from nudge.db import transaction
-from nudge.models import DomainEvent, EventDelivery, Handoff
+from nudge.models import DomainEvent, EventDelivery, Handoff, WebhookEndpoint
 from nudge.sim.engine import Simulation
 from nudge.sim.setup import DEFAULT_START
 from tests.conftest import postgres_schema
@@ -236,3 +236,32 @@ def test_a_worker_that_died_mid_send_is_relieved_and_the_receiver_dedupes(tmp_pa
         assert n.tick() == 1
         assert [a.id for a in receiver.accepted] == [job.event.id] and receiver.duplicates == [job.event.id]
         assert _statuses(n) == [("delivered", 2)]
+
+
+def test_private_urls_are_refused_when_saved_and_when_called(tmp_path: Path) -> None:
+    """The webhook-target rules: a private URL is a 422 naming `url` (nothing stored); one that got
+    in while private targets were allowed is refused at send time, dead at once with the reason."""
+    with nudge(f"sqlite:///{tmp_path / 'nudge.db'}", tmp_path, DEFAULT_START, NUDGE_ALLOW_PRIVATE_WEBHOOKS=False) as n:
+        for url in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/latest/", "http://[::1]/x"):
+            answer = n.client.post("/v1/webhook-endpoints", headers=n.auth, json={"url": url})
+            assert answer.status_code == 422 and answer.json()["error"]["message"].startswith("url: "), answer.text
+        for body in ({"url": "ftp://crm.example/x"}, {"url": "https://crm.example/x", "events": ["lead.eaten"]}, {}):
+            assert n.client.post("/v1/webhook-endpoints", headers=n.auth, json=body).status_code == 422, body
+        assert n.client.get("/v1/webhook-endpoints", headers=n.auth).json()["endpoints"] == []
+        assert n.client.get("/v1/webhook-endpoints/whe_nope", headers=n.auth).status_code == 404
+        with transaction(n.runtime.sessions) as session:  # saved under an on-premise policy
+            session.add(
+                WebhookEndpoint(
+                    business_id=n.business_id,
+                    url="http://127.0.0.1:9/hook",
+                    secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                    created_at=n.clock.now(),
+                    updated_at=n.clock.now(),
+                )
+            )
+        n.lead("ssrf@example.com")
+        assert n.tick() == 0
+        with transaction(n.runtime.sessions) as session:
+            (delivery,) = session.scalars(sa.select(EventDelivery)).all()
+        assert delivery.status == "dead" and delivery.attempts == 1
+        assert delivery.last_error is not None and "127.0.0.1 is a loopback address" in delivery.last_error
