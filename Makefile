@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python -m bench.instant_reply
 	$(BIN)/python -m bench.cadence
 	$(BIN)/python -m bench.reports
+	$(BIN)/python -m bench.events
 
 serve: install
 	$(BIN)/nudge serve

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from agent.events.log import LEAD_STAGE_CHANGED, emit, lead_snapshot
 from nudge.ids import new_id
 from nudge.models import Lead, LeadActivity, insert_into
 
@@ -44,6 +45,9 @@ def record(
 def record_stage(session: Session, lead: Lead, at: datetime, before: str, after: str) -> None:
     """A stage change, in the one form `entered_stage` reads back (the audit, withdrawn sends)."""
     record(session, lead, at, STAGE, f"{before}{_ARROW}{after}")
+    snapshot = {**lead_snapshot(lead), "stage": after}
+    data = {"lead": snapshot, "from": before, "to": after}
+    emit(session, business_id=lead.business_id, lead_id=lead.id, type=LEAD_STAGE_CHANGED, data=data, now=at)
 
 
 def entered_stage(detail: str) -> str | None:

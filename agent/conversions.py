@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agent.events.log import LEAD_CONVERTED, emit, lead_snapshot
 from nudge.models import Conversion, Lead
 
 CONVERSION_TYPES = frozenset({"converted", "won", "booked"})
@@ -41,4 +42,6 @@ def record_conversion(
             created_at=at,
         )
     )
+    data = {"lead": lead_snapshot(lead), "kind": kind, "value": value, "currency": currency, "source": source}
+    emit(session, business_id=lead.business_id, lead_id=lead.id, type=LEAD_CONVERTED, data=data, now=at)
     return True

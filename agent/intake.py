@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from agent.contacts import phone_key
+from agent.events.log import LEAD_CREATED, emit, lead_snapshot
 from agent.language import detect_language
 from nudge.ids import new_id
 from nudge.models import Business, Lead, Message, table_of
@@ -99,6 +100,8 @@ def create_lead(
         lead.id = lead_id
     session.add(lead)
     session.flush()
+    created = {"lead": lead_snapshot(lead)}
+    emit(session, business_id=business.id, lead_id=lead.id, type=LEAD_CREATED, data=created, now=now)
     return lead
 
 
@@ -189,6 +192,8 @@ def record_inbound(
             **seen,
         }
         connection.execute(statements.insert_lead, row)
+        created = {"lead": lead_snapshot(row)}
+        emit(connection, business_id=business.id, lead_id=lead_id, type=LEAD_CREATED, data=created, now=now)
     else:
         lead_id = found.id
         changes = {"lead_key": lead_id, **seen}

@@ -8,6 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from agent.events.log import LEAD_OPTED_OUT, emit, lead_snapshot
 from nudge.ids import new_id
 from nudge.models import Lead, OptOut, insert_into, table_of
 
@@ -36,3 +37,5 @@ def suppress(session: Session, lead: Lead, channel: str, reason: str, now: datet
                 "created_at": now,
             },
         )
+        data = {"lead": lead_snapshot(lead), "channel": channel, "reason": reason}
+        emit(connection, business_id=lead.business_id, lead_id=lead.id, type=LEAD_OPTED_OUT, data=data, now=now)

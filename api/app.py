@@ -16,6 +16,7 @@ from api.ratelimit import RateLimiter
 from api.routes import (
     business,
     case_studies,
+    connectors,
     email,
     handoffs,
     health,
@@ -26,6 +27,7 @@ from api.routes import (
     sequence,
     twilio,
     unsubscribe,
+    webhook_endpoints,
 )
 from nudge.runtime import Runtime, open_runtime
 from nudge.settings import Settings
@@ -70,6 +72,8 @@ def create_app(
         reports,
         unsubscribe,
         email,
+        webhook_endpoints,
+        connectors,
     )
     for module in modules:
         app.include_router(module.router)

@@ -34,6 +34,13 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/keys"): "key.create",
     ("POST", "/v1/keys/{prefix}/rotate"): "key.rotate",
     ("DELETE", "/v1/keys/{prefix}"): "key.revoke",
+    ("POST", "/v1/webhook-endpoints"): "webhook_endpoint.create",
+    ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): "webhook_endpoint.update",
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): "webhook_endpoint.delete",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): "webhook_endpoint.rotate_secret",
+    ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay"): "webhook_endpoint.replay",
+    ("PUT", "/v1/connectors/hubspot"): "connector.hubspot.put",
+    ("DELETE", "/v1/connectors/hubspot"): "connector.hubspot.delete",
 }
 
 

@@ -464,6 +464,95 @@ class AudienceJob(TenantScoped, Base):
     updated_at: Mapped[datetime]
 
 
+class WebhookEndpoint(TenantScoped, Base):
+    """A business's URL that receives its domain events, signed per Standard Webhooks.
+
+    `secret` is the current `whsec_` signing secret; during a rotation `previous_secret` signs too
+    (a second signature in `webhook-signature`) until `previous_secret_until`."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (_owned_by_business(),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("whe"))
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    description: Mapped[str] = mapped_column(sa.String(200), default="")
+    events: Mapped[list[Any]] = mapped_column(default=list)  # event types; empty: every type
+    secret: Mapped[str] = mapped_column(sa.String(100))
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    previous_secret_until: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Connector(TenantScoped, Base):
+    """A CRM the business's events are mirrored into (`kind`: hubspot), one per kind."""
+
+    __tablename__ = "connectors"
+    __table_args__ = (_owned_by_business(), sa.UniqueConstraint("business_id", "kind", name="uq_connectors_kind"))
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("con"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the kind's settings, its token included
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DomainEvent(TenantScoped, Base):
+    """The domain-event log (a transactional outbox): written in the transaction of the change it
+    reports, only when someone subscribes to it. `seq` orders a lead's events; `id` is the
+    Standard Webhooks `webhook-id`, the same on every attempt so receivers can deduplicate."""
+
+    __tablename__ = "domain_events"
+    __table_args__ = (_owned_by_business(),)
+
+    seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    lead_id: Mapped[str | None] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(sa.String(40))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime]
+
+
+class EventDelivery(TenantScoped, Base):
+    """One event to one subscriber (a webhook endpoint or a connector), delivered after the commit:
+    pending → sending → delivered, or dead after a day of retries. A lead's deliveries to one
+    subscriber go in `event_seq` order: a later one waits while an earlier one is unfinished."""
+
+    __tablename__ = "event_deliveries"
+    __table_args__ = (
+        _owned_by_business(),
+        sa.Index(
+            "ix_event_deliveries_ready",
+            "available_at",
+            sqlite_where=sa.text("status = 'pending'"),
+            postgresql_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index("ix_event_deliveries_order", "subscriber_id", "lead_id", "event_seq"),
+        sa.Index("ix_event_deliveries_log", "subscriber_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("dlv"))
+    event_seq: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+        sa.ForeignKey("domain_events.seq", ondelete="CASCADE"),
+        index=True,
+    )
+    subscriber_id: Mapped[str] = mapped_column(sa.String(40))  # a webhook endpoint's or a connector's id
+    lead_id: Mapped[str | None] = mapped_column(sa.String(40))  # the event's, for ordering (erased with it)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending|sending|delivered|dead
+    attempts: Mapped[int] = mapped_column(default=0)
+    available_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    response_status: Mapped[int | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
 class AuditEntry(Base):
     """Who did what: one row per successful change (and per export) made through the API.
 
@@ -505,4 +594,8 @@ TENANT_MODELS: tuple[type[Base], ...] = (
     Conversion,
     UnsubscribeToken,
     AudienceJob,
+    WebhookEndpoint,
+    Connector,
+    DomainEvent,
+    EventDelivery,
 )

@@ -2,9 +2,10 @@
 
 Erasure removes the lead row; every table that holds the lead's data references it with
 ON DELETE CASCADE (messages, mailbox, outbox, decisions, links, opt-outs, handoffs and their
-rep notifications). The LangGraph checkpoints live outside these tables and are deleted by the
-caller after the commit (`checkpointer.erase_thread`). On SQLite, secure_delete zeroes what the
-delete frees and the WAL is truncated after the commit, so no copy stays in the files either.
+rep notifications, the domain events for webhooks and CRMs and their deliveries). The LangGraph
+checkpoints live outside these tables and are deleted by the caller after the commit
+(`checkpointer.erase_thread`). On SQLite, secure_delete zeroes what the delete frees and the WAL
+is truncated after the commit, so no copy stays in the files either.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from nudge.db import truncate_wal_after_commit
 from nudge.models import (
     Base,
     Conversion,
+    DomainEvent,
     Handoff,
     Lead,
     LeadActivity,
@@ -68,6 +70,7 @@ def export_lead(session: Session, lead: Lead) -> dict[str, Any]:
         "llm_usage": rows(LlmUsage, LlmUsage.lead_id),
         "handoffs": [_row(h) for h in handoffs],
         "rep_notifications": notifications,
+        "outbound_events": rows(DomainEvent, DomainEvent.lead_id),
     }
 
 

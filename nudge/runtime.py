@@ -21,6 +21,7 @@ from agent.channels.registry import build_channels
 from agent.composer import Composer, TemplateComposer, load_phrasebook
 from agent.composer.guardrails import Similarity
 from agent.composer.llm import LLMComposer
+from agent.crm.registry import build_connector
 from agent.links import new_token, seeded_tokens
 from agent.llm import LLM, CircuitBreaker, LLMQualifier, Qualifier, offline_qualifier
 from agent.outbound_urls import TargetPolicy, target_client
@@ -38,6 +39,7 @@ from nudge.settings import Settings
 from scheduler.audiences import AudienceSync
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
+from scheduler.events import ConnectorFactory, EventSender
 from scheduler.notifications import Notifier
 from scheduler.pacing import SenderPacer, SendRates
 
@@ -60,6 +62,12 @@ class Runtime:
     knowledge: KnowledgeService
     llm: LLM | None = None
 
+    @property
+    def events(self) -> EventSender:
+        """Delivers domain events to webhook endpoints and connectors (the tick calls it)."""
+        assert self.deliverer.events is not None
+        return self.deliverer.events
+
 
 def embedding_similarity() -> Similarity:
     """Highest cosine similarity of a text to earlier ones, on the knowledge base's encoder."""
@@ -70,6 +78,12 @@ def embedding_similarity() -> Similarity:
         return float((rows[1:] @ rows[0]).max()) if len(rows) > 1 else 0.0
 
     return similar
+
+
+def connector_factory(settings: Settings) -> ConnectorFactory:
+    """CRM connectors talk to the hosts the operator set (HubSpot's API, or a stand-in)."""
+    api_urls = {"hubspot": settings.hubspot_api_url}
+    return lambda kind, config, http: build_connector(kind, config, http, api_urls=api_urls)
 
 
 def build_writers(settings: Settings, metrics: Metrics) -> tuple[Composer, Qualifier, LLM | None]:
@@ -121,6 +135,14 @@ def open_runtime(
                 metrics=metrics,
                 pacer=SenderPacer(SendRates.from_settings(settings)),
                 max_wait=timedelta(seconds=settings.pacing_max_wait_seconds),
+                events=EventSender(
+                    session_factory=sessions,
+                    clock=clock,
+                    tenant_http=tenant_http,
+                    http=http,
+                    connectors=connector_factory(settings),
+                    seed=seed,
+                ),
                 audiences=AudienceSync(
                     session_factory=sessions,
                     clock=clock,

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     channels: ChannelMode = Field(default="sandbox", validation_alias="NUDGE_CHANNELS")
     # Meta Marketing API host for Custom Audiences (point it at a stand-in in tests).
     meta_graph_url: str = Field(default="https://graph.facebook.com", validation_alias="NUDGE_META_GRAPH_URL")
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", validation_alias="NUDGE_HUBSPOT_API_URL")
 
     # Webhook URLs a business sets (rep notifications, audiences) must reach a public address, over
     # https in live mode; an on-premise install whose own network carries them may allow private

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent import activity
 from agent.channels import Channel, ChannelError, OutboundMessage, SendResult
 from agent.email_thread import email_headers
+from agent.events import log as events
 from agent.outbound import QUEUED, StoredMessage, no_longer_wanted, queued_in
 from agent.suppression import suppress
 from nudge.clock import Clock
@@ -34,6 +35,7 @@ from nudge.models import Business, Lead, Message, Outbox, table_of
 from scheduler import mailbox
 from scheduler.audiences import AudienceSync
 from scheduler.backoff import backoff
+from scheduler.events import EventSender
 from scheduler.pacing import SenderPacer, SendRates
 
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ _MESSAGES = table_of(Message)
 class _Statements:
     outbox_sent: sa.UpdateBase
     outbox_claimed: sa.Update
-    message_state: sa.Select[tuple[str, list[Any], str | None]]
+    message_state: sa.Select[tuple[str, list[Any], str | None, str, str]]
     message_sent: sa.Update
 
 
@@ -66,9 +68,13 @@ def _statements() -> _Statements:
         outbox_claimed=_OUTBOX.update()
         .where(_OUTBOX.c.id == sa.bindparam("outbox_id"), _OUTBOX.c.status == "pending")
         .values(status=sa.bindparam("status"), attempts=_OUTBOX.c.attempts + 1, updated_at=sa.bindparam("now")),
-        message_state=sa.select(_MESSAGES.c.status, _MESSAGES.c.status_history, _MESSAGES.c.provider_id).where(
-            _MESSAGES.c.id == sa.bindparam("message_id")
-        ),
+        message_state=sa.select(
+            _MESSAGES.c.status,
+            _MESSAGES.c.status_history,
+            _MESSAGES.c.provider_id,
+            _MESSAGES.c.business_id,
+            _MESSAGES.c.lead_id,
+        ).where(_MESSAGES.c.id == sa.bindparam("message_id")),
         message_sent=_MESSAGES.update().where(_MESSAGES.c.id == sa.bindparam("message_key")),
     )
 
@@ -80,6 +86,7 @@ class DeliveryReport:
     failed: int = 0
     deferred: int = 0  # waiting for the sender's rate
     audience_jobs: int = 0  # retargeting audience changes sent
+    events: int = 0  # domain events delivered to webhook endpoints and connectors
     leads_to_wake: list[str] = field(default_factory=list)  # failures became mailbox events
 
 
@@ -114,6 +121,7 @@ class Deliverer:
         pacer: SenderPacer | None = None,
         max_wait: timedelta = timedelta(seconds=0.5),
         audiences: AudienceSync | None = None,
+        events: EventSender | None = None,
     ) -> None:
         self._factory = session_factory
         self._channels = channels
@@ -124,6 +132,7 @@ class Deliverer:
         self._pacer = pacer or SenderPacer(SendRates())
         self._max_wait = max_wait
         self._audiences = audiences
+        self.events = events
         self._sleep: Callable[[float], None] = getattr(clock, "sleep", time.sleep)
 
     def deliver(self, *, lead_id: str | None = None, limit: int = 200) -> DeliveryReport:
@@ -147,6 +156,8 @@ class Deliverer:
             report.leads_to_wake.extend(one.leads_to_wake)
         if self._audiences is not None and lead_id is None:
             report.audience_jobs = self._audiences.sync()
+        if self.events is not None and lead_id is None:
+            report.events = self.events.deliver()
         return report
 
     def claim(
@@ -198,7 +209,7 @@ class Deliverer:
                 continue  # no longer pending: something in the run took it back
             outbound = outbound_for(session, queued, lead, business, self._public_url, now)
             if records_only:
-                self._record_only(session, channel, outbound, QUEUED, queued.status_history, None, now)
+                self._record_only(session, lead, channel, outbound, QUEUED, queued.status_history, None, now)
                 continue
             claimed.append((queued.outbox_id, outbound))
         return claimed
@@ -219,7 +230,7 @@ class Deliverer:
         if getattr(channel, "records_only", False):
             row.status = "sent"
             history = message.status_history
-            self._record_only(session, channel, outbound, message.status, history, message.provider_id, now)
+            self._record_only(session, lead, channel, outbound, message.status, history, message.provider_id, now)
             return
         row.status = "sending"
         claimed.append((row.id, outbound))
@@ -227,6 +238,7 @@ class Deliverer:
     def _record_only(
         self,
         session: Session,
+        lead: Lead,
         channel: Channel,
         outbound: OutboundMessage,
         status: str,
@@ -238,7 +250,8 @@ class Deliverer:
         claiming transaction (at most once holds) and counted once that commits (a batch that
         rolls back runs its leads again)."""
         result = channel.send(outbound)
-        self._write_sent(session.connection(), outbound.message_id, status, history, provider_id, result, now)
+        owner = (lead.business_id, lead.id, outbound.channel)
+        self._write_sent(session.connection(), outbound.message_id, status, history, provider_id, result, now, owner)
         after_commit(session, partial(self._count_sent, outbound.channel))
 
     def _count_sent(self, channel: str) -> None:
@@ -254,21 +267,25 @@ class Deliverer:
         provider_id: str | None,
         result: SendResult,
         now: datetime,
+        owner: tuple[str, str, str],  # business, lead, channel: for the message.sent event
     ) -> None:
         """Record, in Core, that the provider took the message: from `status` (with `history`) it
         moves to sent and then to the provider's own first status, if that is further on; a
         provider id it already had (adopted by recovery) is kept."""
         current, history = advanced(status, history, ("sent", result.status), now)
+        provider_id = provider_id or result.provider_id
         connection.execute(
             _statements().message_sent,
             {
                 "message_key": message_id,
-                "provider_id": provider_id or result.provider_id,
+                "provider_id": provider_id,
                 "sent_at": now,
                 "status": current,
                 "status_history": history,
             },
         )
+        business_id, lead_id, channel = owner
+        _message_sent(connection, business_id, lead_id, message_id, channel, provider_id, now)
 
     def send_claimed(self, claimed: list[tuple[str, OutboundMessage]]) -> DeliveryReport:
         report = DeliveryReport()
@@ -339,7 +356,10 @@ class Deliverer:
             message_id, channel = row
             state = connection.execute(statements.message_state, {"message_id": message_id}).first()
             assert state is not None  # the outbox row is deleted with its message
-            self._write_sent(connection, message_id, state.status, state.status_history, state.provider_id, result, now)
+            owner = (state.business_id, state.lead_id, channel)
+            self._write_sent(
+                connection, message_id, state.status, state.status_history, state.provider_id, result, now, owner
+            )
         self._count_sent(channel)
 
     def _record_failure(self, outbox_id: str, error: ChannelError, report: DeliveryReport) -> None:
@@ -422,6 +442,15 @@ class Deliverer:
                     message.provider_id = message.provider_id or found.provider_id
                     message.sent_at = message.sent_at or now
                     apply_status(message, "sent", now)
+                    _message_sent(
+                        session.connection(),
+                        lead.business_id,
+                        lead.id,
+                        message.id,
+                        row.channel,
+                        message.provider_id,
+                        now,
+                    )
                 elif row.attempts >= MAX_ATTEMPTS:
                     # Not at the provider after its last attempt (sends that kept timing out): the
                     # touch falls to its next channel, as after any retry that ran out.
@@ -462,7 +491,8 @@ def _give_up(
     row and in the lead's activity (`kind`)."""
     row.status, row.last_error, row.updated_at = status, why[:500], now
     message.error_code = code
-    apply_status(message, "failed", now)
+    if apply_status(message, "failed", now) and status == "failed":
+        _message_failed(session, lead, message, why, now)
     activity.record(session, lead, now, kind, why, touch=message.touch, channel=message.channel)
 
 
@@ -493,12 +523,39 @@ def report_failure(
         return None  # a duplicate or a late callback: the first one did the work
     message.error_code = code or message.error_code
     lead = session.get(Lead, message.lead_id)
+    if lead is not None:
+        _message_failed(session, lead, message, f"the provider reported {status}", now)
     if lead is None or message.touch is None:
         return None
     if unreachable:
         mark_unreachable(lead, message.channel)
     enqueue_fallback(session, lead, message, message.error_code or "", now)
     return lead.id
+
+
+def _message_sent(
+    connection: sa.Connection,
+    business_id: str,
+    lead_id: str,
+    message_id: str,
+    channel: str,
+    provider_id: str | None,
+    now: datetime,
+) -> None:
+    data = {"lead_id": lead_id, "message_id": message_id, "channel": channel, "provider_id": provider_id}
+    events.emit(connection, business_id=business_id, lead_id=lead_id, type=events.MESSAGE_SENT, data=data, now=now)
+
+
+def _message_failed(session: Session, lead: Lead, message: Message, why: str, now: datetime) -> None:
+    data = {
+        "lead_id": lead.id,
+        "message_id": message.id,
+        "channel": message.channel,
+        "touch": message.touch,
+        "error_code": message.error_code,
+        "reason": why[:500],
+    }
+    events.emit(session, business_id=lead.business_id, lead_id=lead.id, type=events.MESSAGE_FAILED, data=data, now=now)
 
 
 def apply_status(message: Message, status: str, at: datetime) -> bool:

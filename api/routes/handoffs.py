@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
 from agent.conversions import record_conversion
+from agent.events.log import HANDOFF_CLAIMED, HANDOFF_RESOLVED, emit
 from agent.outbound_urls import TargetPolicy, check_targets
 from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
@@ -227,6 +228,8 @@ def claim(
         holder = "already claimed" if handoff.status == "claimed" else f"already {handoff.status}"
         raise ApiError(409, "conflict", f"handoff {handoff.id} is {holder}")
     session.refresh(handoff)
+    data = {"handoff_id": handoff.id, "lead_id": handoff.lead_id, "rep_id": rep.id}
+    emit(session, business_id=handoff.business_id, lead_id=handoff.lead_id, type=HANDOFF_CLAIMED, data=data, now=now)
     return handoff_out(handoff)
 
 
@@ -285,6 +288,10 @@ def resolve(
     if not done:
         raise ApiError(409, "conflict", f"handoff {handoff.id} is already resolved")
     payload: dict[str, Any] = {"handoff_id": handoff.id, "outcome": body.outcome}
+    resolved = {**payload, "lead_id": handoff.lead_id, "note": body.note}
+    emit(
+        session, business_id=handoff.business_id, lead_id=handoff.lead_id, type=HANDOFF_RESOLVED, data=resolved, now=now
+    )
     if body.outcome == "won":
         payload.update(type="won", value=body.value, currency=body.currency)
         lead = session.get(Lead, handoff.lead_id)

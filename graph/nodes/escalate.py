@@ -7,6 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from agent import activity, stages
+from agent.events.log import LEAD_ESCALATED, emit, lead_snapshot
 from agent.handoff import FALLBACK, build_summary, choose_rep, notify, rep_eta, sla_deadline, summary_text
 from agent.outbound import ChannelChoice, free_text_choice
 from graph.context import RunContext
@@ -83,6 +84,8 @@ def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         f"score {lead.score}: handoff {handoff.id} to {rep.name if rep else 'the fallback contact'}"
         f" ({reached} notification(s))",
     )
+    escalated = {"lead": lead_snapshot(lead), "handoff_id": handoff.id, "summary": handoff.summary}
+    emit(session, business_id=business.id, lead_id=lead.id, type=LEAD_ESCALATED, data=escalated, now=now)
     # The graph now waits at interrupt(), so `plan` will not mirror this run onto the lead row.
     if lead.stage != stages.ESCALATED:
         activity.record_stage(session, lead, now, lead.stage, stages.ESCALATED)

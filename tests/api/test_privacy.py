@@ -32,6 +32,9 @@ def test_export_then_erase_leaves_nothing_behind(live: LiveNudge) -> None:
     _, key = live.business(
         "Acme", whatsapp_from=WA, email_from="Acme <hi@acme.example>", whatsapp_templates=whatsapp_templates("acme")
     )
+    # Webhook events carry the lead's data too (the port is closed: they wait in the log).
+    hook = {"url": "http://127.0.0.1:9/hook"}
+    assert live.client.post("/v1/webhook-endpoints", headers=live.auth(key), json=hook).status_code == 201
     created = live.client.post(
         "/v1/leads",
         headers=live.auth(key),
@@ -52,6 +55,7 @@ def test_export_then_erase_leaves_nothing_behind(live: LiveNudge) -> None:
     assert any("budget approved" in m["body"] for m in data["messages"]) and len(data["messages"]) >= 3
     assert data["handoffs"] and data["handoffs"][0]["summary"]["phone"] == PHONE
     assert data["events"] and data["decisions"]
+    assert {"lead.created", "lead.escalated"} <= {e["type"] for e in data["outbound_events"]}
 
     needles = [PHONE, EMAIL, SECRET_TEXT, "budget approved, call me today"]
     assert _rows_containing(live, needles), "the lead's data should be there before the erasure"

@@ -41,6 +41,7 @@ class Tenant:
     handoff_mine: str  # open, routed to `rep_id`
     handoff_other: str  # open, routed to `other_rep_id`
     spare_key_prefix: str
+    endpoint_id: str
 
     def headers(self, kind: str) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.keys[kind]}"}
@@ -58,6 +59,7 @@ class Tenant:
             self.handoff_mine,
             self.handoff_other,
             self.spare_key_prefix,
+            self.endpoint_id,
         }
 
 
@@ -85,10 +87,19 @@ class World:
         assert answer.status_code == 201, answer.text
         return str(answer.json()["case_studies"][0]["id"])
 
+    def new_endpoint(self, tenant: Tenant) -> str:
+        return _endpoint(self.live, tenant.headers("business"))
+
     def new_key(self, tenant: Tenant) -> str:
         answer = self.call("POST", "/v1/keys", tenant.headers("business"), {"kind": "rep", "rep_id": tenant.rep_id})
         assert answer.status_code == 201, answer.text
         return str(answer.json()["prefix"])
+
+
+def _endpoint(live: LiveNudge, headers: dict[str, str]) -> str:
+    answer = live.client.post("/v1/webhook-endpoints", headers=headers, json={"url": "http://127.0.0.1:9/hook"})
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
 
 
 def _handoff(live: LiveNudge, business_id: str, lead_id: str, rep_id: str) -> str:
@@ -112,6 +123,7 @@ PARAMS: dict[str, tuple[Callable[[Tenant], str], Fresh]] = {
     "handoff_id": (lambda t: t.handoff_mine, World.new_handoff),
     "study_id": (lambda t: t.study_id, World.new_study),
     "prefix": (lambda t: t.spare_key_prefix, World.new_key),
+    "endpoint_id": (lambda t: t.endpoint_id, World.new_endpoint),
 }
 
 
@@ -172,6 +184,24 @@ CASES: list[Case] = [
     Case("GET", "/v1/audit", (200, 200, 404)),
     Case("GET", "/v1/reports/attribution", (200, 200, 404), query="?model=markov"),
     Case("GET", "/v1/reports/funnel", (200, 200, 404)),
+    Case("POST", "/v1/webhook-endpoints", (201, 201, 404), body=lambda w, t: {"url": "http://127.0.0.1:9/new"}),
+    Case("GET", "/v1/webhook-endpoints", (200, 200, 404)),
+    Case("GET", "/v1/webhook-endpoints/{endpoint_id}", (200, 200, 404)),
+    Case("PATCH", "/v1/webhook-endpoints/{endpoint_id}", (200, 200, 404), body=lambda w, t: {"description": "crm"}),
+    Case("DELETE", "/v1/webhook-endpoints/{endpoint_id}", (204, 204, 404), fresh=True),
+    Case(
+        "POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", (200, 200, 404), body=lambda w, t: {}, fresh=True
+    ),
+    Case("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries", (200, 200, 404)),
+    Case(
+        "POST",
+        "/v1/webhook-endpoints/{endpoint_id}/replay",
+        (202, 202, 404),
+        body=lambda w, t: {"since": "2026-01-01T00:00:00Z"},
+    ),
+    Case("PUT", "/v1/connectors/hubspot", (200, 200, 404), body=lambda w, t: {"token": "pat-na1-boundary"}),
+    Case("GET", "/v1/connectors", (200, 200, 404)),
+    Case("DELETE", "/v1/connectors/hubspot", (204, 204, 404)),
 ]
 
 
@@ -234,6 +264,7 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
             handoff_mine=_handoff(live, business_id, lead_id, rep_id),
             handoff_other=_handoff(live, business_id, lead_id, other_rep_id),
             spare_key_prefix=spare["prefix"],
+            endpoint_id=_endpoint(live, headers),
         )
     return tenants
 
