@@ -22,8 +22,10 @@ def record_conversion(
     source: str,
     at: datetime,
     dedupe_key: str,
+    touch: int | None = None,
 ) -> bool:
-    """False when this conversion is already recorded (the same event delivered twice)."""
+    """False when this conversion is already recorded (the same event delivered twice). `touch`:
+    the touch whose tracked link led to it, when known (attribution credits it)."""
     if kind not in CONVERSION_TYPES:
         return False
     if session.scalar(select(Conversion.id).where(Conversion.dedupe_key == dedupe_key)) is not None:
@@ -39,6 +41,16 @@ def record_conversion(
             dedupe_key=dedupe_key,
             occurred_at=at,
             created_at=at,
+            touch=touch,
         )
     )
+    return True
+
+
+def withdraw_conversion(session: Session, dedupe_key: str, at: datetime) -> bool:
+    """Mark the conversion undone (a cancelled booking): kept for the record, out of attribution."""
+    conversion = session.scalars(select(Conversion).where(Conversion.dedupe_key == dedupe_key)).first()
+    if conversion is None or conversion.withdrawn_at is not None:
+        return False
+    conversion.withdrawn_at = at
     return True

@@ -464,7 +464,8 @@ class Booking(TenantScoped, Base):
     provider: Mapped[str] = mapped_column(sa.String(16))
     uid: Mapped[str] = mapped_column(sa.String(300))
     root_uid: Mapped[str] = mapped_column(sa.String(300))
-    lead_id: Mapped[str | None] = mapped_column(sa.ForeignKey("leads.id", ondelete="SET NULL"), index=True)
+    # Erasing the lead erases its bookings (they hold the invitee's contact details).
+    lead_id: Mapped[str | None] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     touch: Mapped[int | None]  # the touch whose tracked link the invitee came through
     status: Mapped[str] = mapped_column(sa.String(16))  # booked | rescheduled | cancelled
     matched_by: Mapped[str] = mapped_column(sa.String(16), default="")  # link | email | phone | ""

@@ -140,7 +140,7 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update.update(route="touch", due_touch=1, hot=result.intent == "hot")
         return update
 
-    if stage not in (stages.WON, stages.LOST):
+    if stage not in (stages.WON, stages.LOST, stages.BOOKED):  # a booked lead is answered, its cadence still waits
         update["stage"] = stages.CONVERSING  # a closed or completed lead who writes is back in play
     breakup = ctx.sequence.by_purpose("breakup")
     if breakup is not None and state.get("last_touch") == breakup.number:

@@ -56,7 +56,7 @@ def upgrade() -> None:
         sa.Column("updated_at", nudge.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("business_id", sa.String(length=40), nullable=False),
         sa.ForeignKeyConstraint(["business_id"], ["businesses.id"]),
-        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("business_id", "provider", "uid", name="uq_bookings_business_provider_uid"),
     )
