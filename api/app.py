@@ -14,6 +14,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit, UrlControlCharacters
 from api.ratelimit import RateLimiter
 from api.routes import (
+    booking,
     business,
     case_studies,
     email,
@@ -70,6 +71,7 @@ def create_app(
         reports,
         unsubscribe,
         email,
+        booking,
     )
     for module in modules:
         app.include_router(module.router)

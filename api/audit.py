@@ -34,6 +34,9 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/keys"): "key.create",
     ("POST", "/v1/keys/{prefix}/rotate"): "key.rotate",
     ("DELETE", "/v1/keys/{prefix}"): "key.revoke",
+    ("POST", "/v1/booking-integrations"): "booking_integration.create",
+    ("POST", "/v1/booking-integrations/{integration_id}/rotate"): "booking_integration.rotate",
+    ("DELETE", "/v1/booking-integrations/{integration_id}"): "booking_integration.delete",
 }
 
 

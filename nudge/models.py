@@ -430,14 +430,11 @@ class Conversion(TenantScoped, Base):
 
 
 class BookingIntegration(TenantScoped, Base):
-    """A calendar tool (Cal.com, Calendly, or any tool signing like `generic`) that posts a
+    """A calendar account (Cal.com, Calendly, or any tool signing like `generic`) that posts a
     business's bookings to `/webhooks/booking/{id}`, signed with `secret`."""
 
     __tablename__ = "booking_integrations"
-    __table_args__ = (
-        _owned_by_business(),
-        sa.UniqueConstraint("business_id", "provider", name="uq_booking_integrations_business_provider"),
-    )
+    __table_args__ = (_owned_by_business(),)
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("bki"))
     provider: Mapped[str] = mapped_column(sa.String(16))  # calcom | calendly | generic

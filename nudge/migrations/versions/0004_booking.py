@@ -34,7 +34,6 @@ def upgrade() -> None:
         sa.Column("business_id", sa.String(length=40), nullable=False),
         sa.ForeignKeyConstraint(["business_id"], ["businesses.id"]),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("business_id", "provider", name="uq_booking_integrations_business_provider"),
     )
     with op.batch_alter_table("booking_integrations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_booking_integrations_business_id"), ["business_id"], unique=False)
