@@ -80,7 +80,12 @@ def match_lead(session: Session, business_id: str, event: BookingEvent) -> tuple
         except ContactError:
             email = ""
         lead = (
-            session.scalars(sa.select(Lead).where(Lead.business_id == business_id, Lead.email == email)).first()
+            # Calendars keep the address as typed; the local part's case never tells two people apart.
+            session.scalars(
+                sa.select(Lead)
+                .where(Lead.business_id == business_id, sa.func.lower(Lead.email) == email.lower())
+                .order_by(Lead.created_at, Lead.id)
+            ).first()
             if email
             else None
         )

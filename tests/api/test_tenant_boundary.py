@@ -41,6 +41,7 @@ class Tenant:
     handoff_mine: str  # open, routed to `rep_id`
     handoff_other: str  # open, routed to `other_rep_id`
     spare_key_prefix: str
+    integration_id: str
 
     def headers(self, kind: str) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.keys[kind]}"}
@@ -58,6 +59,7 @@ class Tenant:
             self.handoff_mine,
             self.handoff_other,
             self.spare_key_prefix,
+            self.integration_id,
         }
 
 
@@ -90,6 +92,11 @@ class World:
         assert answer.status_code == 201, answer.text
         return str(answer.json()["prefix"])
 
+    def new_integration(self, tenant: Tenant) -> str:
+        answer = self.call("POST", "/v1/booking-integrations", tenant.headers("business"), {"provider": "generic"})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
 
 def _handoff(live: LiveNudge, business_id: str, lead_id: str, rep_id: str) -> str:
     with transaction(live.runtime.sessions) as session:
@@ -112,6 +119,7 @@ PARAMS: dict[str, tuple[Callable[[Tenant], str], Fresh]] = {
     "handoff_id": (lambda t: t.handoff_mine, World.new_handoff),
     "study_id": (lambda t: t.study_id, World.new_study),
     "prefix": (lambda t: t.spare_key_prefix, World.new_key),
+    "integration_id": (lambda t: t.integration_id, World.new_integration),
 }
 
 
@@ -172,6 +180,11 @@ CASES: list[Case] = [
     Case("GET", "/v1/audit", (200, 200, 404)),
     Case("GET", "/v1/reports/attribution", (200, 200, 404), query="?model=markov"),
     Case("GET", "/v1/reports/funnel", (200, 200, 404)),
+    Case("POST", "/v1/booking-integrations", (201, 201, 404), body=lambda w, t: {"provider": "calcom"}),
+    Case("GET", "/v1/booking-integrations", (200, 200, 404)),
+    Case("POST", "/v1/booking-integrations/{integration_id}/rotate", (200, 200, 404), body=lambda w, t: {}, fresh=True),
+    Case("DELETE", "/v1/booking-integrations/{integration_id}", (204, 204, 404), fresh=True),
+    Case("GET", "/v1/bookings", (200, 200, 404)),
 ]
 
 
@@ -223,6 +236,7 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
         lead_id = live.client.post("/v1/leads", headers=headers, json={"email": f"{name}@example.com"}).json()["id"]
         study = {"title": f"{name} case", "industry": "dental", "body": "A clinic doubled bookings."}
         study_id = live.client.post("/v1/case-studies", headers=headers, json=study).json()["case_studies"][0]["id"]
+        integration = live.client.post("/v1/booking-integrations", headers=headers, json={"provider": "calendly"})
         tenants[name] = Tenant(
             agency=name[0],
             business_id=business_id,
@@ -234,6 +248,7 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
             handoff_mine=_handoff(live, business_id, lead_id, rep_id),
             handoff_other=_handoff(live, business_id, lead_id, other_rep_id),
             spare_key_prefix=spare["prefix"],
+            integration_id=integration.json()["id"],
         )
     return tenants
 
