@@ -249,7 +249,7 @@ def test_calendly_booking_through_the_tracked_link_credits_that_touch(live: Live
 
 
 def test_unknown_invitees_and_unreadable_deliveries_are_stored_and_answered_2xx(live: LiveNudge) -> None:
-    business_id, headers = _business(live, "https://book.example.com/acme")
+    _, headers = _business(live, "https://book.example.com/acme")
     integration, secret = _integration(live, headers, "generic")
     phone_lead = _lead(live, headers, phone="+5511987650103")
 
