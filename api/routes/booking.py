@@ -45,7 +45,7 @@ class IntegrationIn(Strict):
 
 class RotateIn(Strict):
     secret: SecretText | None = None
-    grace_seconds: Annotated[int, Field(ge=0, le=MAX_GRACE_SECONDS, strict=True)] = Field(
+    grace_seconds: Annotated[int, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
         default=3600, description="how long the old secret still verifies (0: refused at once, after a leak)"
     )
 
