@@ -22,12 +22,12 @@ Fixture shapes follow the providers' documented examples:
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from agent.text import strip_controls
+from nudge.documents import DocumentError, loads_json
 
 Action = Literal["created", "rescheduled", "cancelled", "superseded", "ignored", "unreadable"]
 REF_PARAM = "nudge_ref"  # Cal.com metadata key and generic field carrying the tracked link's token
@@ -92,8 +92,8 @@ def body_uid(body: bytes) -> str:
 
 def read_event(provider: str, body: bytes) -> BookingEvent:
     try:
-        document = json.loads(body)
-    except (ValueError, RecursionError):
+        document = loads_json(body)  # bounded: depth, integer size, no infinities (PostgreSQL's JSON)
+    except DocumentError:
         return BookingEvent(
             "unreadable", uid=body_uid(body), payload={"raw": strip_controls(body[:10_000].decode(errors="replace"))}
         )
