@@ -28,7 +28,8 @@ def booking_signal(ctx: RunContext, stage: str, payload: dict[str, Any], now: da
     session, lead = ctx.session, ctx.lead
     touch = payload.get("touch")
     if kind == "booked":
-        activity.record(session, lead, now, "conversion", f"booked{_when(payload)} ({payload.get('provider')})")
+        source = f" ({payload['provider']})" if payload.get("provider") else ""
+        activity.record(session, lead, now, "conversion", f"booked{_when(payload)}{source}")
         if stage in _SETTLED or stage == stages.BOOKED:
             return stage, False
         activity.record(

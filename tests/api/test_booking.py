@@ -16,7 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from nudge.db import transaction
-from nudge.models import Booking, Conversion, Lead, Message, Notification, TrackedLink
+from nudge.models import Booking, Business, Conversion, Lead, Message, Notification, TrackedLink
+from scheduler.inputs import business_for_number, receive_message
 from tests.conftest import LiveNudge, live_nudge, postgres_schema
 from tests.support.booking import calcom_body, calendly_body, post_booking
 
@@ -196,6 +197,26 @@ def _history(live: LiveNudge, business_id: str, lead_id: str, booking_url: str) 
     return token
 
 
+def _lead_writes(live: LiveNudge, business_id: str, phone: str, text: str) -> None:
+    """An SMS from the lead, received as the Twilio webhook receives it (this test runs sandbox channels)."""
+    with transaction(live.runtime.sessions) as session:
+        business = session.get(Business, business_id)
+        assert business is not None and business.sms_from is not None
+        owner = business_for_number(session, "sms", business.sms_from)
+        assert owner is not None
+        lead_id = receive_message(
+            session,
+            owner,
+            channel="sms",
+            phone=phone,
+            body=text,
+            provider_id=f"SM{next(_numbers)}",
+            now=live.runtime.clock.now(),
+        )
+    assert lead_id is not None
+    live.runtime.dispatcher.wake(lead_id)
+
+
 def test_calendly_booking_through_the_tracked_link_credits_that_touch(live: LiveNudge) -> None:
     url = "https://calendly.com/acme/intro?month=2026-12"
     business_id, headers = _business(live, url)
@@ -227,6 +248,11 @@ def test_calendly_booking_through_the_tracked_link_credits_that_touch(live: Live
     assert _credit(live, headers, "first") == {"1": 1.0}
     assert _credit(live, headers, "linear") == {"1": 0.5, "5": 0.5}
     _wait(lambda: _lead_row(live, lead_id).stage == "booked", "the lead booked")
+    # The lead writes before the meeting: answered, still booked, nothing scheduled.
+    _lead_writes(live, business_id, "+5511987650102", "Do I need to bring anything to the meeting?")
+    _wait(lambda: len(_rows(live, Message, Message.lead_id == lead_id, Message.direction == "out")) > 3, "an answer")
+    lead = _lead_row(live, lead_id)  # the answer and the lead's new state commit together
+    assert (lead.stage, lead.next_touch) == ("booked", None) and lead.last_inbound_at is not None
 
     # Calendly reschedules by cancelling the old invitee (rescheduled) and creating a new one.
     new_invitee = invitee.replace("AAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBB")
