@@ -8,10 +8,11 @@ from typing import Any
 
 from agent import activity, stages
 from agent.assets import Asset
+from agent.outbound import choose_channel, opted_out_channels
 from graph.context import RunContext
-from graph.nodes.escalate import lead_channel
 from graph.speak import say
 
+CHANNELS = ("whatsapp", "sms", "email")  # a lead's `first_channel` may be "form": not a way to reach them
 BOOKING_SIGNALS = frozenset({"booked", "booking_rescheduled", "booking_cancelled"})
 # A lead in these stages is past a meeting: a booking event only leaves a note.
 _SETTLED = frozenset({stages.OPTED_OUT, stages.WON, stages.LOST})
@@ -51,11 +52,22 @@ def booking_signal(ctx: RunContext, stage: str, payload: dict[str, Any], now: da
 
 
 def offer_new_time(ctx: RunContext) -> None:
-    """One message: no hard feelings, here is where to pick another time."""
-    choice = lead_channel(ctx)
-    now = ctx.clock.now()
+    """One message: no hard feelings, here is where to pick another time. Sent where the lead last
+    wrote, else the first channel that may reach them (opt-outs, consent, WhatsApp's window)."""
+    lead, now = ctx.lead, ctx.clock.now()
+    language = lead.locale or ctx.business.default_locale
+    decision = choose_channel(
+        order=tuple(c for c in dict.fromkeys([lead.last_channel or "", "whatsapp", "sms", "email"]) if c in CHANNELS),
+        lead=lead,
+        business=ctx.business,
+        opted_out=opted_out_channels(ctx.session, lead.id),
+        now=now,
+        purpose="booking_cancelled",
+        language=language,
+    )
+    choice = decision.choice
     if choice is None:
-        activity.record(ctx.session, ctx.lead, now, "reply_skipped", "no way to reach the lead after the cancellation")
+        activity.record(ctx.session, lead, now, "reply_skipped", f"after the cancellation: {decision.explain()}")
         return
     booking_url = str((ctx.business.profile or {}).get("booking_url") or "")
     asset = Asset(kind="booking", key="booking", values={}, urls={"booking_url": booking_url}) if booking_url else None
@@ -63,7 +75,7 @@ def offer_new_time(ctx: RunContext) -> None:
         ctx,
         kind="booking_cancelled",
         choice=choice,
-        language=ctx.lead.locale or ctx.business.default_locale,
+        language=language,
         touch=None,
         asset=asset,
         required=("booking_url",) if booking_url else (),
