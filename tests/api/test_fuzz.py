@@ -312,6 +312,7 @@ def _booking_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]
             bodies.append((f"{name}={raw[:30]}", (json.dumps(base)[:-1] + f', "{name}": {raw}}}').encode()))
     for raw in HOSTILE_JSON:
         bodies.append((f"body={raw[:30]}", raw.encode()))
+    whole = {label for label, _ in bodies[-len(HOSTILE_JSON) :]}  # also sent as a Cal.com payload
     generic_id, generic_secret = target.booking["generic"]
     calcom_id, calcom_secret = target.booking["calcom"]
     for label, body in bodies:
@@ -320,6 +321,8 @@ def _booking_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]
         headers["Content-Type"] = "application/json"
         url = f"/webhooks/booking/{generic_id}"
         yield f"POST {url} {label}", "post", {"url": url, "content": body, "headers": headers}
+        if label not in whole and not label.startswith("uid="):
+            continue
         calcom = '{"triggerEvent": "BOOKING_CREATED", "payload": ' + body.decode(errors="replace") + "}"
         digest = hmac.new(calcom_secret.encode(), calcom.encode(), hashlib.sha256).hexdigest()
         url = f"/webhooks/booking/{calcom_id}"
