@@ -126,6 +126,21 @@ def summary_text(summary: Mapping[str, Any], business: Business, reminder: bool 
     return "\n".join(lines)
 
 
+def rep_targets(business: Business, rep: Rep | None, fallback: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """(notification kind, target) for every way the rep (or the fallback contact) can be reached."""
+    targets: list[tuple[str, str]] = []
+    source: Mapping[str, Any] = fallback or {}
+    if rep is not None:
+        source = {"webhook_url": rep.webhook_url, "email": rep.email, "phone": rep.phone}
+    if source.get("webhook_url"):
+        targets.append(("webhook", str(source["webhook_url"])))
+    if source.get("email") and business.email_from:
+        targets.append(("email", str(source["email"])))
+    if source.get("phone") and (business.sms_from or business.whatsapp_from):
+        targets.append(("sms" if business.sms_from else "whatsapp", str(source["phone"])))
+    return targets
+
+
 def notify(
     session: Session,
     *,
@@ -138,16 +153,7 @@ def notify(
     fallback: Mapping[str, Any] | None = None,
 ) -> int:
     """Queue the message to every way the rep (or the fallback contact) can be reached."""
-    targets: list[tuple[str, str]] = []
-    source: Mapping[str, Any] = fallback or {}
-    if rep is not None:
-        source = {"webhook_url": rep.webhook_url, "email": rep.email, "phone": rep.phone}
-    if source.get("webhook_url"):
-        targets.append(("webhook", str(source["webhook_url"])))
-    if source.get("email") and business.email_from:
-        targets.append(("email", str(source["email"])))
-    if source.get("phone") and (business.sms_from or business.whatsapp_from):
-        targets.append(("sms" if business.sms_from else "whatsapp", str(source["phone"])))
+    targets = rep_targets(business, rep, fallback)
     for kind, target in targets:
         payload: dict[str, Any] = {
             "text": text,

@@ -101,12 +101,13 @@ def read_ledgers(session: Session, business_id: str) -> list[LeadLedger]:
             known = ledger(lead_id).clicks
             known[touch] = min(at, known.get(touch, at))
     conversions = session.execute(
-        sa.select(Conversion.lead_id, Conversion.occurred_at, Conversion.value, Conversion.currency)
-        .where(Conversion.business_id == business_id)
+        sa.select(Conversion.lead_id, Conversion.occurred_at, Conversion.value, Conversion.currency, Conversion.touch)
+        # A withdrawn conversion (a cancelled booking) did not happen as far as credit goes.
+        .where(Conversion.business_id == business_id, Conversion.withdrawn_at.is_(None))
         .order_by(Conversion.occurred_at, Conversion.id)
     )
-    for lead_id, at, value, currency in conversions:
-        ledger(lead_id).conversions.append(Converted(at, value, currency))
+    for lead_id, at, value, currency, touch in conversions:
+        ledger(lead_id).conversions.append(Converted(at, value, currency, touch))
     arms = session.execute(
         sa.select(LeadActivity.lead_id, LeadActivity.touch, LeadActivity.kind, LeadActivity.detail, LeadActivity.at)
         .where(

@@ -14,6 +14,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit, UrlControlCharacters
 from api.ratelimit import RateLimiter
 from api.routes import (
+    booking,
     business,
     case_studies,
     connectors,
@@ -74,6 +75,7 @@ def create_app(
         email,
         webhook_endpoints,
         connectors,
+        booking,
     )
     for module in modules:
         app.include_router(module.router)

@@ -41,6 +41,9 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay"): "webhook_endpoint.replay",
     ("PUT", "/v1/connectors/hubspot"): "connector.hubspot.put",
     ("DELETE", "/v1/connectors/hubspot"): "connector.hubspot.delete",
+    ("POST", "/v1/booking-integrations"): "booking_integration.create",
+    ("POST", "/v1/booking-integrations/{integration_id}/rotate"): "booking_integration.rotate",
+    ("DELETE", "/v1/booking-integrations/{integration_id}"): "booking_integration.delete",
 }
 
 

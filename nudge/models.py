@@ -418,10 +418,60 @@ class Conversion(TenantScoped, Base):
     kind: Mapped[str] = mapped_column(sa.String(16))  # converted | won | booked
     value: Mapped[float | None] = mapped_column(sa.Float)
     currency: Mapped[str | None] = mapped_column(sa.String(3))
-    source: Mapped[str] = mapped_column(sa.String(8))  # api | rep | sim
+    source: Mapped[str] = mapped_column(sa.String(8))  # api | rep | sim | booking
     dedupe_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
+    # The touch whose tracked link led to it (a booking made through Nudge's link): attribution
+    # credits that touch and nothing sent after it. None: the touches before it, as usual.
+    touch: Mapped[int | None]
+    # A cancelled booking: kept for the record, left out of attribution (agent.booking).
+    withdrawn_at: Mapped[datetime | None]
+
+
+class BookingIntegration(TenantScoped, Base):
+    """A calendar account (Cal.com, Calendly, or any tool signing like `generic`) that posts a
+    business's bookings to `/webhooks/booking/{id}`, signed with `secret`."""
+
+    __tablename__ = "booking_integrations"
+    __table_args__ = (_owned_by_business(),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("bki"))
+    provider: Mapped[str] = mapped_column(sa.String(16))  # calcom | calendly | generic
+    secret: Mapped[str] = mapped_column(sa.String(200))
+    # After a rotation the old secret still verifies until `previous_until`: deliveries already
+    # signed (retries) and the minutes it takes to paste the new one into the tool.
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(200))
+    previous_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]
+
+
+class Booking(TenantScoped, Base):
+    """One booking as the provider identifies it (`uid`); a reschedule is a new uid chained to
+    the first (`root_uid`), which is what the conversion is keyed on."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        _owned_by_business(),
+        sa.UniqueConstraint("business_id", "provider", "uid", name="uq_bookings_business_provider_uid"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("bkg"))
+    provider: Mapped[str] = mapped_column(sa.String(16))
+    uid: Mapped[str] = mapped_column(sa.String(300))
+    root_uid: Mapped[str] = mapped_column(sa.String(300))
+    # Erasing the lead erases its bookings (they hold the invitee's contact details).
+    lead_id: Mapped[str | None] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    touch: Mapped[int | None]  # the touch whose tracked link the invitee came through
+    status: Mapped[str] = mapped_column(sa.String(16))  # booked | rescheduled | cancelled
+    matched_by: Mapped[str] = mapped_column(sa.String(16), default="")  # link | email | phone | ""
+    start_at: Mapped[datetime | None]
+    end_at: Mapped[datetime | None]
+    invitee: Mapped[dict[str, Any]] = mapped_column(default=dict)  # name, email, phone as sent
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the provider's last event, as sent
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
 
 
 class UnsubscribeToken(TenantScoped, Base):
@@ -598,4 +648,6 @@ TENANT_MODELS: tuple[type[Base], ...] = (
     Connector,
     DomainEvent,
     EventDelivery,
+    BookingIntegration,
+    Booking,
 )

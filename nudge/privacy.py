@@ -2,8 +2,8 @@
 
 Erasure removes the lead row; every table that holds the lead's data references it with
 ON DELETE CASCADE (messages, mailbox, outbox, decisions, links, opt-outs, handoffs and their
-rep notifications, the domain events for webhooks and CRMs and their deliveries). The LangGraph
-checkpoints live outside these tables and are deleted by the caller after the commit
+rep notifications, bookings, the domain events for webhooks and CRMs and their deliveries). The
+LangGraph checkpoints live outside these tables and are deleted by the caller after the commit
 (`checkpointer.erase_thread`). On SQLite, secure_delete zeroes what the delete frees and the WAL
 is truncated after the commit, so no copy stays in the files either.
 """
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from nudge.db import truncate_wal_after_commit
 from nudge.models import (
     Base,
+    Booking,
     Conversion,
     DomainEvent,
     Handoff,
@@ -67,6 +68,7 @@ def export_lead(session: Session, lead: Lead) -> dict[str, Any]:
         "opt_outs": rows(OptOut, OptOut.lead_id),
         "tracked_links": rows(TrackedLink, TrackedLink.lead_id),
         "conversions": rows(Conversion, Conversion.lead_id),
+        "bookings": rows(Booking, Booking.lead_id),
         "llm_usage": rows(LlmUsage, LlmUsage.lead_id),
         "handoffs": [_row(h) for h in handoffs],
         "rep_notifications": notifications,

@@ -34,6 +34,7 @@ class Converted:
     at: datetime
     value: float | None
     currency: str | None
+    touch: int | None = None  # the touch whose tracked link led to it (a booking through our link)
 
 
 @dataclass
@@ -51,12 +52,19 @@ class LeadLedger:
         return self.conversions[0].at if self.conversions else None
 
     def journey(self) -> Journey:
-        """The touches that reached the lead before its first conversion (all of them if none)."""
+        """The touches that reached the lead before its first conversion (all of them if none).
+        A conversion made through a touch's tracked link ends the journey at that touch: what was
+        sent after it did not lead there."""
         end = self.converted_at
+        cutoff = end
+        credited = self.conversions[0].touch if self.conversions else None
+        if credited is not None and end is not None:
+            sends = [s.at for s in self.sent if s.touch == credited and s.reached and s.at <= end]
+            cutoff = max(sends) if sends else end
         touches = tuple(
             TouchPoint(s.touch, s.channel, s.at, s.variant, s.case_study, s.composer, s.arm)
             for s in self.sent
-            if s.reached and (end is None or s.at <= end)
+            if s.reached and (cutoff is None or s.at <= cutoff)
         )
         value: dict[str, float] = {}
         for conversion in self.conversions:

@@ -27,6 +27,7 @@ MessageKind = Literal[
     "breakup_close",
     "breakup_not_now",
     "welcome_back",
+    "booking_cancelled",
 ]
 
 # Characters a message may use per channel: two GSM-7 SMS segments, WhatsApp's free-text cap.

@@ -36,6 +36,7 @@ PURPOSES: Mapping[str, str] = {
     "breakup_close": "the lead asked to close the file: confirm it is closed, no pitch",
     "breakup_not_now": "the lead says not now: confirm we close for now and they can write any time",
     "welcome_back": "the lead came back after the sequence ended: welcome them and ask what they need",
+    "booking_cancelled": "the lead cancelled the meeting they booked: no pressure, offer a new time (booking link)",
 }
 
 STATIC_RULES = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from agent.booking.links import with_booking_ref
 from api.deps import ClientLimitDep, RuntimeDep, SessionDep
 from api.errors import LIMIT_RESPONSES
 from api.json_body import BoundedJsonRoute
@@ -31,4 +32,4 @@ def follow(token: str, session: SessionDep, runtime: RuntimeDep) -> Response:
         return HTMLResponse(NOT_FOUND_PAGE, status_code=404)
     if lead_id is not None:
         after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
-    return RedirectResponse(url, status_code=307)
+    return RedirectResponse(with_booking_ref(url, token), status_code=307)

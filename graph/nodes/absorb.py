@@ -11,6 +11,7 @@ from agent.audiences.jobs import queue_audience
 from graph.context import RunContext
 from graph.industry import ensure_industry
 from graph.nodes.await_rep import conversion_detail
+from graph.nodes.booking import BOOKING_SIGNALS, booking_signal, offer_new_time
 from graph.state import LeadState
 from graph.timeutil import to_iso
 from nudge.models import Message
@@ -34,6 +35,7 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update["anchor_at"] = to_iso(ctx.lead.created_at)
     replies: list[str] = []
     clicked = False  # the lead opened one of our links
+    rebook = False  # the lead cancelled the meeting they had booked
     due: int | None = None
     for item in state.get("inbox", []):
         kind, payload = item["kind"], item["payload"]
@@ -49,6 +51,10 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 due, update["failed_message_id"] = message.touch, message.id
         elif kind == "click":
             clicked = True
+        elif kind == "signal" and payload.get("type") in BOOKING_SIGNALS:
+            stage, cancelled = booking_signal(ctx, stage, payload, now)
+            if cancelled:
+                update["anchor_at"], rebook = to_iso(now), True  # the cadence resumes from now
         elif kind == "signal":
             new_stage = OUTSIDE_SIGNALS.get(str(payload.get("type")))
             if new_stage and stage not in (stages.OPTED_OUT, new_stage):
@@ -59,6 +65,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 if new_stage == stages.WON:
                     activity.record(ctx.session, ctx.lead, now, "conversion", conversion_detail(payload))
     update["stage"] = stage
+    if rebook and not replies:
+        offer_new_time(ctx)
     # Touch 1 alone does not need the industry (graph/industry.py), and a lead's first message is
     # answered by touch 1 unless converse routes it elsewhere (converse then asks for it).
     if (replies and state.get("last_touch", 0)) or due not in (None, 1):

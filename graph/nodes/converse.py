@@ -140,7 +140,7 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update.update(route="touch", due_touch=1, hot=result.intent == "hot")
         return update
 
-    if stage not in (stages.WON, stages.LOST):
+    if stage not in (stages.WON, stages.LOST, stages.BOOKED):  # a booked lead is answered, its cadence still waits
         update["stage"] = stages.CONVERSING  # a closed or completed lead who writes is back in play
     breakup = ctx.sequence.by_purpose("breakup")
     if breakup is not None and state.get("last_touch") == breakup.number:
@@ -166,7 +166,8 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return update
 
     qualification = ctx.sequence.by_purpose("qualification")
-    asked = qualification is not None and state.get("last_touch", 0) >= qualification.number
+    # A lead with a meeting booked is answered but not qualified again: the meeting does that.
+    asked = stage == stages.BOOKED or (qualification is not None and state.get("last_touch", 0) >= qualification.number)
     if result.intent == "question":
         fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
         if not reply("answer", {"fact": fact}):

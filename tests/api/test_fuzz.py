@@ -14,6 +14,8 @@ Bounded so both stay within a few minutes on 2 cores; NUDGE_FUZZ_EXAMPLES=200 di
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import threading
@@ -51,6 +53,7 @@ class Target:
     live: LiveNudge
     headers: dict[str, str]
     ids: dict[str, str] = field(default_factory=dict)  # a real id for each path parameter name
+    booking: dict[str, tuple[str, str]] = field(default_factory=dict)  # provider -> (integration id, secret)
 
 
 @pytest.fixture
@@ -91,10 +94,12 @@ BEYOND_SCHEMA: dict[str, list[str]] = {
     "GET /v1/reports/attribution": ["422"],
     "POST /v1/webhook-endpoints": ["422"],  # a URL agent.outbound_urls refuses
     "PATCH /v1/webhook-endpoints/{endpoint_id}": ["422"],
+    "POST /v1/booking-integrations/{integration_id}/rotate": ["400"],  # the same secret again
     # Signed by the provider: schemathesis cannot sign, part 2 below does.
     "POST /webhooks/twilio/inbound": ["400", "403", "415"],
     "POST /webhooks/twilio/status": ["400", "403", "415"],
     "POST /webhooks/email/inbound": ["400", "403", "422"],
+    "POST /webhooks/booking/{integration_id}": ["401"],
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
@@ -186,6 +191,7 @@ BASES: dict[str, dict[str, Any]] = {
     "POST /v1/handoffs/{handoff_id}/resolve": {"outcome": "won"},
     "POST /v1/handoffs/{handoff_id}/reply": {"text": "hi"},
     "POST /v1/case-studies": {"title": "T", "industry": "dental", "body": "A case."},
+    "POST /v1/booking-integrations": {"provider": "generic"},
 }
 
 
@@ -299,6 +305,36 @@ def _email_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]]]
         )
 
 
+def _booking_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Signed booking deliveries (generic and Cal.com) with hostile fields: stored, never a 500."""
+    base = {"event": "booking.created", "uid": "fuzz-0", "invitee": {"email": "lead@fuzz.example"}, "ref": "x"}
+    bodies: list[tuple[str, bytes]] = []
+    for name in [*base, "previous_uid", "start_time"]:
+        for number, value in enumerate(HOSTILE_STRINGS):
+            fields: dict[str, Any] = {**base, "uid": f"fuzz-{number}-{name}", name: value}
+            bodies.append((f"{name}={value[:30]!r}", json.dumps(fields).encode()))
+        for raw in HOSTILE_JSON:
+            bodies.append((f"{name}={raw[:30]}", (json.dumps(base)[:-1] + f', "{name}": {raw}}}').encode()))
+    for raw in HOSTILE_JSON:
+        bodies.append((f"body={raw[:30]}", raw.encode()))
+    whole = {label for label, _ in bodies[-len(HOSTILE_JSON) :]}  # also sent as a Cal.com payload
+    generic_id, generic_secret = target.booking["generic"]
+    calcom_id, calcom_secret = target.booking["calcom"]
+    for label, body in bodies:
+        stamp = int(target.live.runtime.clock.now().timestamp())
+        headers = {"X-Nudge-Timestamp": str(stamp), "X-Nudge-Signature": sign(generic_secret, stamp, body)}
+        headers["Content-Type"] = "application/json"
+        url = f"/webhooks/booking/{generic_id}"
+        yield f"POST {url} {label}", "post", {"url": url, "content": body, "headers": headers}
+        if label not in whole and not label.startswith("uid="):
+            continue
+        calcom = '{"triggerEvent": "BOOKING_CREATED", "payload": ' + body.decode(errors="replace") + "}"
+        digest = hmac.new(calcom_secret.encode(), calcom.encode(), hashlib.sha256).hexdigest()
+        url = f"/webhooks/booking/{calcom_id}"
+        calcom_headers = {"X-Cal-Signature-256": digest, "Content-Type": "application/json"}
+        yield f"POST {url} calcom {label}", "post", {"url": url, "content": calcom, "headers": calcom_headers}
+
+
 def _known_ids(target: Target) -> None:
     """Real ids for path parameters, so a hostile query or body reaches an existing object."""
     client, headers = target.live.client, target.headers
@@ -306,6 +342,10 @@ def _known_ids(target: Target) -> None:
     rep = client.post("/v1/reps", json={"name": "Known", "email": "known-rep@fuzz.example"}, headers=headers).json()
     target.ids.update(lead_id=lead["id"], rep_id=rep["id"], handoff_id="hnd_none", study_id="cs_none")
     target.ids.update(token="notatoken", prefix="nk_none")
+    for provider in ("generic", "calcom"):
+        made = client.post("/v1/booking-integrations", json={"provider": provider}, headers=headers).json()
+        target.booking[provider] = (made["id"], made["secret"])
+    target.ids.update(integration_id=target.booking["generic"][0])
 
 
 @pytest.mark.slow
@@ -322,6 +362,7 @@ def test_hostile_inputs_get_no_500_and_no_hang(target: Target) -> None:
                 *_requests(document, target),
                 *_twilio_requests(target),
                 *_email_requests(target),
+                *_booking_requests(target),
             ]:
                 # A fresh connection each time: after a 500 the server drops the connection, and the
                 # next request must not inherit that as its own failure.

@@ -42,6 +42,7 @@ class Tenant:
     handoff_other: str  # open, routed to `other_rep_id`
     spare_key_prefix: str
     endpoint_id: str
+    integration_id: str
 
     def headers(self, kind: str) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.keys[kind]}"}
@@ -60,6 +61,7 @@ class Tenant:
             self.handoff_other,
             self.spare_key_prefix,
             self.endpoint_id,
+            self.integration_id,
         }
 
 
@@ -95,6 +97,11 @@ class World:
         assert answer.status_code == 201, answer.text
         return str(answer.json()["prefix"])
 
+    def new_integration(self, tenant: Tenant) -> str:
+        answer = self.call("POST", "/v1/booking-integrations", tenant.headers("business"), {"provider": "generic"})
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
+
 
 def _endpoint(live: LiveNudge, headers: dict[str, str]) -> str:
     answer = live.client.post("/v1/webhook-endpoints", headers=headers, json={"url": "http://127.0.0.1:9/hook"})
@@ -124,6 +131,7 @@ PARAMS: dict[str, tuple[Callable[[Tenant], str], Fresh]] = {
     "study_id": (lambda t: t.study_id, World.new_study),
     "prefix": (lambda t: t.spare_key_prefix, World.new_key),
     "endpoint_id": (lambda t: t.endpoint_id, World.new_endpoint),
+    "integration_id": (lambda t: t.integration_id, World.new_integration),
 }
 
 
@@ -202,6 +210,11 @@ CASES: list[Case] = [
     Case("PUT", "/v1/connectors/hubspot", (200, 200, 404), body=lambda w, t: {"token": "pat-na1-boundary"}),
     Case("GET", "/v1/connectors", (200, 200, 404)),
     Case("DELETE", "/v1/connectors/hubspot", (204, 204, 404)),
+    Case("POST", "/v1/booking-integrations", (201, 201, 404), body=lambda w, t: {"provider": "calcom"}),
+    Case("GET", "/v1/booking-integrations", (200, 200, 404)),
+    Case("POST", "/v1/booking-integrations/{integration_id}/rotate", (200, 200, 404), body=lambda w, t: {}, fresh=True),
+    Case("DELETE", "/v1/booking-integrations/{integration_id}", (204, 204, 404), fresh=True),
+    Case("GET", "/v1/bookings", (200, 200, 404)),
 ]
 
 
@@ -253,6 +266,7 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
         lead_id = live.client.post("/v1/leads", headers=headers, json={"email": f"{name}@example.com"}).json()["id"]
         study = {"title": f"{name} case", "industry": "dental", "body": "A clinic doubled bookings."}
         study_id = live.client.post("/v1/case-studies", headers=headers, json=study).json()["case_studies"][0]["id"]
+        integration = live.client.post("/v1/booking-integrations", headers=headers, json={"provider": "calendly"})
         tenants[name] = Tenant(
             agency=name[0],
             business_id=business_id,
@@ -265,6 +279,7 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
             handoff_other=_handoff(live, business_id, lead_id, other_rep_id),
             spare_key_prefix=spare["prefix"],
             endpoint_id=_endpoint(live, headers),
+            integration_id=integration.json()["id"],
         )
     return tenants
 
