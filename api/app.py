@@ -20,6 +20,7 @@ from api.routes import (
     handoffs,
     health,
     keys,
+    lead_import,
     leads,
     links,
     reports,
@@ -60,6 +61,7 @@ def create_app(
     modules = (
         health,
         leads,
+        lead_import,
         business,
         sequence,
         case_studies,

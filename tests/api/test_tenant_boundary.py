@@ -41,6 +41,7 @@ class Tenant:
     handoff_mine: str  # open, routed to `rep_id`
     handoff_other: str  # open, routed to `other_rep_id`
     spare_key_prefix: str
+    import_id: str
 
     def headers(self, kind: str) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.keys[kind]}"}
@@ -58,6 +59,7 @@ class Tenant:
             self.handoff_mine,
             self.handoff_other,
             self.spare_key_prefix,
+            self.import_id,
         }
 
 
@@ -84,6 +86,11 @@ class World:
         answer = self.call("POST", "/v1/case-studies", tenant.headers("business"), study)
         assert answer.status_code == 201, answer.text
         return str(answer.json()["case_studies"][0]["id"])
+
+    def new_import(self, tenant: Tenant) -> str:
+        answer = self.call("POST", "/v1/leads/import", tenant.headers("business"), _import_body(self, tenant))
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
 
     def new_key(self, tenant: Tenant) -> str:
         answer = self.call("POST", "/v1/keys", tenant.headers("business"), {"kind": "rep", "rep_id": tenant.rep_id})
@@ -112,7 +119,12 @@ PARAMS: dict[str, tuple[Callable[[Tenant], str], Fresh]] = {
     "handoff_id": (lambda t: t.handoff_mine, World.new_handoff),
     "study_id": (lambda t: t.study_id, World.new_study),
     "prefix": (lambda t: t.spare_key_prefix, World.new_key),
+    "import_id": (lambda t: t.import_id, World.new_import),
 }
+
+
+def _import_body(world: World, tenant: Tenant) -> Any:
+    return {"data": f"name,email\nImported,imp{next(_numbers)}@example.com\nBad,not-an-email\n"}
 
 
 def _sequence(world: World, tenant: Tenant) -> Any:
@@ -145,6 +157,9 @@ CASES: list[Case] = [
     Case("POST", "/v1/leads/{lead_id}/events", (202, 202, 404), body=lambda w, t: {"type": "booked"}),
     Case("GET", "/v1/leads/{lead_id}/export", (200, 200, 404)),
     Case("DELETE", "/v1/leads/{lead_id}", (204, 204, 404), fresh=True),
+    Case("POST", "/v1/leads/import", (201, 201, 404), body=_import_body),
+    Case("GET", "/v1/lead-imports/{import_id}", (200, 200, 404)),
+    Case("GET", "/v1/lead-imports/{import_id}/errors", (200, 200, 404)),
     Case(
         "POST",
         "/v1/case-studies",
@@ -223,6 +238,8 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
         lead_id = live.client.post("/v1/leads", headers=headers, json={"email": f"{name}@example.com"}).json()["id"]
         study = {"title": f"{name} case", "industry": "dental", "body": "A clinic doubled bookings."}
         study_id = live.client.post("/v1/case-studies", headers=headers, json=study).json()["case_studies"][0]["id"]
+        imported = {"data": f"email\nimport-{name}@example.com\n"}
+        import_id = live.client.post("/v1/leads/import", headers=headers, json=imported).json()["id"]
         tenants[name] = Tenant(
             agency=name[0],
             business_id=business_id,
@@ -234,6 +251,7 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
             handoff_mine=_handoff(live, business_id, lead_id, rep_id),
             handoff_other=_handoff(live, business_id, lead_id, other_rep_id),
             spare_key_prefix=spare["prefix"],
+            import_id=import_id,
         )
     return tenants
 
