@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import ValidationError, ValidationInfo, field_validator
 from sqlalchemy.orm import Session
 
 from agent.contacts import ContactError, normalise_phone, phone_key
@@ -73,7 +73,8 @@ _ALIASES: dict[str, str] = {
     "whatsapp, whatsapp number, number, telefono, numero, celular, movil, fono, telefone, fone, zap, "
     "numero de telefono, numero de telefone, numero whatsapp",
     "email": "email, e mail, mail, email address, correo, correo electronico, email corporativo",
-    "external_id": "external id, id, crm id, lead id, contact id, record id, id externo, identificador, codigo, code",
+    "external_id": "external id, id, crm id, id crm, crm, lead id, contact id, record id, id externo, "
+    "identificador, codigo, code",
     "source": "source, lead source, fuente, origen, origem, fonte, campaign, campana, campanha",
     "message": "message, notes, note, comment, comments, mensaje, nota, notas, comentario, comentarios, "
     "mensagem, observacoes, observacao, observaciones, consulta, pergunta",
@@ -168,6 +169,7 @@ class ValidRow:
     lead: NewLead
     columns: Mapping[str, str]  # field → the column it came from (for errors found later)
     fields: frozenset[str]  # the fields this row gave (an update changes only those)
+    keys: tuple[tuple[str, str], ...] = ()  # what it is matched on: (phone|email|external_id, value)
 
 
 @dataclass
@@ -198,6 +200,8 @@ def decode(raw: bytes) -> str:
 
 def records(text: str, fmt: Format) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
     """(row number, {header: value}) for each data row; a row that cannot be read is a RowError."""
+    if not text.strip():
+        raise ImportProblem("the file is empty" + ("; the first row names the columns" if fmt == "csv" else ""))
     if fmt == "csv":
         yield from _csv_records(text)
     else:
@@ -278,12 +282,32 @@ def _consent(value: str) -> bool | None:
     raise ValueError(f"'{value[:40]}' is not yes or no (yes/no, sí/no, sim/não, true/false, 1/0)")
 
 
+class ImportedLead(LeadIn):
+    """A row is a `POST /v1/leads` body, except that a number written without its country code
+    is read in the import's default country (one parse, as `LeadIn` does)."""
+
+    # The same name replaces `LeadIn._phone` (pydantic runs one validator per name); it takes the
+    # validation context as well, hence the different signature.
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None, info: ValidationInfo) -> str | None:  # type: ignore[override]
+        if value is None or not value.strip():
+            return None
+        country = info.context.get("country") if isinstance(info.context, dict) else None
+        try:
+            return normalise_phone(value, country)
+        except ContactError as exc:
+            hint = f"the country code (numbers without one are read as {country})" if country else "+country code"
+            raise ValueError(f"{exc}; write it with {hint}, like +5511987654321") from exc
+
+
 class RowChecker:
     """Turns a file's rows into leads by the rules of `POST /v1/leads` (a `LeadIn` per row)."""
 
     def __init__(self, options: ImportOptions) -> None:
         self.options = options
         self.columns: dict[str, str] = {}  # header → field, filled as headers are met
+        self._context = {"country": options.default_country}
 
     def field_of(self, header: str) -> str:
         found = self.columns.get(header)
@@ -321,13 +345,7 @@ class RowChecker:
             if key in values:
                 payload[key] = values[key]
         if "phone" in values:
-            phone = values["phone"]
-            if self.options.default_country and not phone.lstrip().startswith(("+", "whatsapp:")):
-                try:
-                    phone = normalise_phone(phone, self.options.default_country)
-                except ContactError as exc:
-                    errors.append(RowError(number, source_of["phone"], str(exc)))
-            payload["phone"] = phone
+            payload["phone"] = values["phone"]
         if "locale" in values:
             locale = _LANGUAGES.get(_fold(values["locale"]).split(" ")[0][:10]) or _LANGUAGES.get(
                 _fold(values["locale"])[:2]
@@ -350,7 +368,7 @@ class RowChecker:
         if errors:
             return errors
         try:
-            checked = LeadIn.model_validate(payload)
+            checked = ImportedLead.model_validate(payload, context=self._context)
         except ValidationError as exc:
             return [
                 RowError(number, self._column(error["loc"], source_of), _message(error))
@@ -376,7 +394,7 @@ class RowChecker:
             consent={k: v for k, v in checked.consent.model_dump().items() if v is not None},
             metadata=checked.metadata,
         )
-        return ValidRow(number, lead, source_of, frozenset(fields))
+        return ValidRow(number, lead, source_of, frozenset(fields), _keys(lead))
 
     def _column(self, loc: Sequence[int | str], source_of: Mapping[str, str]) -> str:
         if not loc:
@@ -395,7 +413,7 @@ def _message(error: Mapping[str, Any]) -> str:
 # ----------------------------------------------------------------------------- writing
 
 
-def _keys(lead: NewLead) -> list[tuple[str, str]]:
+def _keys(lead: NewLead) -> tuple[tuple[str, str], ...]:
     keys = []
     if lead.phone:
         keys.append(("phone", phone_key(lead.phone)))
@@ -403,7 +421,7 @@ def _keys(lead: NewLead) -> list[tuple[str, str]]:
         keys.append(("email", lead.email))
     if lead.external_id:
         keys.append(("external_id", lead.external_id))
-    return keys
+    return tuple(keys)
 
 
 _COLUMN_OF = {"phone": _LEADS.c.phone_key, "email": _LEADS.c.email, "external_id": _LEADS.c.external_id}
@@ -436,7 +454,7 @@ class Importer:
         """Write one batch in the caller's transaction (nothing in a dry run)."""
         fresh: list[ValidRow] = []
         for item in batch:
-            keys = _keys(item.lead)
+            keys = item.keys
             earlier = next(((kind, self._claimed[(kind, v)]) for kind, v in keys if (kind, v) in self._claimed), None)
             if earlier is not None:
                 kind, row = earlier
@@ -451,7 +469,7 @@ class Importer:
         existing = self._existing(session, fresh)
         new_rows: list[dict[str, Any]] = []
         for item in fresh:
-            matches = [existing[key] for key in _keys(item.lead) if key in existing]
+            matches = [existing[key] for key in item.keys if key in existing]
             if not matches:
                 values = lead_values(self.business, item.lead, self.now, "form")
                 values["metadata"] = values.pop("extra")
@@ -464,9 +482,7 @@ class Importer:
                 continue
             others = {m["id"] for m in matches} - {lead["id"]}
             if others:
-                kinds = [
-                    _WORDS[k] for k, v in _keys(item.lead) if (k, v) in existing and existing[(k, v)]["id"] in others
-                ]
+                kinds = [_WORDS[k] for k, v in item.keys if (k, v) in existing and existing[(k, v)]["id"] in others]
                 self.summary.errors.append(
                     RowError(item.row, "", f"its {' and '.join(kinds)} belong to another lead than its other details")
                 )
@@ -487,7 +503,7 @@ class Importer:
     def _existing(self, session: Session, batch: Sequence[ValidRow]) -> dict[tuple[str, str], dict[str, Any]]:
         wanted: dict[str, set[str]] = {"phone": set(), "email": set(), "external_id": set()}
         for item in batch:
-            for kind, value in _keys(item.lead):
+            for kind, value in item.keys:
                 wanted[kind].add(value)
         conditions = [_COLUMN_OF[kind].in_(sorted(values)) for kind, values in wanted.items() if values]
         # Tenant-owned Core queries name the business themselves.
