@@ -208,7 +208,8 @@ def records(text: str, fmt: Format) -> Iterator[tuple[int, dict[str, Any] | RowE
         yield from _jsonl_records(text)
 
 
-def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+def _csv_reader(text: str) -> tuple[Iterator[list[str]], list[str]]:
+    """The reader positioned after the header, and the header."""
     first = text.split("\n", 1)[0]
     # Spanish and Portuguese spreadsheets export with ';' (the comma is their decimal mark).
     delimiter = max((",", ";", "\t"), key=first.count)
@@ -227,6 +228,17 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
         if name and name in seen:
             raise ImportProblem(f"row 1: the column '{name}' appears twice")
         seen.add(name)
+    return reader, header
+
+
+def csv_header(text: str) -> list[str]:
+    if not text.strip():
+        raise ImportProblem("the file is empty; the first row names the columns")
+    return _csv_reader(text)[1]
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    reader, header = _csv_reader(text)
     number = 1
     while True:
         number += 1
@@ -628,6 +640,10 @@ def run_import(
 ) -> Summary:
     """Check and write every row; `write(step)` runs `step(session)` in the transaction the caller
     chose for each batch (the request's own, or one per batch on the command line)."""
+    if options.format == "csv":
+        unused = sorted(set(options.mapping) - set(csv_header(text)))
+        if unused:  # checked before any row, so nothing is written under a mapping that is wrong
+            raise ImportProblem(f"mapping: the file has no column {', '.join(repr(u) for u in unused)}")
     importer = Importer(business, options, now, import_id)
     checker = RowChecker(options)
     summary = importer.summary
@@ -638,10 +654,6 @@ def run_import(
         write(functools.partial(importer.apply, batch=batch))
         if progress is not None:
             progress(summary.rows)
-    if options.format == "csv":
-        unused = sorted(set(options.mapping) - set(checker.columns))
-        if unused and summary.rows:
-            raise ImportProblem(f"mapping: the file has no column {', '.join(repr(u) for u in unused)}")
     summary.columns = dict(checker.columns)
     return summary
 

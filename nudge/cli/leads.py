@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.lead_import import FIELDS, ImportOptions, ImportProblem, Summary, decode, report_csv, run_import, save
-from nudge.cli.common import console, errors, fail, settings_or_exit
+from nudge.cli.common import errors, fail, settings_or_exit
 from nudge.clock import SystemClock
 from nudge.db import create_db_engine, make_session_factory, transaction
 from nudge.ids import new_id
@@ -125,7 +125,7 @@ def import_leads(
                 step(session)
 
         def progress(rows: int) -> None:
-            errors.print(f"{rows:,} of about {total:,} rows read")
+            errors.print(f"{rows:,} of about {total:,} rows read", highlight=False)
 
         import_id = new_id("imp")
         now = clock.now()
@@ -174,12 +174,11 @@ def _print(summary: Summary, import_id: str, dry_run: bool, report: Path | None,
         sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
         return
     would = "would be " if dry_run else ""
-    console.print(
+    typer.echo(
         f"{summary.rows:,} rows: {summary.created:,} {would}created, {summary.updated:,} {would}updated, "
         f"{summary.unchanged:,} unchanged, {summary.skipped:,} skipped (already known), {summary.failed:,} with errors"
         + (" — dry run, nothing written" if dry_run else "")
     )
-    mapped = ", ".join(f"{escape(h)} → {f}" for h, f in summary.columns.items())
-    console.print(f"columns: {mapped}", highlight=False)
+    typer.echo("columns: " + ", ".join(f"{h} → {f}" for h, f in summary.columns.items()))
     if report is not None:
-        console.print(f"errors by row: {escape(str(report))}", highlight=False)
+        typer.echo(f"errors by row: {report}")
