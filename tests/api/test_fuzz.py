@@ -75,6 +75,7 @@ def target(any_database_url: str, tmp_path: Path) -> Iterator[Target]:
 BEYOND_SCHEMA: dict[str, list[str]] = {
     "POST /v1/leads": ["422"],
     "POST /v1/leads/{lead_id}/events": ["422"],
+    "POST /v1/leads/import": ["422"],  # a mapping naming a column the file lacks, start_at with start=at
     "PATCH /v1/business": ["422"],
     "POST /v1/businesses": ["422"],
     "PUT /v1/sequence": ["422"],
@@ -301,6 +302,8 @@ def _known_ids(target: Target) -> None:
     rep = client.post("/v1/reps", json={"name": "Known", "email": "known-rep@fuzz.example"}, headers=headers).json()
     target.ids.update(lead_id=lead["id"], rep_id=rep["id"], handoff_id="hnd_none", study_id="cs_none")
     target.ids.update(token="notatoken", prefix="nk_none")
+    imported = client.post("/v1/leads/import", json={"data": "email\nimported@fuzz.example\n"}, headers=headers)
+    target.ids.update(import_id=imported.json()["id"])
 
 
 @pytest.mark.slow
