@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from agent.contacts import ContactError, normalise_phone, phone_key
 from agent.intake import NewLead, Owner, lead_values
 from api.schemas import LeadIn
+from nudge.documents import DocumentError, loads_json
 from nudge.ids import new_id
 from nudge.models import Lead, LeadActivity, LeadImport, insert_into, table_of
 from scheduler import mailbox
@@ -262,9 +263,10 @@ def _jsonl_records(text: str) -> Iterator[tuple[int, dict[str, Any] | RowError]]
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            yield number, RowError(number, "", f"not valid JSON: {str(exc)[:200]}")
+            value = loads_json(line)  # bounded: depth, integer size, no NaN (PostgreSQL's JSON has none)
+        except (DocumentError, RecursionError) as exc:
+            problem = str(exc)[:200]
+            yield number, RowError(number, "", problem if "JSON" in problem else f"not valid JSON: {problem}")
             continue
         if not isinstance(value, dict):
             yield number, RowError(number, "", "each line must be a JSON object of column: value")
