@@ -198,6 +198,23 @@ def test_jsonl_with_a_mapping_and_the_three_ways_to_start(server: LiveNudge) -> 
     assert len(decisions) == 1 and "next message" in decisions[0]
 
 
+def test_hostile_jsonl_rows_are_row_errors_and_the_rest_is_imported(server: LiveNudge) -> None:
+    business_id, headers = _key(server)
+    lines = [
+        '{"email": "ok@example.com", "Plan": {"deep": [1, 2, {"x": "y"}]}}',
+        '{"email": "nan@example.com", "score": NaN}',
+        '{"email": "big@example.com", "score": 1e400}',
+        '{"email": "nul@example.com", "Notes": "a\\u0000b"}',
+        "[" * 100,
+        '{"email": "long@example.com", "phone": "' + "1" * 300 + '"}',
+    ]
+    body = _import(server, headers, "\n".join(lines), format="jsonl").json()
+    assert (body["created"], body["failed"]) == (1, 5), body
+    assert [e["row"] for e in body["errors"]] == [2, 3, 4, 5, 6]
+    (lead,) = _leads(server, business_id)
+    assert lead.extra == {"Plan": {"deep": [1, 2, {"x": "y"}]}}
+
+
 @pytest.mark.parametrize(
     ("options", "needle"),
     [
