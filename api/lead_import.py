@@ -141,6 +141,8 @@ class ImportOptions:
             raise ImportProblem(f"mapping: unknown field {', '.join(unknown)}; use one of {', '.join(FIELDS)}")
         if self.default_country is not None and not re.fullmatch(r"[A-Z]{2}", self.default_country):
             raise ImportProblem(f"default_country: '{self.default_country}' is not a two-letter code like MX")
+        if not 0 < len(self.source.strip()) <= 64:
+            raise ImportProblem("source: give 1 to 64 characters")
         if (self.start == "at") != (self.start_at is not None):
             raise ImportProblem("start_at: give a date-time exactly when start is 'at'")
         if self.start_at is not None and self.start_at.tzinfo is None:
@@ -472,7 +474,7 @@ class Importer:
             earlier = next(((kind, self._claimed[(kind, v)]) for kind, v in keys if (kind, v) in self._claimed), None)
             if earlier is not None:
                 kind, row = earlier
-                message = f"the same lead as row {row} (same {_WORDS[kind]}); it was imported from that row"
+                message = f"the same lead as row {row} (same {_WORDS[kind]}); only its first row is imported"
                 self.summary.errors.append(RowError(item.row, item.columns.get(kind, ""), message))
                 continue
             for key in keys:
@@ -519,15 +521,21 @@ class Importer:
         for item in batch:
             for kind, value in item.keys:
                 wanted[kind].add(value)
-        conditions = [_COLUMN_OF[kind].in_(sorted(values)) for kind, values in wanted.items() if values]
-        # Tenant-owned Core queries name the business themselves.
-        query = sa.select(*_EXISTING).where(_LEADS.c.business_id == self.business.id, sa.or_(*conditions))
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        for row in session.connection().execute(query).mappings():
-            lead = dict(row)
-            for kind, column in (("phone", "phone_key"), ("email", "email"), ("external_id", "external_id")):
-                if lead[column] is not None:
-                    found[(kind, lead[column])] = lead
+        connection = session.connection()
+        for kind, values in wanted.items():
+            if not values:
+                continue
+            # One query per key, each on its (business_id, key) unique index: with OR between them
+            # SQLite reads every lead of the business instead, for every batch.
+            query = sa.select(*_EXISTING).where(
+                _LEADS.c.business_id == self.business.id, _COLUMN_OF[kind].in_(sorted(values))
+            )
+            for row in connection.execute(query).mappings():
+                lead = dict(row)
+                for key_kind, column in (("phone", "phone_key"), ("email", "email"), ("external_id", "external_id")):
+                    if lead[column] is not None:
+                        found[(key_kind, lead[column])] = lead
         return found
 
     def _changes(self, lead: Mapping[str, Any], item: ValidRow) -> dict[str, Any]:
