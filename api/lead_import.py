@@ -15,11 +15,9 @@ import csv
 import functools
 import io
 import json
-import multiprocessing
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -614,8 +612,7 @@ def checked_rows(
             summary.errors.extend(result)
 
 
-def batches(rows: Iterable[ValidRow], size: int | None = None) -> Iterator[list[ValidRow]]:
-    size = size or BATCH
+def batches(rows: Iterable[ValidRow], size: int = BATCH) -> Iterator[list[ValidRow]]:
     batch: list[ValidRow] = []
     for row in rows:
         batch.append(row)
@@ -650,11 +647,9 @@ def run_import(
     *,
     max_rows: int | None = None,
     progress: Callable[[int], None] | None = None,
-    workers: int = 1,
 ) -> Summary:
     """Check and write every row; `write(step)` runs `step(session)` in the transaction the caller
-    chose for each batch (the request's own, or one per batch on the command line). With
-    `workers` > 1, rows are checked in that many processes while this one writes."""
+    chose for each batch (the request's own, or one per batch on the command line)."""
     if options.format == "csv":
         unused = sorted(set(options.mapping) - set(csv_header(text)))
         if unused:  # checked before any row, so nothing is written under a mapping that is wrong
@@ -665,63 +660,12 @@ def run_import(
     rows = records(text, options.format)
     if max_rows is not None:
         rows = _at_most(rows, max_rows)
-    checked = (
-        _checked_in_processes(options, rows, summary, checker.columns, workers)
-        if workers > 1
-        else checked_rows(checker, rows, summary)
-    )
-    for batch in batches(checked):
+    for batch in batches(checked_rows(checker, rows, summary)):
         write(functools.partial(importer.apply, batch=batch))
         if progress is not None:
-            progress(batch[-1].row)  # the row number reached (rows are checked ahead of the writes)
+            progress(summary.rows)
     summary.columns = dict(checker.columns)
     return summary
-
-
-def _check_chunk(
-    options: ImportOptions, chunk: list[tuple[int, dict[str, Any] | RowError]]
-) -> tuple[list[ValidRow], list[RowError], dict[str, str]]:
-    checker, valid, errors = RowChecker(options), [], []
-    for number, record in chunk:
-        if isinstance(record, RowError):
-            errors.append(record)
-            continue
-        result = checker.check(number, record)
-        if isinstance(result, ValidRow):
-            valid.append(result)
-        else:
-            errors.extend(result)
-    return valid, errors, checker.columns
-
-
-def _checked_in_processes(
-    options: ImportOptions,
-    rows: Iterable[tuple[int, dict[str, Any] | RowError]],
-    summary: Summary,
-    columns: dict[str, str],
-    workers: int,
-) -> Iterator[ValidRow]:
-    """`checked_rows` spread over processes, in the file's order (which row of a lead comes first
-    decides). Checking a row (its phone number above all) costs more than writing it."""
-
-    def chunks() -> Iterator[list[tuple[int, dict[str, Any] | RowError]]]:
-        chunk: list[tuple[int, dict[str, Any] | RowError]] = []
-        for row in rows:
-            summary.rows += 1
-            chunk.append(row)
-            if len(chunk) >= BATCH:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
-
-    # fork: the workers start at once and need nothing re-imported; they never touch the database.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        for valid, errors, seen in pool.map(functools.partial(_check_chunk, options), chunks()):
-            summary.errors.extend(errors)
-            columns.update(seen)
-            yield from valid
 
 
 def _at_most(

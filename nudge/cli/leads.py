@@ -11,7 +11,6 @@ file, an unknown business, bad options).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -35,7 +34,6 @@ from scheduler.inputs import NumberOwner
 app = typer.Typer(help="Leads: bulk import from CSV or JSONL.", no_args_is_help=True)
 
 PROGRESS_ROWS = 5_000  # files with more rows than this report progress on stderr
-PARALLEL_ROWS = 20_000  # files with more rows than this are checked in two processes while one writes
 
 
 def _mapping(pairs: list[str]) -> dict[str, str]:
@@ -126,16 +124,13 @@ def import_leads(
             with transaction(sessions, business_id=owner.id) as session:
                 step(session)
 
-        def progress(row: int) -> None:
-            errors.print(f"imported up to row {row:,} of about {total + 1:,}", highlight=False)
+        def progress(rows: int) -> None:
+            errors.print(f"{rows:,} of about {total:,} rows read", highlight=False)
 
         import_id = new_id("imp")
         now = clock.now()
         try:
-            workers = min(2, os.cpu_count() or 1) if total > PARALLEL_ROWS else 1
-            summary = run_import(
-                text, options, owner, now, import_id, write, progress=progress if show else None, workers=workers
-            )
+            summary = run_import(text, options, owner, now, import_id, write, progress=progress if show else None)
         except ImportProblem as exc:
             raise fail(escape(str(exc))) from None
         except IntegrityError:
