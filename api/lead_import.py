@@ -612,7 +612,8 @@ def checked_rows(
             summary.errors.extend(result)
 
 
-def batches(rows: Iterable[ValidRow], size: int = BATCH) -> Iterator[list[ValidRow]]:
+def batches(rows: Iterable[ValidRow], size: int | None = None) -> Iterator[list[ValidRow]]:
+    size = size or BATCH
     batch: list[ValidRow] = []
     for row in rows:
         batch.append(row)
@@ -663,7 +664,7 @@ def run_import(
     for batch in batches(checked_rows(checker, rows, summary)):
         write(functools.partial(importer.apply, batch=batch))
         if progress is not None:
-            progress(summary.rows)
+            progress(batch[-1].row)  # the row number reached
     summary.columns = dict(checker.columns)
     return summary
 

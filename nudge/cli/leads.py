@@ -124,8 +124,8 @@ def import_leads(
             with transaction(sessions, business_id=owner.id) as session:
                 step(session)
 
-        def progress(rows: int) -> None:
-            errors.print(f"{rows:,} of about {total:,} rows read", highlight=False)
+        def progress(row: int) -> None:
+            errors.print(f"imported up to row {row:,} of about {total + 1:,}", highlight=False)
 
         import_id = new_id("imp")
         now = clock.now()

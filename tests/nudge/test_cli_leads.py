@@ -86,7 +86,8 @@ def test_large_files_show_progress_on_stderr(
     (tmp_path / "big.csv").write_text("email,external id\n" + lines, encoding="utf-8")
     result = run("leads", "import", "big.csv", "-b", business)
     assert result.exit_code == 0, result.output
-    assert "rows read" in result.stderr and "10 rows: 10 created" in result.stdout
+    assert "imported up to row" in result.stderr and "10 rows: 10 created" in result.stdout
+    assert result.stderr.count("imported up to row") == 3, "one line per batch of 4 rows"
     assert _count(tmp_path, "leads") == 10
 
 
