@@ -22,6 +22,7 @@ from api.routes import (
     handoffs,
     health,
     keys,
+    lead_import,
     leads,
     links,
     reports,
@@ -63,6 +64,7 @@ def create_app(
     modules = (
         health,
         leads,
+        lead_import,
         business,
         sequence,
         case_studies,

@@ -630,6 +630,28 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(sa.String(200))
 
 
+class LeadImport(TenantScoped, Base):
+    """One run of a lead import (`POST /v1/leads/import`, `nudge leads import`): what it did and
+    the per-row errors, kept so the report can be downloaded after the request answered."""
+
+    __tablename__ = "lead_imports"
+    __table_args__ = (_owned_by_business(),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("imp"))
+    origin: Mapped[str] = mapped_column(sa.String(8))  # api | cli
+    format: Mapped[str] = mapped_column(sa.String(8))  # csv | jsonl
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)  # mapping, dedupe, start, country
+    rows: Mapped[int] = mapped_column(default=0)
+    created: Mapped[int] = mapped_column(default=0)
+    updated: Mapped[int] = mapped_column(default=0)
+    unchanged: Mapped[int] = mapped_column(default=0)  # known, nothing to update
+    skipped: Mapped[int] = mapped_column(default=0)  # known, left alone (on_duplicate=skip)
+    failed: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[list[Any]] = mapped_column(default=list)  # [{"row", "column", "message"}]
+    created_at: Mapped[datetime]
+
+
 TENANT_MODELS: tuple[type[Base], ...] = (
     Lead,
     OptOut,
@@ -650,4 +672,5 @@ TENANT_MODELS: tuple[type[Base], ...] = (
     EventDelivery,
     BookingIntegration,
     Booking,
+    LeadImport,
 )

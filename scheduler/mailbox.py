@@ -172,6 +172,36 @@ def enqueue(
     return connection.execute(_insert_event(connection.dialect.name), values).first() is not None
 
 
+@functools.cache
+def _insert_events(dialect: str) -> sa.Insert:
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(_EVENTS).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+
+def enqueue_many(
+    session: Session, events: Sequence[tuple[LeadKeys, str, str]], now: datetime, available_at: datetime | None = None
+) -> None:
+    """Store many events of one kind of moment at once: (lead, kind, dedupe key) each, without
+    payloads (a batch of imported leads). Duplicates are dropped like `enqueue` drops them."""
+    if not events:
+        return
+    connection = session.connection()
+    rows = [
+        {
+            "id": new_id("evt"),
+            "business_id": lead.business_id,
+            "lead_id": lead.id,
+            "kind": kind,
+            "dedupe_key": key,
+            "payload": {},
+            "available_at": available_at or now,
+            "created_at": now,
+        }
+        for lead, kind, key in events
+    ]
+    connection.execute(_insert_events(connection.dialect.name), rows)
+
+
 @dataclass(frozen=True)
 class BurstHold:
     """How long a lead already in conversation must be quiet before its messages are answered

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nudge.cli import chat, demo, kb, report, serve, simulate, tenant
+from nudge.cli import chat, demo, kb, leads, report, serve, simulate, tenant
 
 app = typer.Typer(
     name="nudge",
@@ -22,6 +22,7 @@ app.command("simulate", help="Synthetic leads with varied behaviour through the 
 app.command("chat", help="Talk to the agent as a lead from the terminal (sandbox WhatsApp).")(chat.chat)
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(kb.app, name="kb")
+app.add_typer(leads.app, name="leads")
 app.add_typer(report.app, name="report")
 
 if __name__ == "__main__":  # pragma: no cover

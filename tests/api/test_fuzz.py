@@ -81,6 +81,7 @@ def target(any_database_url: str, tmp_path: Path) -> Iterator[Target]:
 BEYOND_SCHEMA: dict[str, list[str]] = {
     "POST /v1/leads": ["422"],
     "POST /v1/leads/{lead_id}/events": ["422"],
+    "POST /v1/leads/import": ["422"],  # a mapping naming a column the file lacks, start_at with start=at
     "PATCH /v1/business": ["422"],
     "POST /v1/businesses": ["422"],
     "PUT /v1/sequence": ["422"],
@@ -346,6 +347,8 @@ def _known_ids(target: Target) -> None:
         made = client.post("/v1/booking-integrations", json={"provider": provider}, headers=headers).json()
         target.booking[provider] = (made["id"], made["secret"])
     target.ids.update(integration_id=target.booking["generic"][0])
+    imported = client.post("/v1/leads/import", json={"data": "email\nimported@fuzz.example\n"}, headers=headers)
+    target.ids.update(import_id=imported.json()["id"])
 
 
 @pytest.mark.slow

@@ -43,6 +43,7 @@ class Tenant:
     spare_key_prefix: str
     endpoint_id: str
     integration_id: str
+    import_id: str
 
     def headers(self, kind: str) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.keys[kind]}"}
@@ -62,6 +63,7 @@ class Tenant:
             self.spare_key_prefix,
             self.endpoint_id,
             self.integration_id,
+            self.import_id,
         }
 
 
@@ -91,6 +93,11 @@ class World:
 
     def new_endpoint(self, tenant: Tenant) -> str:
         return _endpoint(self.live, tenant.headers("business"))
+
+    def new_import(self, tenant: Tenant) -> str:
+        answer = self.call("POST", "/v1/leads/import", tenant.headers("business"), _import_body(self, tenant))
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["id"])
 
     def new_key(self, tenant: Tenant) -> str:
         answer = self.call("POST", "/v1/keys", tenant.headers("business"), {"kind": "rep", "rep_id": tenant.rep_id})
@@ -132,7 +139,12 @@ PARAMS: dict[str, tuple[Callable[[Tenant], str], Fresh]] = {
     "prefix": (lambda t: t.spare_key_prefix, World.new_key),
     "endpoint_id": (lambda t: t.endpoint_id, World.new_endpoint),
     "integration_id": (lambda t: t.integration_id, World.new_integration),
+    "import_id": (lambda t: t.import_id, World.new_import),
 }
+
+
+def _import_body(world: World, tenant: Tenant) -> Any:
+    return {"data": f"name,email\nImported,imp{next(_numbers)}@example.com\nBad,not-an-email\n"}
 
 
 def _sequence(world: World, tenant: Tenant) -> Any:
@@ -165,6 +177,9 @@ CASES: list[Case] = [
     Case("POST", "/v1/leads/{lead_id}/events", (202, 202, 404), body=lambda w, t: {"type": "booked"}),
     Case("GET", "/v1/leads/{lead_id}/export", (200, 200, 404)),
     Case("DELETE", "/v1/leads/{lead_id}", (204, 204, 404), fresh=True),
+    Case("POST", "/v1/leads/import", (201, 201, 404), body=_import_body),
+    Case("GET", "/v1/lead-imports/{import_id}", (200, 200, 404)),
+    Case("GET", "/v1/lead-imports/{import_id}/errors", (200, 200, 404)),
     Case(
         "POST",
         "/v1/case-studies",
@@ -267,6 +282,8 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
         study = {"title": f"{name} case", "industry": "dental", "body": "A clinic doubled bookings."}
         study_id = live.client.post("/v1/case-studies", headers=headers, json=study).json()["case_studies"][0]["id"]
         integration = live.client.post("/v1/booking-integrations", headers=headers, json={"provider": "calendly"})
+        imported = {"data": f"email\nimport-{name}@example.com\n"}
+        import_id = live.client.post("/v1/leads/import", headers=headers, json=imported).json()["id"]
         tenants[name] = Tenant(
             agency=name[0],
             business_id=business_id,
@@ -280,6 +297,7 @@ def _tenants(live: LiveNudge) -> dict[str, Tenant]:
             spare_key_prefix=spare["prefix"],
             endpoint_id=_endpoint(live, headers),
             integration_id=integration.json()["id"],
+            import_id=import_id,
         )
     return tenants
 
