@@ -17,6 +17,7 @@ from api.routes import (
     business,
     case_studies,
     email,
+    email_inbox,
     handoffs,
     health,
     keys,
@@ -50,7 +51,13 @@ def create_app(
             active = runtime if runtime is not None else stack.enter_context(open_runtime(settings))
             app.state.runtime = active
             if run_workers:
-                stack.enter_context(running_workers(active.dispatcher, active.settings.tick_seconds))
+                workers = running_workers(
+                    active.dispatcher,
+                    active.settings.tick_seconds,
+                    inboxes=active.inboxes,
+                    inbox_sync_seconds=active.settings.imap_sync_seconds,
+                )
+                stack.enter_context(workers)
             yield
 
     app = FastAPI(title="Nudge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
@@ -70,6 +77,7 @@ def create_app(
         reports,
         unsubscribe,
         email,
+        email_inbox,
     )
     for module in modules:
         app.include_router(module.router)

@@ -34,6 +34,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/keys"): "key.create",
     ("POST", "/v1/keys/{prefix}/rotate"): "key.rotate",
     ("DELETE", "/v1/keys/{prefix}"): "key.revoke",
+    ("PUT", "/v1/email-inbox"): "email_inbox.update",
+    ("DELETE", "/v1/email-inbox"): "email_inbox.delete",
 }
 
 

@@ -38,6 +38,7 @@ from nudge.settings import Settings
 from scheduler.audiences import AudienceSync
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
+from scheduler.imap import InboxWatcher
 from scheduler.notifications import Notifier
 from scheduler.pacing import SenderPacer, SendRates
 
@@ -59,6 +60,7 @@ class Runtime:
     metrics: Metrics
     knowledge: KnowledgeService
     llm: LLM | None = None
+    inboxes: InboxWatcher | None = None  # IMAP mailboxes, read by the worker loop
 
 
 def embedding_similarity() -> Similarity:
@@ -173,6 +175,13 @@ def open_runtime(
                 metrics=metrics,
                 knowledge=knowledge,
                 llm=llm,
+                inboxes=InboxWatcher(
+                    session_factory=sessions,
+                    clock=clock,
+                    wake=dispatcher.wake,
+                    policy=TargetPolicy.from_settings(settings),
+                    idle_seconds=settings.imap_idle_seconds,
+                ),
             )
             try:
                 yield runtime

@@ -204,7 +204,8 @@ def test_a_verified_payload_that_cannot_be_read_is_kept_not_refused(mail: tuple[
     a sender that is no address, is answered 200 `unreadable` and kept as received."""
     live, _ = mail
     live.business("Acme", email_from=FROM)
-    for payload in ({"from": "x@example.com"}, {"from": "not an address", "to": "hi@acme.example", "message_id": "<a@b>"}):
+    no_address = {"from": "not an address", "to": "hi@acme.example", "message_id": "<a@b>"}
+    for payload in ({"from": "x@example.com"}, no_address):
         response = post_signed_email(live, payload, secret=SECRET)
         assert response.status_code == 200, response.text
         assert response.json()["status"] == "unreadable" and response.json()["detail"]

@@ -119,6 +119,10 @@ def _sequence(world: World, tenant: Tenant) -> Any:
     return world.call("GET", "/v1/sequence", tenant.headers("business")).json()
 
 
+def _inbox(world: World, tenant: Tenant) -> Any:
+    return {"host": "imap.example.com", "username": f"{tenant.business_id}@example.com", "password": "pw"}
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -172,6 +176,9 @@ CASES: list[Case] = [
     Case("GET", "/v1/audit", (200, 200, 404)),
     Case("GET", "/v1/reports/attribution", (200, 200, 404), query="?model=markov"),
     Case("GET", "/v1/reports/funnel", (200, 200, 404)),
+    Case("GET", "/v1/email-inbox", (200, 200, 404)),
+    Case("PUT", "/v1/email-inbox", (200, 200, 404), body=_inbox),
+    Case("DELETE", "/v1/email-inbox", (204, 204, 404)),
 ]
 
 
