@@ -8,6 +8,7 @@ Messages are placed in a mailbox the way a mail server would deliver them: IMAP 
 from __future__ import annotations
 
 import imaplib
+import itertools
 import os
 import pwd
 import shutil
@@ -38,7 +39,7 @@ def dovecot_missing() -> str | None:
     return None
 
 
-def _config(root: Path, port: int, user: str, group: str, uid: int, gid: int) -> str:
+def _config(root: Path, port: int, user: str, group: str, uid: int, gid: int, password: str) -> str:
     return f"""
 base_dir = {root}/run
 state_dir = {root}/state
@@ -49,14 +50,15 @@ listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_internal_user = {user}
 default_internal_group = {group}
 default_login_user = {user}
 first_valid_uid = {uid}
 mail_location = maildir:{root}/mail/%u
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {root}/users
+  driver = static
+  args = password={password}
 }}
 userdb {{
   driver = static
@@ -92,10 +94,11 @@ service stats {{
 
 
 class Dovecot:
-    """`users`: the mailbox accounts, all with the password PASSWORD."""
+    """Any user name logs in with PASSWORD and gets a mailbox of its own (a fresh one per test:
+    `new_user`)."""
 
-    def __init__(self, users: tuple[str, ...] = ("sales@acme.example",)) -> None:
-        self.users = users
+    def __init__(self) -> None:
+        self._users = itertools.count(1)
         self.port = _free_port()
         self.host = "127.0.0.1"
         self._root = Path(tempfile.mkdtemp(prefix="nudge-dovecot-"))
@@ -109,14 +112,13 @@ class Dovecot:
         group = "nogroup" if os.getuid() == 0 else account.pw_name
         for sub in ("run", "state", "mail", "home"):
             (self._root / sub).mkdir()
-        (self._root / "users").write_text("".join(f"{user}:{{PLAIN}}{PASSWORD}\n" for user in self.users))
         config = self._root / "dovecot.conf"
         gid = account.pw_gid
         if os.getuid() == 0:
             import grp
 
             group = grp.getgrgid(gid).gr_name
-        config.write_text(_config(self._root, self.port, account.pw_name, group, account.pw_uid, gid))
+        config.write_text(_config(self._root, self.port, account.pw_name, group, account.pw_uid, gid, PASSWORD))
         if os.getuid() == 0:  # everything the unprivileged server touches belongs to it
             for path in [self._root, *self._root.rglob("*")]:
                 os.chown(path, account.pw_uid, gid)
@@ -159,12 +161,15 @@ class Dovecot:
         path = self._root / "dovecot.log"
         return path.read_text(errors="replace")[-2000:] if path.exists() else ""
 
-    def connect(self, user: str | None = None) -> imaplib.IMAP4:
+    def new_user(self) -> str:
+        return f"sales{next(self._users)}@acme.example"
+
+    def connect(self, user: str) -> imaplib.IMAP4:
         client = imaplib.IMAP4(self.host, self.port, timeout=5)
-        client.login(user or self.users[0], PASSWORD)
+        client.login(user, PASSWORD)
         return client
 
-    def deliver(self, raw: bytes, *, user: str | None = None, folder: str = "INBOX") -> None:
+    def deliver(self, raw: bytes, *, user: str, folder: str = "INBOX") -> None:
         """Place a message in the mailbox (IMAP APPEND), as the mail server would on delivery."""
         client = self.connect(user)
         try:
