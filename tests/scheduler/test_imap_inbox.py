@@ -159,7 +159,7 @@ def test_reply_bounce_and_out_of_office_from_a_real_mailbox(
     # Out of office: recognised by RFC 3834's header; nothing about the lead changes.
     before = _lead_row(live, dana)
     away = _reply(
-        touch_dana, "Dana Reyes <dana@example.com>", "I am out of the office until Monday.", Auto_Submitted="auto-replied"
+        touch_dana, "Dana <dana@example.com>", "I am out of the office until Monday.", Auto_Submitted="auto-replied"
     )
     started = time.monotonic()
     dovecot.deliver(away, user=user)
