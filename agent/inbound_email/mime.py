@@ -7,12 +7,11 @@ decode is skipped, nothing here raises for a message's shape.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import re
 from email import message_from_bytes, message_from_string, policy
-from email.header import decode_header, make_header
+from email.header import Header, decode_header
 from email.message import Message
 
 from agent.inbound_email.mail import MAX_TEXT, Bounce, InboundMail, clean, message_ids
@@ -64,10 +63,28 @@ def header_map(message: Message) -> dict[str, str]:
 
 
 def decoded_header(value: object) -> str:
-    text = str(value)
-    with contextlib.suppress(ValueError, LookupError, UnicodeError, TypeError):  # undecodable: kept as written
-        text = str(make_header(decode_header(text)))
+    """RFC 2047 encoded words decoded, and raw UTF-8 (RFC 6532, common in practice) read as UTF-8."""
+    try:
+        parts = decode_header(value if isinstance(value, (str, Header)) else str(value))
+    except (ValueError, LookupError, UnicodeError, TypeError):  # undecodable: kept as written
+        parts = [(str(value), None)]
+    text = "".join(_part_text(chunk, charset) for chunk, charset in parts)
     return clean(" ".join(text.split()), 2000)
+
+
+def _part_text(chunk: bytes | str, charset: str | None) -> str:
+    if isinstance(chunk, str):
+        return chunk.encode("ascii", "surrogateescape").decode("utf-8", "replace") if _has_escapes(chunk) else chunk
+    if not charset or charset == "unknown-8bit":
+        charset = "utf-8"
+    try:
+        return chunk.decode(charset, "replace")
+    except LookupError:
+        return chunk.decode("utf-8", "replace")
+
+
+def _has_escapes(text: str) -> bool:
+    return any("\udc80" <= c <= "\udcff" for c in text)
 
 
 def body_text(message: Message) -> str:
