@@ -143,7 +143,8 @@ def test_own_words_keeps_text_that_has_no_quote() -> None:
 
 
 def test_provider_parsers_take_any_shape() -> None:
-    for odd in (None, [], "text", {"FromFull": "x", "Headers": "y", "ToFull": 3}):
+    odds: list[object] = [None, [], "text", {"FromFull": "x", "Headers": "y", "ToFull": 3}]
+    for odd in odds:
         assert from_postmark(odd, fallback_id="f@x").message_id in ("f@x",)
     assert from_sendgrid({}, fallback_id="f@x").message_id == "f@x"
     assert from_mailgun({"message-headers": "not json"}, fallback_id="f@x").message_id == "f@x"
