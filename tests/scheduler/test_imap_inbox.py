@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from agent.outbound_urls import RefusedTarget, TargetPolicy, check_host
 from nudge.db import transaction
 from nudge.models import EmailInbox, Lead, LeadActivity, Message
 from scheduler.imap import InboxWatcher
@@ -220,6 +221,7 @@ def test_a_wrong_password_is_shown_on_the_inbox_not_raised(
 ) -> None:
     with live_nudge(sqlite_url, tmp_path, twilio=False, NUDGE_IMAP_SYNC_SECONDS=0.2) as live:
         _wrong_then_right_password(live, dovecot)
+        _settings_round_trip(live)
 
 
 def _wrong_then_right_password(live: LiveNudge, dovecot: Dovecot) -> None:
@@ -234,3 +236,34 @@ def _wrong_then_right_password(live: LiveNudge, dovecot: Dovecot) -> None:
     fixed = live.client.put("/v1/email-inbox", headers=live.auth(key), json={**body, "password": PASSWORD})
     assert fixed.status_code == 200
     _wait(lambda: _inbox(live).status == "connected", "the reader connected with the new password")
+
+
+def _settings_round_trip(live: LiveNudge) -> None:
+    """Settings through the API: the password is required once, kept when left out, never shown."""
+    _, key = live.business("Other", email_from="Other <hi@other.example>")
+    headers = live.auth(key)
+    assert live.client.get("/v1/email-inbox", headers=headers).json()["configured"] is False
+    base = {"host": "93.184.216.34", "username": "hi@other.example", "enabled": False}
+    missing = live.client.put("/v1/email-inbox", headers=headers, json=base)
+    assert missing.status_code == 422 and "password" in missing.json()["error"]["message"]
+    saved = live.client.put("/v1/email-inbox", headers=headers, json={**base, "password": "s3cret-pw"})
+    assert saved.status_code == 200 and saved.json()["port"] == 993 and saved.json()["security"] == "tls"
+    kept = live.client.put("/v1/email-inbox", headers=headers, json={**base, "poll_seconds": 30})
+    assert kept.status_code == 200 and kept.json()["password_set"] is True, "left out, the password is kept"
+    for response in (saved, kept, live.client.get("/v1/email-inbox", headers=headers)):
+        assert "s3cret-pw" not in response.text and "password" not in response.json()
+    odd = live.client.put("/v1/email-inbox", headers=headers, json={**base, "port": 0, "extra": 1})
+    assert odd.status_code == 422
+    assert live.client.delete("/v1/email-inbox", headers=headers).status_code == 204
+    assert live.client.delete("/v1/email-inbox", headers=headers).status_code == 204
+    assert live.client.get("/v1/email-inbox", headers=headers).json()["configured"] is False
+
+
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [("127.0.0.1", "loopback"), ("10.1.2.3", "private"), ("localhost", "loopback"), ("[::1]", "loopback")],
+)
+def test_an_imap_host_follows_the_outbound_address_rules(host: str, why: str) -> None:
+    with pytest.raises(RefusedTarget, match=why):
+        check_host(host, 993, TargetPolicy())
+    check_host(host, 993, TargetPolicy(allow_private=True))  # an on-premise install's own server
