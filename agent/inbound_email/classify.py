@@ -31,13 +31,20 @@ _AUTO_HEADERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("x-precedence", re.compile(r"^\s*(auto_reply|bulk|junk)\b", re.IGNORECASE)),
 )
 
-# Subjects responders write (Outlook, Gmail, Apple Mail, Zimbra) in en/es/pt; the prefix form
-# ("Automatic reply: Re: your quote") is what matters, a person rarely starts a subject that way.
-_AUTO_SUBJECT = re.compile(
-    r"^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|auto:|out of (the )?office"
-    r"|ooo\b|away from (the )?office|on vacation|on holiday|vacation reply"
-    r"|respuesta autom[aá]tica|fuera de (la )?oficina|ausencia|ausente|de vacaciones|respuesta de ausencia"
-    r"|resposta autom[aá]tica|fora do escrit[oó]rio|aus[eê]ncia|de f[eé]rias|em f[eé]rias)",
+# Subjects responders write (Outlook, Gmail, Apple Mail, Zimbra) in en/es/pt. The prefixes only
+# software writes count alone; phrases a person may also open a subject with ("Out of office
+# tomorrow - can we meet today?", "Ausencia de precios en su web") count only as the whole subject,
+# before a colon, or before a return date.
+_AUTO_SUBJECT_PREFIX = re.compile(
+    r"^\s*(automatic reply|auto(matic)?[- ]?(reply|response)|autoreply|auto:|vacation reply"
+    r"|respuesta autom[aá]tica|respuesta de ausencia|resposta autom[aá]tica)",
+    re.IGNORECASE,
+)
+_AUTO_SUBJECT_PHRASE = re.compile(
+    r"^\s*(out of (the )?office|ooo|away from (the )?office|on vacation|on holiday|on leave"
+    r"|fuera de (la )?oficina|ausencia|ausente|de vacaciones|fora do escrit[oó]rio|aus[eê]ncia|de f[eé]rias"
+    r"|em f[eé]rias)"
+    r"\s*([:\-–]|autoreply|auto-?reply|$|(until|till|through|hasta|até|ate)\b)",
     re.IGNORECASE,
 )
 _OPENING = 2000  # the lines of the body an away message's cues are in
@@ -49,7 +56,7 @@ def auto_reply_reason(headers: Mapping[str, str], subject: str, text: str) -> st
         value = headers.get(name)
         if value is not None and pattern.search(value):
             return f"{name}: {value.strip()[:80]}"
-    if _AUTO_SUBJECT.match(subject):
+    if _AUTO_SUBJECT_PREFIX.match(subject) or _AUTO_SUBJECT_PHRASE.match(subject):
         return f"subject: {subject.strip()[:80]}"
     if is_auto_reply(f"{subject}\n{text[:_OPENING]}"):
         return "an away message's wording"

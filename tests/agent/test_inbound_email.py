@@ -161,3 +161,11 @@ def test_mailgun_signature() -> None:
     assert mailgun_signature_problem("k", {"timestamp": stamp, "token": "tok2", "signature": good}, now)
     assert mailgun_signature_problem("k", {"timestamp": "abc", "token": "tok", "signature": good}, now)
     assert mailgun_signature_problem("", {"timestamp": stamp, "token": "tok", "signature": good}, now)
+
+
+def test_auto_reply_detection_holds_on_the_held_out_set() -> None:
+    """The labelled en/es/pt set (`python -m tests.agent.eval_auto_reply` prints the details)."""
+    from tests.agent.eval_auto_reply import load, scores
+
+    precision, recall, wrong = scores(load("heldout"))
+    assert precision >= 0.95 and recall >= 0.9, wrong
