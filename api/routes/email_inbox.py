@@ -27,14 +27,16 @@ _DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 
 class EmailInboxIn(Strict):
     host: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._:\[\]-]+$")]
-    port: Annotated[int | None, Field(ge=1, le=65535)] = None  # 993 with tls, 143 otherwise
+    # strict: as the schema says (no true for 1, no 0 for false, no "993")
+    port: Annotated[int | None, Field(ge=1, le=65535, strict=True)] = None  # 993 with tls, 143 otherwise
     security: Security = "tls"
     username: Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\u0000-\u001F\u007F]+$")]
     # Required when the mailbox is first configured; left out, the stored one is kept.
     password: Annotated[str | None, Field(min_length=1, max_length=500, pattern=r"^[^\u0000-\u001F\u007F]+$")] = None
     folder: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\u0000-\u001F\u007F]+$")] = "INBOX"
-    enabled: bool = True
-    poll_seconds: Annotated[int, Field(ge=10, le=3600)] = 60  # without IDLE; IDLE is renewed within this too
+    enabled: Annotated[bool, Field(strict=True)] = True
+    # Without IDLE, the polling interval; with IDLE, it is renewed within this too.
+    poll_seconds: Annotated[int, Field(ge=10, le=3600, strict=True)] = 60
 
 
 class EmailInboxOut(BaseModel):
