@@ -36,16 +36,20 @@ MAX_STORED_PAYLOAD = 256_000
 @dataclass(frozen=True)
 class Handled:
     # stored | duplicate | unsubscribed | bounce_recorded | unknown_message | auto_reply
-    # | unknown_address | unreadable
+    # | unknown_address | unreadable | own_mail | unrelated (leads_only)
     status: str
     wake: str | None = None  # the lead to wake after the commit
     lead_id: str | None = None
     detail: str = ""
 
 
-def handle_mail(session: Session, mail: InboundMail, now: datetime, *, business_id: str | None = None) -> Handled:
+def handle_mail(
+    session: Session, mail: InboundMail, now: datetime, *, business_id: str | None = None, leads_only: bool = False
+) -> Handled:
     """`business_id`: the business whose mailbox this came from (IMAP); lookups stay inside it.
-    Without it (a provider's webhook) the business is the one the mail was threaded to or sent to."""
+    Without it (a provider's webhook) the business is the one the mail was threaded to or sent to.
+    `leads_only`: mail from someone who is not a lead is left alone (a business's IMAP mailbox also
+    holds its colleagues', suppliers' and newsletters' mail, which must not become leads)."""
     kind, reason = classify(mail)
     if kind == "bounce":
         return _bounce(session, mail, now, business_id)
@@ -59,8 +63,12 @@ def handle_mail(session: Session, mail: InboundMail, now: datetime, *, business_
     if business is None:
         return Handled("unknown_address", detail=f"no business sends email from {', '.join(_addresses(mail))}")
     sender = _sender(mail)
+    if sender is not None and sender.lower() == parseaddr(business.email_from or "")[1].lower():
+        return Handled("own_mail", detail="sent from the business's own address")
     if lead is None and sender is not None:
         lead = session.scalars(sa.select(Lead).where(Lead.business_id == business.id, Lead.email == sender)).first()
+    if lead is None and leads_only:
+        return Handled("unrelated", detail="neither a reply to Nudge nor from a lead")
     if kind == "auto_reply":
         if lead is not None:
             note = f"email auto-reply ignored ({reason})"[:500]

@@ -296,7 +296,7 @@ class _Reader:
                     return
                 now = self.watcher.clock.now()
                 mail = from_rfc822(raw, fallback_id=fallback)
-                handled = handle_mail(session, mail, now, business_id=config.business_id)
+                handled = handle_mail(session, mail, now, business_id=config.business_id, leads_only=True)
                 if handled.status == "unreadable":
                     keep_unreadable(session, "imap", _text(raw), handled.detail, now, business_id=config.business_id)
                 if handled.wake is not None:

@@ -192,7 +192,16 @@ def test_reply_bounce_and_out_of_office_from_a_real_mailbox(
         bounced = session.scalars(sa.select(Message).where(Message.lead_id == lee, Message.channel == "email")).first()
         assert bounced is not None and (bounced.status, bounced.error_code) == ("failed", "bounce")
     assert _inbound(live, lee) == []
-    assert _inbox(live).last_uid == 3
+
+    # The mailbox is the business's: a supplier's mail is neither a lead nor a reply, and stays that way.
+    supplier = EmailMessage()
+    supplier["From"], supplier["To"], supplier["Subject"] = "Pat <pat@supplier.example>", FROM, "Invoice 1042"
+    supplier["Message-ID"] = make_msgid(domain="supplier.example")
+    supplier.set_content("Please find the invoice attached.")
+    dovecot.deliver(bytes(supplier), user=user)
+    _wait(lambda: _inbox(live).last_uid == 4, "the supplier's mail passed")
+    with live.runtime.sessions() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Lead)) == 2
 
     # A restart: mail that came while no worker read the mailbox is read once, the rest not again.
     assert live.runtime.inboxes is not None
@@ -211,7 +220,7 @@ def test_reply_bounce_and_out_of_office_from_a_real_mailbox(
         _wait(lambda: len(_inbound(live, dana)) == 2, "the reply that came during the restart")
     finally:
         restarted.stop()
-    assert _inbox(live).last_uid == 4
+    assert _inbox(live).last_uid == 5
     assert len(_activity(live, dana, "auto_reply")) == 1
     assert [m.body for m in _inbound(live, dana)].count("What does the yearly plan include?") == 1
 
