@@ -285,6 +285,7 @@ class _Reader:
                 raw = data.get(b"BODY[]") or b""
                 self._handle(uid, uidvalidity, raw if isinstance(raw, bytes) else bytes(raw))
                 last_uid = uid
+            self._renew()  # a long backlog keeps the mailbox
         return last_uid
 
     def _handle(self, uid: int, uidvalidity: int, raw: bytes) -> None:

@@ -225,15 +225,26 @@ def test_reply_bounce_and_out_of_office_from_a_real_mailbox(
     assert [m.body for m in _inbound(live, dana)].count("What does the yearly plan include?") == 1
 
 
-def test_a_wrong_password_is_shown_on_the_inbox_not_raised(
-    sqlite_url: str, tmp_path: Path, dovecot: Dovecot
-) -> None:
-    with live_nudge(sqlite_url, tmp_path, twilio=False, NUDGE_IMAP_SYNC_SECONDS=0.2) as live:
-        _wrong_then_right_password(live, dovecot)
+def test_a_wrong_password_shows_and_a_server_without_idle_is_polled(sqlite_url: str, tmp_path: Path) -> None:
+    with (
+        Dovecot(idle=False) as dovecot,
+        live_nudge(sqlite_url, tmp_path, twilio=False, NUDGE_IMAP_SYNC_SECONDS=0.2) as live,
+    ):
+        user, key = _wrong_then_right_password(live, dovecot)
+        # No IDLE offered: the reader polls every poll_seconds (10 s at least through the API; 1 here).
+        lead = _lead(live, key, "pat@example.com", "Pat")
+        with transaction(live.runtime.sessions) as session:
+            session.execute(sa.update(EmailInbox).values(poll_seconds=1, updated_at=live.runtime.clock.now()))
+        note = EmailMessage()
+        note["From"], note["To"], note["Subject"] = "Pat <pat@example.com>", FROM, "Question"
+        note["Message-ID"] = make_msgid(domain="example.com")
+        note.set_content("Do you have a plan for two people?")
+        dovecot.deliver(bytes(note), user=user)
+        _wait(lambda: len(_inbound(live, lead)) == 1, "the polled mail stored on the lead by its sender")
         _settings_round_trip(live)
 
 
-def _wrong_then_right_password(live: LiveNudge, dovecot: Dovecot) -> None:
+def _wrong_then_right_password(live: LiveNudge, dovecot: Dovecot) -> tuple[str, str]:
     _, key = live.business("Acme", email_from=FROM)
     user = dovecot.new_user()
     body = {"host": dovecot.host, "port": dovecot.port, "security": "none", "username": user, "password": "wrong"}
@@ -245,6 +256,7 @@ def _wrong_then_right_password(live: LiveNudge, dovecot: Dovecot) -> None:
     fixed = live.client.put("/v1/email-inbox", headers=live.auth(key), json={**body, "password": PASSWORD})
     assert fixed.status_code == 200
     _wait(lambda: _inbox(live).status == "connected", "the reader connected with the new password")
+    return user, key
 
 
 def _settings_round_trip(live: LiveNudge) -> None:

@@ -97,7 +97,8 @@ class Dovecot:
     """Any user name logs in with PASSWORD and gets a mailbox of its own (a fresh one per test:
     `new_user`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, idle: bool = True) -> None:
+        self.idle = idle  # False: a server that does not offer IDLE (clients must poll)
         self._users = itertools.count(1)
         self.port = _free_port()
         self.host = "127.0.0.1"
@@ -118,7 +119,10 @@ class Dovecot:
             import grp
 
             group = grp.getgrgid(gid).gr_name
-        config.write_text(_config(self._root, self.port, account.pw_name, group, account.pw_uid, gid, PASSWORD))
+        text = _config(self._root, self.port, account.pw_name, group, account.pw_uid, gid, PASSWORD)
+        if not self.idle:
+            text += "protocol imap {\n  imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+\n}\n"
+        config.write_text(text)
         if os.getuid() == 0:  # everything the unprivileged server touches belongs to it
             for path in [self._root, *self._root.rglob("*")]:
                 os.chown(path, account.pw_uid, gid)
