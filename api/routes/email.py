@@ -195,13 +195,13 @@ def postmark_inbound(
 async def _form(request: Request) -> tuple[dict[str, str], str]:
     """The form's text fields (files, i.e. attachments, are skipped) and the form as JSON text to
     keep when it cannot be read. A body that is not a form reads as no fields."""
+    body = await request.body()  # read first: the form parser then reads it from memory
     try:
         form = await request.form(max_files=100, max_fields=_MAX_FORM_FIELDS)
     except Exception:  # Starlette raises assorted errors for a malformed multipart body
-        body = await request.body()
         return {}, body.decode("utf-8", "replace")
     fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
-    return fields, json.dumps(fields)
+    return fields, json.dumps(fields) if fields else body.decode("utf-8", "replace")
 
 
 @router.post("/sendgrid", response_model=Accepted, responses={**_HANDLED, **_BASIC})
