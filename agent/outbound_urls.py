@@ -121,6 +121,31 @@ def _check_host(host: str, parsed: httpx.URL, policy: TargetPolicy, resolve: boo
         _refuse_addresses(host, found)
 
 
+def check_host(host: str, port: int, policy: TargetPolicy, *, resolve: bool = True) -> None:
+    """Raise RefusedTarget unless a business's server (not a URL: an IMAP host) may be connected
+    to, by the same address rules as webhook URLs. A name that does not resolve now passes (the
+    connection judges it then)."""
+    if not host or len(host) > 255:
+        raise RefusedTarget("has no host" if not host else "the host name is longer than 255 characters")
+    if not 0 < port < 65536:
+        raise RefusedTarget(f"port {port} is not between 1 and 65535")
+    if policy.allow_private:
+        return
+    address = _literal_address(host.strip("[]"))
+    if address is not None:
+        _refuse_addresses(host, [address], literal=True)
+        return
+    name = host.rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        raise RefusedTarget(f"{host} is a loopback name; {_ALLOW_HINT}")
+    if resolve:
+        try:
+            found = _lookup(policy, host, port)
+        except OSError:
+            return
+        _refuse_addresses(host, found)
+
+
 def configured_targets(*, audiences: Any = None, profile: Any = None) -> Iterator[tuple[str, str]]:
     """The webhook URLs in a business's settings, each with the field it was given in."""
     for index, entry in enumerate(audiences or []):

@@ -19,6 +19,7 @@ from api.routes import (
     case_studies,
     connectors,
     email,
+    email_inbox,
     handoffs,
     health,
     keys,
@@ -54,7 +55,13 @@ def create_app(
             active = runtime if runtime is not None else stack.enter_context(open_runtime(settings))
             app.state.runtime = active
             if run_workers:
-                stack.enter_context(running_workers(active.dispatcher, active.settings.tick_seconds))
+                workers = running_workers(
+                    active.dispatcher,
+                    active.settings.tick_seconds,
+                    inboxes=active.inboxes,
+                    inbox_sync_seconds=active.settings.imap_sync_seconds,
+                )
+                stack.enter_context(workers)
             yield
 
     app = FastAPI(title="Nudge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
@@ -78,6 +85,7 @@ def create_app(
         webhook_endpoints,
         connectors,
         booking,
+        email_inbox,
     )
     for module in modules:
         app.include_router(module.router)

@@ -47,6 +47,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/booking-integrations"): "booking_integration.create",
     ("POST", "/v1/booking-integrations/{integration_id}/rotate"): "booking_integration.rotate",
     ("DELETE", "/v1/booking-integrations/{integration_id}"): "booking_integration.delete",
+    ("PUT", "/v1/email-inbox"): "email_inbox.update",
+    ("DELETE", "/v1/email-inbox"): "email_inbox.delete",
 }
 
 

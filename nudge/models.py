@@ -650,6 +650,53 @@ class LeadImport(TenantScoped, Base):
     failed: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)  # [{"row", "column", "message"}]
     created_at: Mapped[datetime]
+class EmailInbox(TenantScoped, Base):
+    """A business's mailbox read over IMAP for replies, bounces and mailto unsubscribes.
+
+    `last_uid` under `uidvalidity` is the last message handled: it moves in the transaction that
+    handles the message, so nothing is read twice and nothing is skipped across a restart. The
+    worker holding `leased_by` until `leased_until` is the only one reading it. `password` is
+    write-only for the API (it answers `password_set`).
+    """
+
+    __tablename__ = "email_inboxes"
+    __table_args__ = (_owned_by_business(), sa.UniqueConstraint("business_id", name="uq_email_inboxes_business"))
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("inbox"))
+    host: Mapped[str] = mapped_column(sa.String(255))
+    port: Mapped[int]
+    security: Mapped[str] = mapped_column(sa.String(8))  # tls | starttls | none
+    username: Mapped[str] = mapped_column(sa.String(320))
+    password: Mapped[str] = mapped_column(sa.String(500))
+    folder: Mapped[str] = mapped_column(sa.String(200), default="INBOX")
+    enabled: Mapped[bool] = mapped_column(default=True)
+    poll_seconds: Mapped[int] = mapped_column(default=60)
+    uidvalidity: Mapped[int | None] = mapped_column(sa.BigInteger)
+    last_uid: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending")  # pending | connected | error
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    last_checked_at: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(sa.String(64))
+    leased_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class InboundEmailPayload(Base):
+    """An inbound email from a verified source that could not be acted on as sent (unreadable):
+    kept as received so nothing a provider delivered is lost. Not tenant-scoped: an unreadable
+    payload may name no business."""
+
+    __tablename__ = "inbound_email_payloads"
+    __table_args__ = (sa.Index("ix_inbound_email_payloads_received", "received_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("inp"))
+    received_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(sa.String(16))  # nudge | postmark | sendgrid | mailgun | imap
+    business_id: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(24))
+    detail: Mapped[str] = mapped_column(sa.String(500), default="")
+    payload: Mapped[str] = mapped_column(sa.Text, default="")
 
 
 TENANT_MODELS: tuple[type[Base], ...] = (
@@ -673,4 +720,5 @@ TENANT_MODELS: tuple[type[Base], ...] = (
     BookingIntegration,
     Booking,
     LeadImport,
+    EmailInbox,
 )

@@ -40,6 +40,7 @@ from scheduler.audiences import AudienceSync
 from scheduler.delivery import Deliverer
 from scheduler.dispatcher import Dispatcher, LeadRunner, pending_by_kind
 from scheduler.events import ConnectorFactory, EventSender
+from scheduler.imap import InboxWatcher
 from scheduler.notifications import Notifier
 from scheduler.pacing import SenderPacer, SendRates
 
@@ -61,6 +62,7 @@ class Runtime:
     metrics: Metrics
     knowledge: KnowledgeService
     llm: LLM | None = None
+    inboxes: InboxWatcher | None = None  # IMAP mailboxes, read by the worker loop
 
     @property
     def events(self) -> EventSender:
@@ -195,6 +197,13 @@ def open_runtime(
                 metrics=metrics,
                 knowledge=knowledge,
                 llm=llm,
+                inboxes=InboxWatcher(
+                    session_factory=sessions,
+                    clock=clock,
+                    wake=dispatcher.wake,
+                    policy=TargetPolicy.from_settings(settings),
+                    idle_seconds=settings.imap_idle_seconds,
+                ),
             )
             try:
                 yield runtime

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     # Shared secret that signs POSTs to /webhooks/email/inbound (replies and bounces from your mail
     # provider's inbound parse); without it the endpoint refuses everything.
     email_inbound_secret: str = Field(default="", validation_alias="NUDGE_EMAIL_INBOUND_SECRET")
+    # Mailgun's webhook signing key: verifies POSTs to /webhooks/email/mailgun (Mailgun routes).
+    mailgun_signing_key: str = Field(default="", validation_alias="NUDGE_MAILGUN_SIGNING_KEY")
+    # IMAP mailboxes (PUT /v1/email-inbox): how often a worker looks for mailboxes to start or stop,
+    # and the longest an IDLE waits before it is renewed (servers drop IDLE after 30 minutes).
+    imap_sync_seconds: float = Field(default=5.0, gt=0, validation_alias="NUDGE_IMAP_SYNC_SECONDS")
+    imap_idle_seconds: float = Field(default=25.0, gt=0, le=1500, validation_alias="NUDGE_IMAP_IDLE_SECONDS")
     channels: ChannelMode = Field(default="sandbox", validation_alias="NUDGE_CHANNELS")
     # Meta Marketing API host for Custom Audiences (point it at a stand-in in tests).
     meta_graph_url: str = Field(default="https://graph.facebook.com", validation_alias="NUDGE_META_GRAPH_URL")

@@ -130,7 +130,16 @@ def live_nudge(
         settings = make_settings(database_url, tmp_path, **extra)
         with open_runtime(settings) as runtime:
             late.app = create_app(runtime=runtime, run_workers=False)
-            context = running_workers(runtime.dispatcher, settings.tick_seconds) if workers else _nothing()
+            context = (
+                running_workers(
+                    runtime.dispatcher,
+                    settings.tick_seconds,
+                    inboxes=runtime.inboxes,
+                    inbox_sync_seconds=settings.imap_sync_seconds,
+                )
+                if workers
+                else _nothing()
+            )
             with context, httpx.Client(base_url=server.url, timeout=10) as client:
                 yield LiveNudge(runtime=runtime, url=server.url, client=client, twilio=stub)
 

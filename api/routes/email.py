@@ -1,29 +1,37 @@
-"""Inbound email: replies and bounces forwarded by the mail provider's inbound parse, signed with
-NUDGE_EMAIL_INBOUND_SECRET. A reply is a lead message like a WhatsApp one; a hard bounce fails the
-email and sends the touch on the lead's next channel."""
+"""Inbound email over HTTP: Nudge's own signed JSON (NUDGE_EMAIL_INBOUND_SECRET), and the inbound
+formats of Postmark (JSON), SendGrid Inbound Parse (multipart form) and Mailgun routes (form,
+Mailgun's signature). Every route verifies its sender, turns the payload into an `InboundMail`
+and hands it to `scheduler.email_inbound.handle_mail`, the one place that decides reply, bounce,
+auto-reply or unsubscribe. A verified payload that cannot be read is kept as received
+(`inbound_email_payloads`) and answered 200 `unreadable`: a provider is never refused for the shape
+of what it sent (it would retry it for days)."""
 
 from __future__ import annotations
 
-from email.utils import parseaddr
+import base64
+import binascii
+import hmac
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent import activity
-from agent.contacts import ContactError, normalise_email
+from agent.inbound_email import Bounce, InboundMail
+from agent.inbound_email.mail import message_ids
+from agent.inbound_email.mime import digest_id
+from agent.inbound_email.providers import from_mailgun, from_postmark, from_sendgrid, mailgun_signature_problem
 from agent.text import strip_controls
-from agent.unsubscribe import token_in_subject
 from api.deps import ClientLimitDep, RuntimeDep, SessionDep
-from api.errors import LIMIT_RESPONSES, ApiError, describe_validation
+from api.errors import LIMIT_RESPONSES, ApiError
 from api.json_body import BoundedJsonRoute
-from nudge.db import after_commit
-from nudge.models import Business, Lead, Message
+from nudge.db import after_commit, transaction
+from nudge.documents import DocumentError, loads_json
+from nudge.runtime import Runtime
 from nudge.signing import signature_problem
-from scheduler.delivery import report_failure
-from scheduler.inputs import receive_message, record_unsubscribe
+from scheduler.email_inbound import handle_mail, keep_unreadable
 
 router = APIRouter(
     route_class=BoundedJsonRoute,
@@ -33,16 +41,27 @@ router = APIRouter(
     responses=LIMIT_RESPONSES,
 )
 
+_MAX_FORM_FIELDS = 1000
+_HANDLED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "handled, or kept as received when it cannot be read (status says which)"},
+    404: {"description": "no business sends email from the To address"},
+}
+
 
 class InboundEmail(BaseModel):
+    """Nudge's own format, for a bridge that forwards mail as signed JSON."""
+
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
     type: Literal["reply", "bounce"] = "reply"
     message_id: Annotated[str, Field(min_length=3, max_length=300)]
     sender: Annotated[str, Field(alias="from", min_length=3, max_length=400)]
     to: Annotated[str, Field(min_length=3, max_length=400)]
-    subject: str = ""
+    subject: Annotated[str, Field(max_length=1000)] = ""
     text: Annotated[str, Field(max_length=100_000)] = ""
+    in_reply_to: Annotated[str, Field(max_length=2000)] = ""
+    references: Annotated[str, Field(max_length=20_000)] = ""
+    headers: dict[str, Annotated[str, Field(max_length=2000)]] = Field(default_factory=dict, max_length=200)
     bounced_message_id: str | None = None  # bounce: the Message-ID of our email that bounced
     bounce_type: Literal["hard", "soft"] = "hard"
     diagnostic: Annotated[str, Field(max_length=1000)] = ""
@@ -53,32 +72,56 @@ class InboundEmail(BaseModel):
         # A verified provider's data is stored, not refused: control characters are dropped.
         return strip_controls(value) if isinstance(value, str) else value
 
+    def mail(self) -> InboundMail:
+        bounce = None
+        if self.type == "bounce":
+            original = (self.bounced_message_id or "").strip().strip("<>")
+            bounce = Bounce(original_message_id=original, hard=self.bounce_type == "hard", diagnostic=self.diagnostic)
+        return InboundMail(
+            message_id=self.message_id.strip().strip("<>"),
+            sender=self.sender,
+            recipients=(self.to,),
+            subject=self.subject,
+            text=self.text,
+            in_reply_to=message_ids(self.in_reply_to),
+            references=message_ids(self.references),
+            headers={name.lower(): strip_controls(value) for name, value in self.headers.items()},
+            bounce=bounce,
+        )
+
 
 class Accepted(BaseModel):
-    status: str  # stored | duplicate | unsubscribed | bounce_recorded | unknown_message
+    # stored | duplicate | unsubscribed | bounce_recorded | unknown_message | auto_reply | unreadable
+    status: str
+    detail: str = ""
 
 
 async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def _business_for_address(session: Session, address: str) -> Business | None:
-    wanted = address.lower()
-    for business in session.scalars(select(Business).where(Business.email_from.is_not(None))):
-        if parseaddr(business.email_from or "")[1].lower() == wanted:
-            return business
-    return None
+def _decide(session: Session, runtime: Runtime, mail: InboundMail, source: str, raw: str) -> Accepted:
+    now = runtime.clock.now()
+    handled = handle_mail(session, mail, now)
+    if handled.status == "unknown_address":
+        raise ApiError(404, "unknown_address", handled.detail)
+    if handled.status == "unreadable":
+        keep_unreadable(session, source, raw, handled.detail, now)
+    if handled.wake is not None:
+        woken = handled.wake
+        after_commit(session, lambda: runtime.dispatcher.wake(woken))
+    return Accepted(status=handled.status, detail=handled.detail)
+
+
+def _unreadable(session: Session, runtime: Runtime, source: str, raw: str, detail: str) -> Accepted:
+    keep_unreadable(session, source, raw, detail, runtime.clock.now())
+    return Accepted(status="unreadable", detail=detail[:500])
 
 
 @router.post(
     "/inbound",
     response_model=Accepted,
-    responses={
-        400: {"description": "addresses that are not email addresses"},
-        403: {"description": "missing, stale or wrong signature"},
-        404: {"description": "no business sends from the To address"},
-        422: {"description": "the body does not have the fields named"},
-    },
+    responses={**_HANDLED, 403: {"description": "missing, stale or wrong signature"}},
 )
 def inbound_email(
     body: Annotated[bytes, Depends(_raw_body)],
@@ -92,57 +135,105 @@ def inbound_email(
     problem = signature_problem(runtime.settings.email_inbound_secret, x_nudge_timestamp, x_nudge_signature, body, now)
     if problem:
         raise ApiError(403, "bad_signature", problem)
+    raw = body.decode("utf-8", "replace")
     try:
-        email = InboundEmail.model_validate_json(body)
-    except ValidationError as exc:
-        raise ApiError(422, "invalid", describe_validation(exc.errors())) from exc
-    if email.type == "bounce":
-        return _bounce(session, runtime, email)
-    try:
-        sender = normalise_email(parseaddr(email.sender)[1])
-        to = normalise_email(parseaddr(email.to)[1])
-    except ContactError as exc:
-        raise ApiError(400, "bad_address", str(exc)) from exc
-    token = token_in_subject(email.subject)
-    if token is not None:  # the mailto: half of List-Unsubscribe
-        known, lead_id = record_unsubscribe(session, token, now, "mailto")
-        if known:
-            if lead_id is not None:
-                unsubscribed = lead_id
-                after_commit(session, lambda: runtime.dispatcher.wake(unsubscribed))
-            return Accepted(status="unsubscribed")
-    business = _business_for_address(session, to)
-    if business is None:
-        raise ApiError(404, "unknown_address", f"no business sends email from {to}")
-    lead_id = receive_message(
-        session,
-        business,
-        channel="email",
-        phone=None,
-        email=sender,
-        body=email.text.strip() or email.subject,
-        provider_id=email.message_id.strip().strip("<>"),
-        now=now,
-    )
-    if lead_id is None:
-        return Accepted(status="duplicate")
-    woken = lead_id
-    after_commit(session, lambda: runtime.dispatcher.wake(woken))
-    return Accepted(status="stored")
+        email = InboundEmail.model_validate(loads_json(body))
+    except (ValidationError, DocumentError) as exc:
+        return _unreadable(session, runtime, "nudge", raw, _problem(exc))
+    return _decide(session, runtime, email.mail(), "nudge", raw)
 
 
-def _bounce(session: Session, runtime: RuntimeDep, email: InboundEmail) -> Accepted:
-    bounced = (email.bounced_message_id or "").strip().strip("<>")
-    message = session.scalars(select(Message).where(Message.provider_id == bounced)).first() if bounced else None
-    if message is None:
-        return Accepted(status="unknown_message")  # not ours, or erased: nothing to do, no retry wanted
-    now = runtime.clock.now()
-    if email.bounce_type == "soft":
-        lead = session.get(Lead, message.lead_id)
-        if lead is not None:
-            activity.record(session, lead, now, "bounce", f"soft bounce: {email.diagnostic}"[:500], channel="email")
-        return Accepted(status="bounce_recorded")
-    lead_id = report_failure(session, message, "failed", "bounce", now, unreachable=True)
-    if lead_id is not None:
-        after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
-    return Accepted(status="bounce_recorded")
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors())[:500]
+    return str(exc)[:500]
+
+
+def _basic_auth_problem(secret: str, authorization: str | None) -> str | None:
+    """Postmark and SendGrid sign nothing: their webhook URL carries basic auth
+    (https://inbound:SECRET@nudge.example/...), the password being NUDGE_EMAIL_INBOUND_SECRET."""
+    if not secret:
+        return "this endpoint is not configured (set NUDGE_EMAIL_INBOUND_SECRET)"
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return "basic auth is required (put user:NUDGE_EMAIL_INBOUND_SECRET in the webhook URL)"
+    try:
+        _, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "the basic auth credentials are not base64 user:password"
+    if not hmac.compare_digest(password.encode(), secret.encode()):
+        return "wrong basic auth password"
+    return None
+
+
+def _require_basic_auth(runtime: Runtime, authorization: str | None) -> None:
+    problem = _basic_auth_problem(runtime.settings.email_inbound_secret, authorization)
+    if problem:
+        raise ApiError(401, "unauthorized", problem, {"WWW-Authenticate": 'Basic realm="nudge-inbound-email"'})
+
+
+_BASIC: dict[int | str, dict[str, Any]] = {401: {"description": "missing or wrong basic auth"}}
+
+
+@router.post("/postmark", response_model=Accepted, responses={**_HANDLED, **_BASIC})
+def postmark_inbound(
+    body: Annotated[bytes, Depends(_raw_body)],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Accepted:
+    _require_basic_auth(runtime, authorization)
+    raw = body.decode("utf-8", "replace")
+    try:
+        data = loads_json(body)
+    except DocumentError as exc:
+        return _unreadable(session, runtime, "postmark", raw, f"not JSON: {exc}")
+    mail = from_postmark(data, fallback_id=digest_id(body))
+    return _decide(session, runtime, mail, "postmark", raw)
+
+
+async def _form(request: Request) -> tuple[dict[str, str], str]:
+    """The form's text fields (files, i.e. attachments, are skipped) and the form as JSON text to
+    keep when it cannot be read. A body that is not a form reads as no fields."""
+    body = await request.body()  # read first: the form parser then reads it from memory
+    try:
+        form = await request.form(max_files=100, max_fields=_MAX_FORM_FIELDS)
+    except Exception:  # Starlette raises assorted errors for a malformed multipart body
+        return {}, body.decode("utf-8", "replace")
+    fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+    return fields, json.dumps(fields) if fields else body.decode("utf-8", "replace")
+
+
+@router.post("/sendgrid", response_model=Accepted, responses={**_HANDLED, **_BASIC})
+async def sendgrid_inbound(
+    request: Request, runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> Accepted:
+    _require_basic_auth(runtime, authorization)
+    fields, raw = await _form(request)
+    return await _handle_form(runtime, "sendgrid", fields, raw)
+
+
+@router.post(
+    "/mailgun",
+    response_model=Accepted,
+    responses={**_HANDLED, 403: {"description": "missing, stale or forged Mailgun signature"}},
+)
+async def mailgun_inbound(request: Request, runtime: RuntimeDep) -> Accepted:
+    fields, raw = await _form(request)
+    problem = mailgun_signature_problem(runtime.settings.mailgun_signing_key, fields, runtime.clock.now())
+    if problem:
+        raise ApiError(403, "bad_signature", problem)
+    return await _handle_form(runtime, "mailgun", fields, raw)
+
+
+async def _handle_form(runtime: Runtime, source: str, fields: dict[str, str], raw: str) -> Accepted:
+    def run() -> Accepted:
+        with transaction(runtime.sessions) as session:
+            if not fields:
+                return _unreadable(session, runtime, source, raw, "no form fields")
+            fallback = digest_id(raw.encode())
+            parse = from_sendgrid if source == "sendgrid" else from_mailgun
+            return _decide(session, runtime, parse(fields, fallback_id=fallback), source, raw)
+
+    # On a pool thread: the reply's language detection is work, not I/O.
+    return await run_in_threadpool(run)

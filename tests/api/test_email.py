@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from nudge.models import Lead, Message, OptOut
+from nudge.models import InboundEmailPayload, Lead, Message, OptOut
 from tests.conftest import LiveNudge, live_nudge
 from tests.support.email_inbound import post_signed_email
 from tests.support.smtp_server import SmtpServer
@@ -140,10 +140,10 @@ def test_inbound_email_must_be_signed_and_fresh(mail: tuple[LiveNudge, SmtpServe
     assert _post_inbound(live, payload, age=3600) == 403, "an old capture cannot be replayed"
     unsigned = live.client.post("/webhooks/email/inbound", json=payload)
     assert unsigned.status_code == 403 and "X-Nudge-Signature" in unsigned.json()["error"]["message"]
-    assert _post_inbound(live, {"from": "x@example.com"}) == 422
     assert _post_inbound(live, {**payload, "to": "nobody@else.example"}) == 404
     with live.runtime.sessions() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(InboundEmailPayload)) == 0
     assert _post_inbound(live, payload) == 200
 
 
@@ -197,3 +197,20 @@ def _stage(live: LiveNudge, lead_id: str) -> str:
         lead = session.get(Lead, lead_id)
         assert lead is not None
         return lead.stage
+
+
+def test_a_verified_payload_that_cannot_be_read_is_kept_not_refused(mail: tuple[LiveNudge, SmtpServer]) -> None:
+    """Store it, then decide: a signed body without the fields named, or not JSON at all, or with
+    a sender that is no address, is answered 200 `unreadable` and kept as received."""
+    live, _ = mail
+    live.business("Acme", email_from=FROM)
+    no_address = {"from": "not an address", "to": "hi@acme.example", "message_id": "<a@b>"}
+    for payload in ({"from": "x@example.com"}, no_address):
+        response = post_signed_email(live, payload, secret=SECRET)
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == "unreadable" and response.json()["detail"]
+    with live.runtime.sessions() as session:
+        kept = session.scalars(sa.select(InboundEmailPayload).order_by(InboundEmailPayload.received_at)).all()
+        assert [row.source for row in kept] == ["nudge", "nudge"]
+        assert '"not an address"' in kept[1].payload
+        assert session.scalar(sa.select(sa.func.count()).select_from(Message)) == 0

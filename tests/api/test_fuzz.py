@@ -14,6 +14,7 @@ Bounded so both stay within a few minutes on 2 cores; NUDGE_FUZZ_EXAMPLES=200 di
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -45,6 +46,7 @@ EMAIL_SECRET = "fuzz-email-inbound-secret"
 # A request that blocks the event loop (a quadratic pattern on 200k characters, a parse without a
 # depth limit) stalls /healthz for many seconds; a busy 2-core machine alone can reach about one.
 FROZEN_SECONDS = 3.0
+MAILGUN_KEY = "fuzz-mailgun-signing-key"
 WHATSAPP_FROM, SMS_FROM, EMAIL_FROM = "+14155550100", "+14155550101", "hi@fuzz.example"
 
 
@@ -62,6 +64,7 @@ def target(any_database_url: str, tmp_path: Path) -> Iterator[Target]:
         "NUDGE_RATE_LIMIT_PER_SECOND": 0,
         "NUDGE_WEBHOOK_RATE_PER_SECOND": 0,
         "NUDGE_EMAIL_INBOUND_SECRET": EMAIL_SECRET,
+        "NUDGE_MAILGUN_SIGNING_KEY": MAILGUN_KEY,
     }
     with live_nudge(any_database_url, tmp_path, twilio=False, **settings) as live:
         now = live.runtime.clock.now()
@@ -101,6 +104,9 @@ BEYOND_SCHEMA: dict[str, list[str]] = {
     "POST /webhooks/twilio/status": ["400", "403", "415"],
     "POST /webhooks/email/inbound": ["400", "403", "422"],
     "POST /webhooks/booking/{integration_id}": ["401"],
+    "POST /webhooks/email/inbound": ["403"],
+    # A host the address rules refuse; a first configuration without its password.
+    "PUT /v1/email-inbox": ["422"],
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
@@ -336,6 +342,35 @@ def _booking_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]
         yield f"POST {url} calcom {label}", "post", {"url": url, "content": calcom, "headers": calcom_headers}
 
 
+def _provider_email_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Postmark JSON and SendGrid forms behind basic auth, Mailgun forms signed: every field hostile."""
+    auth = "Basic " + base64.b64encode(f"inbound:{EMAIL_SECRET}".encode()).decode()
+    postmark = {"FromFull": {"Email": "lead@fuzz.example"}, "ToFull": [{"Email": EMAIL_FROM}], "TextBody": "hi"}
+    for name in [*postmark, "Headers", "Subject", "RawEmail", "MessageID"]:
+        for value in HOSTILE_STRINGS:
+            body = json.dumps({**postmark, name: value})
+            headers = {"Authorization": auth, "Content-Type": "application/json"}
+            kwargs = {"url": "/webhooks/email/postmark", "content": body, "headers": headers}
+            yield f"POST /webhooks/email/postmark {name}={value[:30]!r}", "post", kwargs
+    for raw in HOSTILE_JSON:
+        kwargs = {"url": "/webhooks/email/postmark", "content": raw, "headers": {"Authorization": auth}}
+        yield f"POST /webhooks/email/postmark body={raw[:30]}", "post", kwargs
+    form = {"from": "lead@fuzz.example", "to": EMAIL_FROM, "subject": "Re", "text": "hi"}
+    for name in [*form, "headers", "envelope", "email", "html"]:
+        for value in HOSTILE_STRINGS:
+            data = {**form, name: value}
+            kwargs = {"url": "/webhooks/email/sendgrid", "data": data, "headers": {"Authorization": auth}}
+            yield f"POST /webhooks/email/sendgrid {name}={value[:30]!r}", "post", kwargs
+    mailgun = {"from": "lead@fuzz.example", "recipient": EMAIL_FROM, "subject": "Re", "body-plain": "hi"}
+    for name in [*mailgun, "message-headers", "body-mime", "stripped-text", "In-Reply-To"]:
+        for value in HOSTILE_STRINGS:
+            stamp, token = str(int(target.live.runtime.clock.now().timestamp())), "t" * 50
+            signature = hmac.new(MAILGUN_KEY.encode(), f"{stamp}{token}".encode(), hashlib.sha256).hexdigest()
+            data = {**mailgun, name: value, "timestamp": stamp, "token": token, "signature": signature}
+            kwargs = {"url": "/webhooks/email/mailgun", "data": data}
+            yield f"POST /webhooks/email/mailgun {name}={value[:30]!r}", "post", kwargs
+
+
 def _known_ids(target: Target) -> None:
     """Real ids for path parameters, so a hostile query or body reaches an existing object."""
     client, headers = target.live.client, target.headers
@@ -366,6 +401,7 @@ def test_hostile_inputs_get_no_500_and_no_hang(target: Target) -> None:
                 *_twilio_requests(target),
                 *_email_requests(target),
                 *_booking_requests(target),
+                *_provider_email_requests(target),
             ]:
                 # A fresh connection each time: after a 500 the server drops the connection, and the
                 # next request must not inherit that as its own failure.

@@ -151,6 +151,10 @@ def _sequence(world: World, tenant: Tenant) -> Any:
     return world.call("GET", "/v1/sequence", tenant.headers("business")).json()
 
 
+def _inbox(world: World, tenant: Tenant) -> Any:
+    return {"host": "imap.example.com", "username": f"{tenant.business_id}@example.com", "password": "pw"}
+
+
 @dataclass(frozen=True)
 class Case:
     method: str
@@ -230,6 +234,9 @@ CASES: list[Case] = [
     Case("POST", "/v1/booking-integrations/{integration_id}/rotate", (200, 200, 404), body=lambda w, t: {}, fresh=True),
     Case("DELETE", "/v1/booking-integrations/{integration_id}", (204, 204, 404), fresh=True),
     Case("GET", "/v1/bookings", (200, 200, 404)),
+    Case("GET", "/v1/email-inbox", (200, 200, 404)),
+    Case("PUT", "/v1/email-inbox", (200, 200, 404), body=_inbox),
+    Case("DELETE", "/v1/email-inbox", (204, 204, 404)),
 ]
 
 

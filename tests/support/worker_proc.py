@@ -196,7 +196,12 @@ def main() -> None:
         signal.signal(signum, lambda *_: stop.set())
     with (
         open_runtime(settings, channels=channels) as runtime,
-        running_workers(runtime.dispatcher, settings.tick_seconds),
+        running_workers(
+            runtime.dispatcher,
+            settings.tick_seconds,
+            inboxes=runtime.inboxes,
+            inbox_sync_seconds=settings.imap_sync_seconds,
+        ),
     ):
         print(f"{READY} {runtime.dispatcher.owner}", flush=True)
         stop.wait()
