@@ -25,6 +25,14 @@ _CUES = [
     r"\b(?:mark|classify|flag|tag|set) (?:me|this lead|this message) as\b",
     r"\bhot lead\b",
     r"\bjailbreak|dan mode|developer mode\b",
+    r"\bpretend (?:you are|you're|to be)\b",
+    r"\bnew instructions?\b",
+    r"\b(?:the )?(?:user|usuario) (?:is|es|e) (?:an |el |o )?(?:admin|administrator|administrador)\b",
+    r"\bapi keys?\b|\b(?:claves?|chaves?) de api\b",
+    r"\b(?:your|tu|sua) (?:configuration|config|configuracion|configuracao)\b",
+    r"\bdisregard (?:your|all|the|any|previous)\b",
+    r"\bfrom now on (?:you|answer|reply|respond|only|talk|speak)\b",
+    r"\bwhat (?:ai |language )?model are you\b",
     # es
     r"\b(?:ignora|olvida) (?:las |tus |todas las )?(?:instrucciones|reglas)",
     r"\binstrucciones (?:anteriores|previas|del sistema)\b",
@@ -35,6 +43,12 @@ _CUES = [
     r"\b(?:marcame|clasificame|marca(?:me)?) como\b",
     r"\bpuntuacion\b",
     r"\blead caliente\b",
+    r"\b(?:finge|fingi|simula) (?:que eres|que sos|ser)\b",
+    r"\bactua como\b",
+    r"\bnuevas instrucciones\b",
+    r"\ba partir de ahora (?:responde|contesta|habla|eres|sos)\b",
+    r"\bolvida (?:el guion|tu guion|tus reglas|todo lo anterior)\b",
+    r"\bque modelo (?:de ia |de lenguaje )?(?:usas|eres)\b",
     # pt
     r"\b(?:ignore|ignora|esqueca) (?:as |suas |todas as )?(?:instrucoes|regras)",
     r"\binstrucoes (?:anteriores|do sistema)\b",
@@ -45,6 +59,13 @@ _CUES = [
     r"\b(?:me marque|me classifique|marque me|classifique me) como\b",
     r"\bpontuacao\b",
     r"\blead quente\b",
+    r"\bfinge que (?:e|eh|voce e|vc e)\b",
+    r"\bfinja (?:que|ser)\b",
+    r"\bnovas instrucoes\b",
+    r"\b(?:age|aja) como (?:o|a|um|uma|se)\b",
+    r"\ba partir de agora (?:responda|responde|fale|voce e|vc e)\b",
+    r"\besquec[ae] (?:o roteiro|seu roteiro|suas regras|tudo o que)\b",
+    r"\bqual modelo (?:de ia |de linguagem )?(?:voce usa|vc usa|usa|e voce)\b",
 ]
 _PATTERN = re.compile("|".join(f"(?:{cue})" for cue in _CUES))
 
