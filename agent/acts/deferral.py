@@ -83,7 +83,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
     weekday_names = "|".join(sorted(_WEEKDAYS, key=len, reverse=True))
     return {
         "holidays": re.compile(
-            r"\b(after|past|over) (the )?(holidays|new year|christmas|xmas)\b|\bin the new year\b"
+            r"\b(after|past|over) (the )?(holidays|new year|christmas|xmas)\b"
             r"|\b(despues|pasad[oa]s?|luego) (de )?(las |los |el |la )?(fiestas|navidad|ano nuevo|reyes|fin de ano)\b"
             r"|\b(depois|passad[oa]s?) (d[oa]s? )?(festas|natal|ano novo|fim de ano|virada)\b"
         ),
@@ -93,7 +93,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         ),
         "carnival": re.compile(r"\b(after|despues del?|depois do|passado o) carn[ai]val\b"),
         "next_year": re.compile(
-            r"\bnext year\b|\b(el )?ano que viene\b|\b(el )?(proximo|siguiente) ano\b|\bano que vem\b"
+            r"\bnext year\b|\b(in )?the new year\b|\b(en )?el ano nuevo\b|\bno ano novo\b|\b(el )?ano que viene\b|\b(el )?(proximo|siguiente) ano\b|\bano que vem\b"
             r"|\bproximo ano\b|\bano q vem\b"
         ),
         "next_quarter": re.compile(
@@ -129,7 +129,7 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         "bare_month": re.compile(r"\b(" + month_names + r")\b"),
         "weekday": re.compile(
             r"\b(on |el |la |na |no |nesta |neste |essa |esta |next |this |(?:el |la |na |no )?(?:proxim[oa]|que vem) )?"
-            r"(" + weekday_names + r")(?:[- ]feira)?\b"
+            r"(" + weekday_names + r")(?:[- ]feira)?( que (vem|viene))?\b"
         ),
     }
 
@@ -186,7 +186,7 @@ def _candidates(folded: str, today: date) -> list[date]:
         for match in p["weekday"].finditer(folded):
             name = match.group(2)
             if name in ("segunda", "quinta", "sexta", "quarta", "terca") and not (
-                match.group(1) or match.group(0).endswith("feira")
+                match.group(1) or match.group(3) or "feira" in match.group(0)
             ):
                 continue  # "segunda vez", "quinta parte": Portuguese weekdays need "na"/"-feira"
             ahead = (_WEEKDAYS[name] - today.weekday()) % 7 or 7

@@ -39,7 +39,8 @@ _CUES: dict[str, str] = {
     r"|alcanza|grana|plata|dinheiro|money|pago|pagamento|payment|paid|free|gratis)\b|\$|💸",
     "time_named": r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|jueves"
     r"|viernes|sabado|domingo|segunda|terca|quarta|quinta|sexta|today|tomorrow|hoy|hoje|manana|amanha|tonight"
-    r"|morning|afternoon|tarde|\d{1,2} ?(am|pm|h|hs)|at \d|a las \d|as \d{1,2})\b",
+    r"|morning|afternoon|tarde|noon|midday|mediodia|meio dia|lunchtime|lunch|almorzar|almuerzo|almoco|\d{1,2} ?(am|pm|h|hs)|at \d|a las \d"
+    r"|as \d{1,2})\b",
     "bot": r"\b(bot|robot|robo|ai|ia|automated|automatico|human|humano|real person|persona real|pessoa de verdade)\b",
     "trust": r"\b(scam|estafa\w*|golpe|trust|confio|too good|demasiado bueno|bom demais|reviews?|referencias"
     r"|depoimentos|burned|engan\w*|never heard|nunca (escuche|ouvi))\b",
@@ -59,15 +60,14 @@ _CUES: dict[str, str] = {
 }
 
 _QUESTION_TOPICS: tuple[tuple[str, str], ...] = (
-    ("bot", r"\b(bot|robot|robo|ai|ia|automated|automatico|human|humano|real person|persona real"
-     r"|pessoa de verdade)\b|🤖"),
     ("guarantee", r"\b(guarantee\w*|garantia|garantiza\w*|garantem|refund|money back|devol\w*|cancel\w*|contract"
      r"|contrato|permanencia|fidelidade|leave whenever|if it doesnt work|si no funciona|se nao funcionar"
      r"|what if it doesnt|y si no|e se nao)\b"),
     ("price", r"\b(price|pricing|cost|charg\w*|how much|cuanto (cuesta|sale|cobran|vale|me saldria|al)|precio|costo"
      r"|cobran|valor|preco|custa|quanto (custa|sai|fica|cobram|e|por)|mensalidade|fee|cheapest|barato|free plan"
      r"|plan gratis|plano gratis|pago|payment)\b|\$|💸"),
-    ("location", r"\b(where|located|based|office in|donde|ubicad\w*|oficina en|onde|escritorio em|outside|fuera de"
+    ("location", r"\b((serve|work with|atienden|trabajan con|atendem|trabalham com) (\w+ )?(clients|clientes|businesses"
+     r"|empresas|customers|companies) (in|en|em|from|de)|where|located|based|office in|donde|ubicad\w*|oficina en|onde|escritorio em|outside|fuera de"
      r"|fora d[oe]|local\b|de espana|de portugal|tienen gente en|alguem em)\b"),
     ("timing", r"\b(how long|how fast|how many days|turnaround|when could|cuanto (tarda|tiempo|demoran)|en cuanto"
      r"|cuando podrian|cuantos dias|quanto tempo|em quanto|quando voces|quantos dias|setup take)\b"),
@@ -144,6 +144,10 @@ _PERSON = (
     r"|ejecutiv[oa]|dueno)\b"
     r"|\b(necesito|quiero) (un |una )?(humano|persona real|persona)\b|\b(pasame|comunicame|paseme|comuniqueme) con\b"
     r"|\bque me (escriba|llame|contacte) (un |una |el |la )?(vendedor|asesor|persona|humano)\b"
+    r"|\b(a|an|un|una|um|uma) (comercial|vendedor|vendedora|salesperson|rep|asesor|consultor|consultora) "
+    r"(entrar em contato|me contacte|contact me|reach out|me (chame|ligue|llame|escriba|contacte))\b"
+    r"|\btransfer\w* me\b|\btransferi\w*\b|\btransfiereme\b|\bme transfere\b|\bcustomer (service|support)\b"
+    r"|\batencion al cliente\b|\b(pro|para o|ao) atendimento\b"
     r"|\bcarne y hueso\b|\b(get|put) me (to |through to )?(your|the) (boss|manager|owner|supervisor)\b"
     r"|\bwho (can|could|should) (i|we) (speak|talk) (to|with)\b|\bcon quien (puedo|podemos|hablo) (hablar)?\b"
     r"|\bcom quem (eu )?(posso|podemos|falo)\b|\b(pasame|me pasas|comunicame) con (tu|su|el) (jefe|gerente|dueno)\b"
@@ -182,9 +186,24 @@ _MEETING = (
     r"|ligacao|reuniao|demo|demonstracao|videochamada|meet|zoom|conversa|papo)\b"
     r"|\b(vamos|bora) (agendar|marcar|conversar|falar|bater um papo)\b"
     r"|\b(agenda|agende|marca|marque) (algo|uma|um)\b"
-    r"|\b(me liga|me ligue|me liguem|liga pra mim|me chama no|(pode|podem|consegue|consegues) me (ligar|retornar))\b"
+    r"|\b(me liga|me ligue|me liguem|liga pra mim|me chama no (whatsapp|zap|telefone|direct)|(pode|podem|consegue|consegues) me (ligar|retornar))\b"
     r"|\bretornar a ligacao\b|\blink (pra|para) agendar\b"
     r"|\bque tal (segunda|terca|quarta|quinta|sexta|sabado|amanha|hoje|as \d)"
+    r"|\b(on|by|over|por|pelo|via) (the )?(phone|telefono|telefone)\b"
+    r"|\b(when|cuando|quando) (can |could |do |should )?(we|nos|a gente|podemos) (meet|reunimos|reunir|se reune"
+    r"|nos vemos|hablamos|falamos|conversamos|talk|speak|chat)\b"
+    r"|\b(set (something|a time|time|it) up|set up (something|a time)|coordinar algo|coordinemos algo|combinar algo"
+    r"|combinamos algo|marcar algo|agendar algo)\b"
+    r"|\b(let'?s|lets) (schedule|book|set it up|do it|meet)\b|\b(agendemos|coordinemos|vamos agendar|vamos marcar)\b"
+    r"|\bcalendly\b|\b(link|enlace) (de|da|do|para|pra) (agenda|agendar|reservar|calendario)\b"
+    r"|\b(booking|scheduling|calendar) link\b"
+    r"|\b(nos vemos|nos encontramos|se encontra|a gente se ve|nos juntamos|see you|meet you|meet up)\b"
+    r"|\b(can you do|could you do|does .{1,12} work|works for you|pueden|puedes|podes|conseguem|consegue|podem"
+    r"|da pra)\b.{0,15}\b(today|tomorrow|tonight|hoy|manana|hoje|amanha|\d{1,2} ?(am|pm|h|hs)|a las \d|as \d)"
+    r"|\b\d{1,2}(:\d{2})? ?(am|pm|hrs|hs|h)\b|\b(at|a las|as) \d{1,2}\b"
+    r"|\b(i can do|i can make|puedo el|puedo a las|eu consigo|consigo (na|no|a|as))\b"
+    r"|\b(put|add) me (on|in|to) (your|the) (calendar|agenda|schedule)\b|\banotame en (tu|su) agenda\b"
+    r"|\bme (coloca|poe|bota) na (sua|tua) agenda\b"
     r"|\bcall me (when|whenever|asap|back)\b|\bllamame cuando\b|\bme liga quando\b"
     r"|\b(can|could) (someone|somebody) call me\b|\bque (alguien|alguno) (me|nos) llame\b"
     r"|\b(alguem|alguém) (pode|poderia) me ligar\b"
@@ -192,22 +211,37 @@ _MEETING = (
 )
 # Objections a rule can name: doubt about us, or the price heard as too high.
 _TRUST_OBJECTION = (
-    r"\b(spam\w*|scam|estafa\w*|golpe|too good to be true|demasiado bueno|bom demais|burned|engan\w*|estafo"
+    r"\b(trust|confiar|confio|confiamos|legit|spam\w*|scam|estafa\w*|golpe|too good to be true|demasiado bueno|bom demais|burned|engan\w*|estafo"
     r"|(dont|don't|do not|no|nao) (trust|confio|confiamos)|never heard of|nunca (escuche|ouvi))\b"
 )
 _PRICE_OBJECTION = (
     r"\b(too (expensive|much|pricey)|a lot for|way over|over (our|my) budget|es mucho|e muito|muy caro|muito caro"
     r"|caro (demais|para|pra)|del presupuesto|se nos va|fora do (nosso )?orcamento|(cant|can't|cannot) afford"
     r"|no (nos|me) alcanza|nao temos (grana|dinheiro)|cheaper (options|alternatives)|mas baratas|mais barata"
-    r"|too expensive|expensive for)\b"
+    r"|too expensive|expensive for|pricey|(esta|ta|e|es|is) (muy |muito |bem |bit |a bit |kinda )?(caro|expensive))\b"
 )
 _TIMING_OBJECTION = (
-    r"\b((dont|don't|do not) have (the )?time|no time|too busy|sin tiempo|no tenemos tiempo|muy ocupad\w*"
+    r"\b((dont|don't|do not) have (the )?time|no time|no tengo tiempo|too busy|sin tiempo|no tenemos tiempo|muy ocupad\w*"
     r"|sem tempo|nao temos tempo|a lot of work|mucho trabajo|muito trabalho|bad timing|mal momento"
     r"|pessima hora|in the middle of|en plena|no meio de|slammed|swamped|bandwidth|a tope|no damos abasto|atolad[oa]s?"
     r"|sem braco|sin manos|no hands)\b"
 )
 
+
+# "Thanks, but no": a refusal the qualifier's phrases may not know. "Nope, not yet" is an answer.
+_REFUSAL = r"\b(but|pero|mas|though) (no|nope|nah|nao|not for (us|me|now))\W*$|^\W*(no|nao),? (thanks|gracias|obrigad[oa])\b"
+_NOT_YET = (
+    r"^\W*(no+|nope|nop|nops|nah|nao)\b.*\b(yet|todavia|aun|ainda|right now|at the moment|por ahora|por enquanto"
+    r"|no momento|ads?|anuncios?)\b|\b(dont|don't|do not) (have|use|run)\b|\bno (lo |la |los )?(tenemos|usamos)\b"
+    r"|\bnao (temos|tem|usamos)\b|\beso no lo tenemos\b|\bisso a gente nao tem\b"
+)
+
+# "Not now, maybe later": a deferral without a date (the cadence then pauses for a default time).
+_LATER = (
+    r"\b(not now|not right now|maybe later|later on|another time|some other time|ahora no|mas adelante|mas tarde"
+    r"|otro momento|en otro momento|agora nao|mais pra frente|mais para frente|mais tarde|mais adiante|outra hora"
+    r"|outro momento)\b"
+)
 
 #: A call asked for further ahead than this is a deferral ("call me in January"), not a meeting.
 MEETING_HORIZON_DAYS = 7
@@ -223,6 +257,9 @@ def _precise() -> dict[str, re.Pattern[str]]:
         "trust": re.compile(_TRUST_OBJECTION),
         "price": re.compile(_PRICE_OBJECTION),
         "timing": re.compile(_TIMING_OBJECTION),
+        "refusal": re.compile(_REFUSAL),
+        "not_yet": re.compile(_NOT_YET),
+        "later": re.compile(_LATER),
     }
 
 
@@ -246,12 +283,22 @@ def precise(text: str, now: datetime) -> Decided | None:
     if meeting is None:
         found = p["meeting"].search(folded)
         meeting = found.group(0) if found else None
-    if meeting is not None and reading.intent != "not_interested":
+    if meeting is not None and reading.intent != "not_interested" and not about_their_customers(text):
         later = parse_deferral(text, now)
         if later is not None and (later - now.date()).days > MEETING_HORIZON_DAYS:
             return Decided("defer", f"{meeting}, {later.isoformat()}")  # "call me in January"
         return Decided("meeting", meeting, topic=meeting_topic(text))
-    for topic in ("trust", "price"):
+    if reading.intent == "not_interested" or p["refusal"].search(folded):
+        if not p["not_yet"].search(folded):
+            later = parse_deferral(text, now)
+            if later is not None:
+                return Decided("defer", later.isoformat())
+            return Decided("decline", reading.signals[-1] if reading.signals else "refusal")
+    later_cue = p["later"].search(folded)
+    if later_cue is not None and not p["not_yet"].search(folded):
+        until = parse_deferral(text, now)
+        return Decided("defer", until.isoformat() if until else later_cue.group(0))
+    for topic in ("trust", "price", "timing"):
         match = p[topic].search(folded)
         if match is not None:
             return Decided("objection", match.group(0), topic=topic)
@@ -290,7 +337,23 @@ def _hot_words() -> re.Pattern[str]:
 
 def hot_cue(text: str) -> bool:
     """Whether the message names a call, a meeting or a person: the model's hot acts need one."""
-    return _hot_words().search(fold(text)) is not None
+    return _hot_words().search(fold(text)) is not None and not about_their_customers(text)
+
+
+# "Can the bot book calls for my clients?" asks how the product works; the calls are not for us.
+_THEIR_CUSTOMERS = (
+    r"\b(for|with|to|para|pros|pras|pra|para os|para as|con|com|a) (my|mis|meus|minhas|our|nuestros|nuestras|nossos"
+    r"|nossas|los|os) (clients|customers|leads|clientes|pacientes|patients|alumnos|alunos|students)\b"
+)
+
+
+@cache
+def _their_customers() -> re.Pattern[str]:
+    return re.compile(_THEIR_CUSTOMERS)
+
+
+def about_their_customers(text: str) -> bool:
+    return _their_customers().search(fold(text)) is not None
 
 
 def objection_cue(text: str) -> bool:
