@@ -498,9 +498,26 @@ INDUSTRY_TABLE: dict[str, IndustryRow] = {
     "software_saas": {
         "label": "Software & SaaS",
         "strong": {
-            "en": ["saas", "software", "b2b software", "cloud platform"],
-            "es": ["software", "saas", "plataforma en la nube", "aplicacion movil", "desarrollo de software"],
-            "pt": ["software", "saas", "aplicativo*", "plataforma em nuvem", "sistema de gestao"],
+            "en": [
+                "saas",
+                "software",
+                "b2b software",
+                "cloud platform",
+                "crm software",
+                "a crm",
+                "crm for",
+                "crm platform",
+            ],
+            "es": [
+                "software",
+                "saas",
+                "plataforma en la nube",
+                "aplicacion movil",
+                "desarrollo de software",
+                "un crm",
+                "crm para",
+            ],
+            "pt": ["software", "saas", "aplicativo*", "plataforma em nuvem", "sistema de gestao", "um crm", "crm para"],
         },
         "weak": {
             "en": ["app", "platform", "startup", "subscription"],
@@ -1048,7 +1065,6 @@ INDUSTRY_TABLE: dict[str, IndustryRow] = {
         "strong": {
             "en": [
                 "wedding planner*",
-                "weddings",
                 "event planner*",
                 "event planning",
                 "event venue*",
@@ -1078,7 +1094,7 @@ INDUSTRY_TABLE: dict[str, IndustryRow] = {
             ],
         },
         "weak": {
-            "en": ["events", "parties", "couples", "brides"],
+            "en": ["events", "parties", "couples", "brides", "weddings"],
             "es": ["eventos", "fiestas", "novios", "quinceaneras"],
             "pt": ["eventos", "festas", "noivos", "noivas"],
         },

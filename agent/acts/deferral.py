@@ -93,12 +93,11 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         ),
         "carnival": re.compile(r"\b(after|despues del?|depois do|passado o) carn[ai]val\b"),
         "next_year": re.compile(
-            r"\bnext year\b|\b(in )?the new year\b|\b(en )?el ano nuevo\b|\bno ano novo\b|\b(el )?ano que viene\b|\b(el )?(proximo|siguiente) ano\b|\bano que vem\b"
+            r"\bnext year\b|\b(in )?the new year\b|\b(en )?el ano nuevo\b|\bno ano novo\b|\b(el )?ano que viene\b"
+            r"|\b(el )?(proximo|siguiente) ano\b|\bano que vem\b"
             r"|\bproximo ano\b|\bano q vem\b"
         ),
-        "next_quarter": re.compile(
-            r"\bnext quarter\b|\b(proximo|siguiente) trimestre\b|\btrimestre que (viene|vem)\b"
-        ),
+        "next_quarter": re.compile(r"\bnext quarter\b|\b(proximo|siguiente) trimestre\b|\btrimestre que (viene|vem)\b"),
         "next_month": re.compile(
             r"\bnext month\b|\b(el )?mes que viene\b|\b(el )?(proximo|siguiente) mes\b|\bmes q(ue)? vem\b"
             r"|\bproximo mes\b"
@@ -113,13 +112,15 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         ),
         "in_units": re.compile(
             r"\b(?:in|en|em|within|dentro de|daqui(?: a)?|de aqui a|again in|after)\s+(?:(?:uns|umas|unos|unas)\s+)?"
-            + r"(" + _QUANTITY + r")?\s*" + _UNITS + r"\b"
+            + r"("
+            + _QUANTITY
+            + r")?\s*"
+            + _UNITS
+            + r"\b"
         ),
         "day_after_tomorrow": re.compile(r"\bpasado manana\b|\bdepois de amanha\b|\bday after tomorrow\b"),
         "tomorrow": re.compile(r"\btomorrow\b|(?<!la )(?<!de )\bmanana\b|\bamanha\b"),
-        "day_month": re.compile(
-            r"\b(\d{1,2})(?:st|nd|rd|th)?(?: de| of)? (" + month_names + r")\b"
-        ),
+        "day_month": re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?(?: de| of)? (" + month_names + r")\b"),
         "month_day": re.compile(r"\b(" + month_names + r")\.? (\d{1,2})(?:st|nd|rd|th)?\b"),
         "numeric": re.compile(r"\b(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?\b"),
         "month": re.compile(
@@ -128,7 +129,8 @@ def _patterns() -> dict[str, re.Pattern[str]]:
         ),
         "bare_month": re.compile(r"\b(" + month_names + r")\b"),
         "weekday": re.compile(
-            r"\b(on |el |la |na |no |nesta |neste |essa |esta |next |this |(?:el |la |na |no )?(?:proxim[oa]|que vem) )?"
+            r"\b(on |el |la |na |no |nesta |neste |essa |esta |next |this |(?:el |la |na |no )?(?:proxim[oa]"
+            r"|que vem) )?"
             r"(" + weekday_names + r")(?:[- ]feira)?( que (vem|viene))?\b"
         ),
     }
@@ -180,9 +182,9 @@ def _candidates(folded: str, today: date) -> list[date]:
         out.extend(_on(today, month, day))
     months = {_MONTHS[m.group(3)] for m in p["month"].finditer(folded)}
     months |= {_MONTHS[m.group(1)] for m in p["bare_month"].finditer(folded) if m.group(1) not in _AMBIGUOUS_MONTHS}
+    out.extend(date(today.year + (1 if month <= today.month else 0), month, 1) for month in months)
     if not out:
-        for month in months:
-            out.append(date(today.year + (1 if month <= today.month else 0), month, 1))
+        # A weekday only counts alone: in "next month, maybe a friday" the month is the moment.
         for match in p["weekday"].finditer(folded):
             name = match.group(2)
             if name in ("segunda", "quinta", "sexta", "quarta", "terca") and not (

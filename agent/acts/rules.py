@@ -39,7 +39,8 @@ _CUES: dict[str, str] = {
     r"|alcanza|grana|plata|dinheiro|money|pago|pagamento|payment|paid|free|gratis)\b|\$|💸",
     "time_named": r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|lunes|martes|miercoles|jueves"
     r"|viernes|sabado|domingo|segunda|terca|quarta|quinta|sexta|today|tomorrow|hoy|hoje|manana|amanha|tonight"
-    r"|morning|afternoon|tarde|noon|midday|mediodia|meio dia|lunchtime|lunch|almorzar|almuerzo|almoco|\d{1,2} ?(am|pm|h|hs)|at \d|a las \d"
+    r"|morning|afternoon|tarde|noon|midday|mediodia|meio dia|lunchtime|lunch|almorzar|almuerzo|almoco|\d{1,2} ?(am|pm"
+    r"|h|hs)|at \d|a las \d"
     r"|as \d{1,2})\b",
     "bot": r"\b(bot|robot|robo|ai|ia|automated|automatico|human|humano|real person|persona real|pessoa de verdade)\b",
     "trust": r"\b(scam|estafa\w*|golpe|trust|confio|too good|demasiado bueno|bom demais|reviews?|referencias"
@@ -54,28 +55,45 @@ _CUES: dict[str, str] = {
     "asks": r"^\W*(how|what|whats|when|where|which|who|why|do|does|did|can|could|is there|are there|any|explain"
     r"|como|que|q|cuanto|cuanta|cuando|donde|cual|tienen|hay|puedo|tengo q(ue)?|me (devuelven|explicas|explica)"
     r"|o que|quanto|quando|onde|qual|tem|preciso|da pra|devolvem|voces)\b",
-    "refusal": r"\b(doesnt need|doesn't need|does not need|no necesita\w*|nao precisa\w*|not interested|no (me|nos) interesa|nao tenho interesse|no thanks|no gracias|nao obrigad\w*"
+    "refusal": r"\b(doesnt need|doesn't need|does not need|no necesita\w*|nao precisa\w*|not interested|no (me"
+    r"|nos) interesa|nao tenho interesse|no thanks|no gracias|nao obrigad\w*"
     r"|already|ya (tenemos|contratamos)|ja (temos|contratamos)|another company|otra empresa|outra empresa"
     r"|in house|internamente|pass|paso|dispenso|not for us|no es para|nao e pra)\b",
 }
 
 _QUESTION_TOPICS: tuple[tuple[str, str], ...] = (
-    ("guarantee", r"\b(guarantee\w*|garantia|garantiza\w*|garantem|refund|money back|devol\w*|cancel\w*|contract"
-     r"|contrato|permanencia|fidelidade|leave whenever|if it doesnt work|si no funciona|se nao funcionar"
-     r"|what if it doesnt|y si no|e se nao)\b"),
-    ("price", r"\b(price|pricing|cost|charg\w*|how much|cuanto (cuesta|sale|cobran|vale|me saldria|al)|precio|costo"
-     r"|cobran|valor|preco|custa|quanto (custa|sai|fica|cobram|e|por)|mensalidade|fee|cheapest|barato|free plan"
-     r"|plan gratis|plano gratis|pago|payment)\b|\$|💸"),
-    ("location", r"\b((serve|work with|atienden|trabajan con|atendem|trabalham com) (\w+ )?(clients|clientes|businesses"
-     r"|empresas|customers|companies) (in|en|em|from|de)|where|located|based|office in|donde|ubicad\w*|oficina en|onde|escritorio em|outside|fuera de"
-     r"|fora d[oe]|local\b|de espana|de portugal|tienen gente en|alguem em)\b"),
-    ("timing", r"\b(how long|how fast|how many days|turnaround|when could|cuanto (tarda|tiempo|demoran)|en cuanto"
-     r"|cuando podrian|cuantos dias|quanto tempo|em quanto|quando voces|quantos dias|setup take)\b"),
+    (
+        "guarantee",
+        r"\b(guarantee\w*|garantia|garantiza\w*|garantem|refund|money back|devol\w*|cancel\w*|contract"
+        r"|contrato|permanencia|fidelidade|leave whenever|if it doesnt work|si no funciona|se nao funcionar"
+        r"|what if it doesnt|y si no|e se nao)\b",
+    ),
+    (
+        "price",
+        r"\b(price|pricing|cost|charg\w*|how much|cuanto (cuesta|sale|cobran|vale|me saldria|al)|precio|costo"
+        r"|cobran|valor|preco|custa|quanto (custa|sai|fica|cobram|e|por)|mensalidade|fee|cheapest|barato|free plan"
+        r"|plan gratis|plano gratis|pago|payment)\b|\$|💸",
+    ),
+    (
+        "location",
+        r"\b((serve|work with|atienden|trabajan con|atendem|trabalham com) (\w+ )?(clients|clientes|businesses"
+        r"|empresas|customers|companies) (in|en|em|from|de)|where|located|based|office in|donde|ubicad\w*|oficina en"
+        r"|onde|escritorio em|outside|fuera de"
+        r"|fora d[oe]|local\b|de espana|de portugal|tienen gente en|alguem em)\b",
+    ),
+    (
+        "timing",
+        r"\b(how long|how fast|how many days|turnaround|when could|cuanto (tarda|tiempo|demoran)|en cuanto"
+        r"|cuando podrian|cuantos dias|quanto tempo|em quanto|quando voces|quantos dias|setup take)\b",
+    ),
 )
 _OBJECTION_TOPICS: tuple[tuple[str, str], ...] = (
     ("trust", _CUES["trust"]),
-    ("price", r"\b(expensive|caro|budget|presupuesto|orcamento|afford|alcanza|grana|plata|cheaper|baratas?"
-     r"|a lot for|es mucho|e muito)\b"),
+    (
+        "price",
+        r"\b(expensive|caro|budget|presupuesto|orcamento|afford|alcanza|grana|plata|cheaper|baratas?"
+        r"|a lot for|es mucho|e muito)\b",
+    ),
 )
 
 
@@ -186,7 +204,8 @@ _MEETING = (
     r"|ligacao|reuniao|demo|demonstracao|videochamada|meet|zoom|conversa|papo)\b"
     r"|\b(vamos|bora) (agendar|marcar|conversar|falar|bater um papo)\b"
     r"|\b(agenda|agende|marca|marque) (algo|uma|um)\b"
-    r"|\b(me liga|me ligue|me liguem|liga pra mim|me chama no (whatsapp|zap|telefone|direct)|(pode|podem|consegue|consegues) me (ligar|retornar))\b"
+    r"|\b(me liga|me ligue|me liguem|liga pra mim|me chama no (whatsapp|zap|telefone|direct)|(pode|podem|consegue"
+    r"|consegues) me (ligar|retornar))\b"
     r"|\bretornar a ligacao\b|\blink (pra|para) agendar\b"
     r"|\bque tal (segunda|terca|quarta|quinta|sexta|sabado|amanha|hoje|as \d)"
     r"|\b(on|by|over|por|pelo|via) (the )?(phone|telefono|telefone)\b"
@@ -211,7 +230,8 @@ _MEETING = (
 )
 # Objections a rule can name: doubt about us, or the price heard as too high.
 _TRUST_OBJECTION = (
-    r"\b(trust|confiar|confio|confiamos|legit|spam\w*|scam|estafa\w*|golpe|too good to be true|demasiado bueno|bom demais|burned|engan\w*|estafo"
+    r"\b(trust|confiar|confio|confiamos|legit|spam\w*|scam|estafa\w*|golpe|too good to be true|demasiado bueno"
+    r"|bom demais|burned|engan\w*|estafo"
     r"|(dont|don't|do not|no|nao) (trust|confio|confiamos)|never heard of|nunca (escuche|ouvi))\b"
 )
 _PRICE_OBJECTION = (
@@ -221,7 +241,8 @@ _PRICE_OBJECTION = (
     r"|too expensive|expensive for|pricey|(esta|ta|e|es|is) (muy |muito |bem |bit |a bit |kinda )?(caro|expensive))\b"
 )
 _TIMING_OBJECTION = (
-    r"\b((dont|don't|do not) have (the )?time|no time|no tengo tiempo|too busy|sin tiempo|no tenemos tiempo|muy ocupad\w*"
+    r"\b((dont|don't|do not) have (the )?time|no time|no tengo tiempo|too busy|sin tiempo|no tenemos tiempo"
+    r"|muy ocupad\w*"
     r"|sem tempo|nao temos tempo|a lot of work|mucho trabajo|muito trabalho|bad timing|mal momento"
     r"|pessima hora|in the middle of|en plena|no meio de|slammed|swamped|bandwidth|a tope|no damos abasto|atolad[oa]s?"
     r"|sem braco|sin manos|no hands)\b"
@@ -229,7 +250,9 @@ _TIMING_OBJECTION = (
 
 
 # "Thanks, but no": a refusal the qualifier's phrases may not know. "Nope, not yet" is an answer.
-_REFUSAL = r"\b(but|pero|mas|though) (no|nope|nah|nao|not for (us|me|now))\W*$|^\W*(no|nao),? (thanks|gracias|obrigad[oa])\b"
+_REFUSAL = (
+    r"\b(but|pero|mas|though) (no|nope|nah|nao|not for (us|me|now))\W*$|^\W*(no|nao),? (thanks|gracias|obrigad[oa])\b"
+)
 _NOT_YET = (
     r"^\W*(no+|nope|nop|nops|nah|nao)\b.*\b(yet|todavia|aun|ainda|right now|at the moment|por ahora|por enquanto"
     r"|no momento|ads?|anuncios?)\b|\b(dont|don't|do not) (have|use|run)\b|\bno (lo |la |los )?(tenemos|usamos)\b"
@@ -288,12 +311,11 @@ def precise(text: str, now: datetime) -> Decided | None:
         if later is not None and (later - now.date()).days > MEETING_HORIZON_DAYS:
             return Decided("defer", f"{meeting}, {later.isoformat()}")  # "call me in January"
         return Decided("meeting", meeting, topic=meeting_topic(text))
-    if reading.intent == "not_interested" or p["refusal"].search(folded):
-        if not p["not_yet"].search(folded):
-            later = parse_deferral(text, now)
-            if later is not None:
-                return Decided("defer", later.isoformat())
-            return Decided("decline", reading.signals[-1] if reading.signals else "refusal")
+    if (reading.intent == "not_interested" or p["refusal"].search(folded)) and not p["not_yet"].search(folded):
+        later = parse_deferral(text, now)
+        if later is not None:
+            return Decided("defer", later.isoformat())
+        return Decided("decline", reading.signals[-1] if reading.signals else "refusal")
     later_cue = p["later"].search(folded)
     if later_cue is not None and not p["not_yet"].search(folded):
         until = parse_deferral(text, now)
@@ -402,5 +424,5 @@ def objection_topic(text: str) -> str | None:
 
 
 def meeting_topic(text: str) -> str:
-    """"time" when the lead names a moment ("thursday at 3", "mañana"), else "none"."""
+    """ "time" when the lead names a moment ("thursday at 3", "mañana"), else "none"."""
     return "time" if _compiled()["time_named"].search(fold(text)) else "none"

@@ -157,7 +157,8 @@ def test_canonical_list() -> None:
         ("Imobiliária", "real_estate"),
         ("Beauty, salon & spa", "beauty_wellness"),
         ("Veterinary", "veterinary"),
-        ("  Pet Grooming ", "pet_grooming"),
+        ("  Pet Grooming ", "veterinary"),  # a canonical synonym since solar, veterinary, events, logistics
+        ("  Funeral Homes ", "funeral_homes"),
     ],
 )
 def test_normalize_industry(value: str, expected: str) -> None:
