@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint typecheck unit bench serve clean
+.PHONY: install demo test lint typecheck unit eval bench serve clean
 
 install: $(VENV)/.installed
 
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/nudge demo
 
-test: install lint typecheck unit
+test: install lint typecheck unit eval
 
 lint: install
 	$(BIN)/ruff check .
@@ -30,6 +30,10 @@ typecheck: install
 
 unit: install
 	$(BIN)/pytest
+
+# Measured quality on held-out splits: fails below the targets (issue #19).
+eval: install
+	$(BIN)/python -m eval.acts --check
 
 bench: install
 	$(BIN)/python -m bench.instant_reply

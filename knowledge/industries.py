@@ -321,6 +321,7 @@ class DetectorParams:
     embedding_weight: float = 4.0
     threshold: float = 0.4
     margin: float = 0.1
+    keyword_floor: float = -0.1
 
 
 @dataclass
@@ -356,8 +357,16 @@ class IndustryDetector:
         p = self.params
         keywords, hits = self.catalog.keyword_scores(text, language)
         emb, generic = self.embedding_scores(text, embedding)
+        # A named industry ("tenemos una empresa de plomería") is not cancelled by the rest of the
+        # message reading like small talk ("llámame a las 4"): with a keyword, the embedding may
+        # only lower the score down to `keyword_floor`. Only for one strong keyword: a weak one
+        # ("loja") stays open to the embedding's reading, and two named industries are told apart
+        # by it.
+        strong = [key for key, value in keywords.items() if value >= STRONG]
+        floored = strong[0] if len(strong) == 1 else None
         combined = {
-            key: p.keyword_weight * keywords.get(key, 0.0) + p.embedding_weight * (sim - generic)
+            key: p.keyword_weight * keywords.get(key, 0.0)
+            + p.embedding_weight * (max(sim - generic, p.keyword_floor) if key == floored else sim - generic)
             for key, sim in emb.items()
         }
         return combined, hits, emb

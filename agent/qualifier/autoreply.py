@@ -126,10 +126,10 @@ _WEAK = (
     r"|\bhorario de (atencion|atendimento|oficina)\b|\bnuestro horario\b|\bnosso horario\b|\bhorario habil\b"
     r"|\bproximo dia util\b|\bbusiness day\b",
     # a return date
-    r"\b(until|till|back on|back in|returning on|returning|will be back|i'll be back|back the)\b",
+    r"\b(until|till|back on|back in|returning on|returning|will be back|i'll be back|back the|will return( on)?)\b",
     r"\b(hasta el|regreso el|regreso|volvere|estare de vuelta|a partir del|vuelvo el|vuelvo (a la oficina )?el)\b",
-    r"\b(ate (o dia |dia )?\d|ate (segunda|terca|quarta|quinta|sexta|sabado|domingo)|volto (em|no dia|dia|na|no)"
-    r"|retorno (em|no dia|dia))\b"
+    r"\b(ate (o dia |dia )?\d{1,2}|ate (segunda|terca|quarta|quinta|sexta|sabado|domingo)|volto (em|no dia|dia|na|no)"
+    r"|retorno (em|no dia|dia|na|no))\b"
     r"|\bate (janeiro|fevereiro|marco|abril|maio|junho|julho|agosto|setembro|outubro|novembro|dezembro)\b",
     # message received / wait
     r"\bwe( have|'ve)? received your (message|email|request)\b"

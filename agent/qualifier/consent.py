@@ -61,6 +61,7 @@ _WHOLE_MESSAGE_OPT_OUT = frozenset(
         "parar",
         "pare",
         "parem",
+        "paren",
         "para",
         "descadastrar",
         "descadastra",
@@ -87,6 +88,14 @@ _CLAUSE_OPT_OUT = frozenset(
         "sair",
         "pare",
         "parem",
+        "paren",
+        "paren ya",
+        "eliminame",
+        "borrame",
+        "me remove",
+        "me remova",
+        "me exclui",
+        "me exclua",
         "descadastrar",
         "stop please",
     }
@@ -220,9 +229,40 @@ _HELP = frozenset({"help", "help me", "ayuda", "ajuda", "aiuda", "socorro", "ayu
 
 # The language each single-word command belongs to (None: shared, e.g. "para", "stop").
 _COMMAND_LANGUAGE: dict[str, str] = {
-    **dict.fromkeys(("baja", "de baja", "la baja", "dar de baja", "alto", "cancelar", "basta", "no mas"), "es"),
     **dict.fromkeys(
-        ("sair", "parar", "pare", "parem", "descadastrar", "descadastra", "descadastre", "remover", "chega"), "pt"
+        (
+            "baja",
+            "de baja",
+            "la baja",
+            "dar de baja",
+            "alto",
+            "cancelar",
+            "basta",
+            "no mas",
+            "paren",
+            "paren ya",
+            "eliminame",
+            "borrame",
+        ),
+        "es",
+    ),
+    **dict.fromkeys(
+        (
+            "sair",
+            "parar",
+            "pare",
+            "parem",
+            "descadastrar",
+            "descadastra",
+            "descadastre",
+            "remover",
+            "chega",
+            "me remove",
+            "me remova",
+            "me exclui",
+            "me exclua",
+        ),
+        "pt",
     ),
     **dict.fromkeys(
         (

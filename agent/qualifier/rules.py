@@ -254,7 +254,7 @@ INTENT_RULES: tuple[Rule, ...] = (
         r"|me (chama|chame|chamem) no (whatsapp|telefone))\b"
         r"|\bfalar com (um |uma |algum |o |a )?(consultor(a)?|vendedor(a)?|atendente|especialista|pessoa|humano"
         r"|comercial|representante|alguem)\b|\b(bora|vamos|podemos) (conversar|falar"
-        r"|bater um papo)\b(?! (disso|sobre|internamente))",
+        r"|bater um papo|marcar)\b(?! (disso|sobre|internamente|com (o|a) (equipe|time)))",
     ),
     _r("meeting", "hot", 3, any_lang=r"\bdemo\b|\bdemostracion\b|\bdemonstracao\b"),
     _r(

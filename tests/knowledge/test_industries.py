@@ -121,12 +121,12 @@ def test_form_field_outweighs_vague_text(detector: IndustryDetector) -> None:
 
 
 def test_business_can_extend_the_catalog(detector: IndustryDetector) -> None:
-    extra = {"Veterinary": ["vet clinic", "veterinaria", "veterinário", "pet hospital"]}
+    extra = {"Funeral services": ["funeral home", "funeraria", "funerária", "crematorio"]}
     catalog = build_catalog(extra)
-    assert "veterinary" in catalog.keys
+    assert "funeral_services" in catalog.keys
     assert len(catalog.keys) == len(industry_keys()) + 1
-    assert detect_industry("Tenemos una veterinaria en Quito", extra=extra).industry == "veterinary"
-    assert detect_industry("Tenemos una veterinaria en Quito").industry != "veterinary"
+    assert detect_industry("Tenemos una funeraria en Quito", extra=extra).industry == "funeral_services"
+    assert detect_industry("Tenemos una funeraria en Quito").industry != "funeral_services"
     # Extending an existing industry with a synonym only it knows.
     extra_dental = {"dental": ["sorrisologia"]}
     assert detect_industry("trabalho com sorrisologia", extra=extra_dental).industry == "dental"
@@ -157,7 +157,8 @@ def test_canonical_list() -> None:
         ("Imobiliária", "real_estate"),
         ("Beauty, salon & spa", "beauty_wellness"),
         ("Veterinary", "veterinary"),
-        ("  Pet Grooming ", "pet_grooming"),
+        ("  Pet Grooming ", "veterinary"),  # a canonical synonym since solar, veterinary, events, logistics
+        ("  Funeral Homes ", "funeral_homes"),
     ],
 )
 def test_normalize_industry(value: str, expected: str) -> None:

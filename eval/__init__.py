@@ -1,0 +1,1 @@
+"""Measured quality: labelled sets and the scripts that score Nudge on them."""

@@ -1,0 +1,3 @@
+from eval.acts.report import main
+
+raise SystemExit(main())
