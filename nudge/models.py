@@ -129,6 +129,7 @@ class Lead(TenantScoped, Base):
         sa.UniqueConstraint("business_id", "phone_key", name="uq_leads_business_phone_key"),
         sa.UniqueConstraint("business_id", "email", name="uq_leads_business_email"),
         sa.UniqueConstraint("business_id", "external_id", name="uq_leads_business_external_id"),
+        sa.Index("ix_leads_business_created", "business_id", "created_at", "id"),  # the listing's keyset order
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("lead"))

@@ -75,6 +75,7 @@ def target(any_database_url: str, tmp_path: Path) -> Iterator[Target]:
 BEYOND_SCHEMA: dict[str, list[str]] = {
     "POST /v1/leads": ["422"],
     "POST /v1/leads/{lead_id}/events": ["422"],
+    "GET /v1/leads": ["422"],  # a cursor it did not hand out
     "PATCH /v1/business": ["422"],
     "POST /v1/businesses": ["422"],
     "PUT /v1/sequence": ["422"],
