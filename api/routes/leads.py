@@ -96,7 +96,7 @@ _Label = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
 @router.get("", response_model=LeadList)
-def list_(
+def list_and_search(
     session: SessionDep,
     business: BusinessDep,
     stage: Annotated[list[Stage], Query(max_length=11, description="one or more stages (repeat the parameter)")] = [],  # noqa: B006
