@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from agent.text import document_no_controls
 from api.console.assets import install_assets
+from api.console.pages import install_console
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit, UrlControlCharacters
 from api.ratelimit import RateLimiter
@@ -78,12 +79,14 @@ def create_app(
     for module in modules:
         app.include_router(module.router)
     pages = install_assets(app)
+    console = install_console(app)
     app.state.routes = [
         route
         for route in [
             *app.router.routes,
             *(route for module in modules for route in module.router.routes),
             *pages.routes,
+            *console.routes,
         ]
         if isinstance(route, Route)  # FastAPI's APIRoute is one; its included-router wrappers are not
     ]

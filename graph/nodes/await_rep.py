@@ -89,6 +89,7 @@ def _forward(ctx: RunContext, handoff: Handoff, message_id: str, update: dict[st
         text=f"{lead.name or 'The lead'} wrote ({message.channel}): {message.body}",
         subject=f"New message from {lead.name or lead.id}",
         now=now,
+        public_url=ctx.public_url,
     )
     activity.record(
         session,
@@ -158,6 +159,7 @@ def _sla_ran_out(ctx: RunContext, handoff: Handoff, state: LeadState, update: di
         text=summary_text(handoff.summary, business, reminder=True),
         subject=f"Unclaimed hot lead: {lead.name or lead.id}",
         now=now,
+        public_url=ctx.public_url,
     )
     activity.record(session, lead, now, "handoff_sla", f"{handoff.id} unclaimed after the SLA: re-sent to {target}")
     if not state.get("kept_warm"):
