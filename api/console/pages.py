@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
@@ -36,6 +36,7 @@ from api.console.auth import (
     secure_cookies,
     set_session_cookie,
 )
+from api.console.live import events_response
 from api.deps import RuntimeDep, SessionDep, authenticate
 from api.errors import ApiError
 from api.lead_listing import CursorError, LeadFilter, list_leads
@@ -163,6 +164,28 @@ def _acting_rep(console: Console, form: FormData | None = None) -> Rep:
     return rep
 
 
+def _inbox(console: Console) -> list[HandoffView]:
+    if console.business is None:
+        raise ConsoleProblem(404, "Not found.")
+    query = sa.select(Handoff).where(Handoff.status.in_(("open", "claimed")))
+    if console.record.handoff_id:
+        query = query.where(Handoff.id == console.record.handoff_id)
+    return _handoff_views(console, list(console.db.scalars(query.order_by(Handoff.created_at.desc()).limit(200))))
+
+
+def _handoff_context(console: Console, handoff_id: str) -> dict[str, Any]:
+    handoff = _handoff(console, handoff_id)
+    messages = list(
+        console.db.scalars(
+            sa.select(Message).where(Message.lead_id == handoff.lead_id).order_by(Message.created_at, Message.id)
+        )
+    )
+    reps = (
+        [] if console.kind == "rep" else list(console.db.scalars(sa.select(Rep).where(Rep.active).order_by(Rep.name)))
+    )
+    return {"view": _handoff_views(console, [handoff])[0], "messages": messages, "reps": reps}
+
+
 # --------------------------------------------------------------------------- routes
 
 
@@ -230,31 +253,23 @@ def console_router() -> APIRouter:
 
     @router.get("/console/inbox")
     def inbox(console: ConsoleDep, request: Request) -> HTMLResponse:
-        if console.business is None:
-            raise ConsoleProblem(404, "Not found.")
-        query = sa.select(Handoff).where(Handoff.status.in_(("open", "claimed")))
-        if console.record.handoff_id:
-            query = query.where(Handoff.id == console.record.handoff_id)
-        handoffs = list(console.db.scalars(query.order_by(Handoff.created_at.desc()).limit(200)))
-        return _page(console, request, "inbox.html", handoffs=_handoff_views(console, handoffs), now=_now(request))
+        return _page(console, request, "inbox.html", handoffs=_inbox(console))
+
+    @router.get("/console/events")
+    def events(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> StreamingResponse:
+        return events_response(request, runtime, console, request.cookies.get(COOKIE, ""))
+
+    @router.get("/console/inbox/live")
+    def inbox_live(console: ConsoleDep, request: Request) -> HTMLResponse:
+        return _page(console, request, "_inbox_list.html", handoffs=_inbox(console))
+
+    @router.get("/console/handoffs/{handoff_id}/live")
+    def handoff_live(handoff_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
+        return _page(console, request, "_handoff_live.html", **_handoff_context(console, handoff_id))
 
     @router.get("/console/handoffs/{handoff_id}")
     def handoff_page(handoff_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
-        handoff = _handoff(console, handoff_id)
-        view = _handoff_views(console, [handoff])[0]
-        messages = list(
-            console.db.scalars(
-                sa.select(Message).where(Message.lead_id == handoff.lead_id).order_by(Message.created_at, Message.id)
-            )
-        )
-        reps = (
-            []
-            if console.kind == "rep"
-            else list(console.db.scalars(sa.select(Rep).where(Rep.active).order_by(Rep.name)))
-        )
-        return _page(
-            console, request, "handoff.html", view=view, messages=messages, reps=reps, now=_now(request), notice=None
-        )
+        return _page(console, request, "handoff.html", **_handoff_context(console, handoff_id))
 
     @router.post("/console/handoffs/{handoff_id}/claim")
     async def claim(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
@@ -351,11 +366,6 @@ def console_router() -> APIRouter:
         return _see_other("/console/leads")
 
     return router
-
-
-def _now(request: Request) -> datetime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime.clock.now()
 
 
 def _sign_in_form(request: Request, runtime: Runtime, error: str | None = None, status: int = 200) -> HTMLResponse:
