@@ -50,11 +50,16 @@ def _signal(session: Session, runtime: Runtime, handoff: Handoff, kind: str, pay
     after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
 
 
-def reply(session: Session, runtime: Runtime, handoff: Handoff, rep: Rep | None, text: str) -> None:
-    """Queue the rep's words for the lead; the lead's run sends them on its channel."""
+def reply(
+    session: Session, runtime: Runtime, handoff: Handoff, rep: Rep | None, text: str, template: str | None = None
+) -> None:
+    """Queue the rep's words for the lead; the lead's run sends them on its channel. `template`
+    (an approved WhatsApp template's purpose) is what goes once WhatsApp's 24-hour window closed."""
     if handoff.status == "resolved":
         raise HandoffConflict(f"handoff {handoff.id} is resolved; the bot has the lead again")
-    payload = {"handoff_id": handoff.id, "text": text, "rep_id": rep.id if rep else None}
+    payload: dict[str, Any] = {"handoff_id": handoff.id, "text": text, "rep_id": rep.id if rep else None}
+    if template:
+        payload["template"] = template
     _signal(session, runtime, handoff, "rep_reply", payload)
 
 

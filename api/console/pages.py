@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData
 
 from agent import stages
+from agent.policies import whatsapp_window_open
 from agent.text import control_problem
 from api import handoff_actions as actions
 from api.console import assets
@@ -44,6 +45,7 @@ from nudge.models import Business, ConsoleSession, Handoff, Lead, Message, Rep
 from nudge.runtime import Runtime
 
 MAX_FIELD = 4000
+REPLY_VARIABLES = frozenset({"first_name", "business", "topic", "industry_label"})  # graph.speak.lead_values
 
 
 def environment() -> Environment:
@@ -173,7 +175,7 @@ def _inbox(console: Console) -> list[HandoffView]:
     return _handoff_views(console, list(console.db.scalars(query.order_by(Handoff.created_at.desc()).limit(200))))
 
 
-def _handoff_context(console: Console, handoff_id: str) -> dict[str, Any]:
+def _handoff_context(console: Console, handoff_id: str, now: datetime) -> dict[str, Any]:
     handoff = _handoff(console, handoff_id)
     messages = list(
         console.db.scalars(
@@ -183,7 +185,27 @@ def _handoff_context(console: Console, handoff_id: str) -> dict[str, Any]:
     reps = (
         [] if console.kind == "rep" else list(console.db.scalars(sa.select(Rep).where(Rep.active).order_by(Rep.name)))
     )
-    return {"view": _handoff_views(console, [handoff])[0], "messages": messages, "reps": reps}
+    lead = console.db.get(Lead, handoff.lead_id)
+    templates = reply_templates(console.business, lead, now) if lead is not None and console.business else []
+    return {"view": _handoff_views(console, [handoff])[0], "messages": messages, "reps": reps, "templates": templates}
+
+
+def reply_templates(business: Business, lead: Lead, now: datetime) -> list[tuple[str, str]]:
+    """When the lead is on WhatsApp and its 24-hour window has closed: the approved templates a
+    reply may use instead, as (purpose, text in the lead's language). Empty while free text may go."""
+    if (lead.last_channel or lead.first_channel) != "whatsapp" or whatsapp_window_open(now, lead.whatsapp_inbound_at):
+        return []
+    language = lead.locale or business.default_locale
+    found = []
+    for purpose, by_language in sorted((business.whatsapp_templates or {}).items()):
+        entry = (by_language or {}).get(language) or (by_language or {}).get(business.default_locale)
+        if (
+            isinstance(entry, dict)
+            and entry.get("content_sid")
+            and set(entry.get("variables") or ()) <= REPLY_VARIABLES  # nothing the reply cannot fill
+        ):
+            found.append((str(purpose), str(entry.get("body", ""))))
+    return found
 
 
 # --------------------------------------------------------------------------- routes
@@ -264,12 +286,14 @@ def console_router() -> APIRouter:
         return _page(console, request, "_inbox_list.html", handoffs=_inbox(console))
 
     @router.get("/console/handoffs/{handoff_id}/live")
-    def handoff_live(handoff_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
-        return _page(console, request, "_handoff_live.html", **_handoff_context(console, handoff_id))
+    def handoff_live(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        return _page(
+            console, request, "_handoff_live.html", **_handoff_context(console, handoff_id, runtime.clock.now())
+        )
 
     @router.get("/console/handoffs/{handoff_id}")
-    def handoff_page(handoff_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
-        return _page(console, request, "handoff.html", **_handoff_context(console, handoff_id))
+    def handoff_page(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        return _page(console, request, "handoff.html", **_handoff_context(console, handoff_id, runtime.clock.now()))
 
     @router.post("/console/handoffs/{handoff_id}/claim")
     async def claim(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
@@ -286,10 +310,20 @@ def console_router() -> APIRouter:
     async def reply(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
         handoff = _handoff(console, handoff_id)
         form = await request.form()
-        text = field(form, "text", max_length=1600, multiline=True)
+        template = field(form, "template", required=False, max_length=64) or None
+        if template is not None:
+            lead = console.db.get(Lead, handoff.lead_id)
+            offered = (
+                dict(reply_templates(console.business, lead, runtime.clock.now())) if lead and console.business else {}
+            )
+            if template not in offered:
+                raise ConsoleProblem(422, "That template is not one of the business's approved templates.")
+            text = offered[template]
+        else:
+            text = field(form, "text", max_length=1600, multiline=True)
         rep = console.db.get(Rep, console.record.rep_id or handoff.claimed_by or "")
         try:
-            actions.reply(console.db, runtime, handoff, rep, text)
+            actions.reply(console.db, runtime, handoff, rep, text, template)
         except actions.HandoffConflict as exc:
             raise ConsoleProblem(409, str(exc)) from None
         return _see_other(f"/console/handoffs/{handoff.id}")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Dialog, Page, expect
 
 from nudge.db import transaction
-from nudge.models import Notification
+from nudge.models import Handoff, Lead, Notification
 from nudge.sim.sample import whatsapp_templates
 from tests.conftest import LiveNudge, live_nudge, postgres_schema
 from tests.support.browser import DESKTOP, PHONE, SCREENSHOTS, chromium, offline_context
@@ -177,3 +178,42 @@ def test_the_notification_link_opens_the_handoff_on_a_phone(shop: Shop, browser:
         assert "/console/handoffs/" in page.url
         expect(page.locator("#transcript")).to_contain_text("dental clinic")
         _shoot(page, "rep-link-phone", shop)
+
+
+def test_once_whatsapps_window_closed_the_reply_box_offers_approved_templates(shop: Shop, browser: Browser) -> None:
+    live = shop.live
+    assert live.twilio is not None
+    lead_phone = "+5511987650077"
+    params = inbound_params(f"whatsapp:{lead_phone}", f"whatsapp:{WA}", "Need a dental demo today, budget approved")
+    assert post_inbound(f"{live.url}/webhooks/twilio/inbound", params, DEFAULT_AUTH_TOKEN).status_code == 200
+    deadline = time.monotonic() + 5
+    handoff = None
+    while handoff is None and time.monotonic() < deadline:
+        with transaction(live.runtime.sessions) as session:
+            handoff = session.scalar(
+                sa.select(Handoff.id).join(Lead, Lead.id == Handoff.lead_id).where(Lead.phone == lead_phone)
+            )
+            if handoff is not None:  # the lead went quiet a day ago
+                session.execute(
+                    sa.update(Lead)
+                    .where(Lead.phone == lead_phone)
+                    .values(whatsapp_inbound_at=live.runtime.clock.now() - timedelta(hours=25))
+                )
+        time.sleep(0.05)
+    assert handoff is not None
+    with offline_context(browser, DESKTOP) as ctx:
+        page = ctx.context.new_page()
+        _sign_in(page, live.url, shop.rita_key)
+        page.goto(f"{live.url}/console/handoffs/{handoff}")
+        expect(page.locator("#window-closed")).to_be_visible()
+        expect(page.get_by_label("Reply on the lead's channel")).to_have_count(0)
+        options = page.locator("#template option").all_inner_texts()
+        assert options and all("resource" not in o for o in options), options
+        page.get_by_role("button", name="Claim").click()
+        page.get_by_label("Approved template").select_option("qualification")
+        page.get_by_role("button", name="Send").click()
+        sent = live.twilio.wait_for_message(
+            lambda m: m["to"] == f"whatsapp:{lead_phone}" and bool(m.get("content_sid")), timeout=5
+        )
+        assert (sent["content_sid"] or "").startswith("HX")
+        expect(page.locator("#transcript")).to_contain_text("What would you most like to improve?", timeout=5000)
