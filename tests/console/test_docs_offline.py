@@ -43,8 +43,8 @@ def test_swagger_ui_renders_every_operation_with_the_network_cut(live: LiveNudge
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"{live.url}/docs")
-        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Nudge")
-        expect(page.locator('.opblock-summary-path[data-path="/v1/leads"]').first).to_be_visible()
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("Nudge", timeout=20_000)
+        expect(page.locator('.opblock-summary-path[data-path="/v1/leads"]').first).to_be_visible(timeout=20_000)
         operations = page.locator(".opblock").count()
         assert operations >= 30, operations
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

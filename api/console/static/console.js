@@ -52,7 +52,17 @@
         .finally(function () { busy = false; if (again) { again = false; refresh(); } });
     }
     var source = new EventSource("/console/events");
-    source.addEventListener("change", refresh);
+    source.addEventListener("change", function (event) {
+      var data = {};
+      try { data = JSON.parse(event.data); } catch (e) { data = { connected: true }; }
+      var lead = region.dataset.lead, transcripts = data.transcripts || {};
+      if (data.connected || data.handoffs_changed) { refresh(); return; }
+      // A new message: the server sent the rendered transcript; no request needed.
+      if (lead && transcripts[lead] !== undefined) {
+        var list = document.getElementById("transcript");
+        if (list && region.contains(list)) { list.innerHTML = transcripts[lead]; } else { refresh(); }
+      }
+    });
     source.addEventListener("signed-out", function () { source.close(); window.location.assign("/console/sign-in"); });
     document.documentElement.dataset.live = "connected";
   }
