@@ -217,3 +217,28 @@ def test_once_whatsapps_window_closed_the_reply_box_offers_approved_templates(sh
         )
         assert (sent["content_sid"] or "").startswith("HX")
         expect(page.locator("#transcript")).to_contain_text("What would you most like to improve?", timeout=5000)
+
+
+def test_markup_in_a_lead_name_is_text_everywhere_and_pages_fit_a_phone(shop: Shop, browser: Browser) -> None:
+    live = shop.live
+    body = {"name": "<img src=x onerror=alert(1)>", "email": "xss@lead.example", "source": "<script>x</script>"}
+    made = live.client.post("/v1/leads", headers=live.auth(shop.key), json=body)
+    assert made.status_code == 201, made.text
+    dialogs: list[str] = []
+    for viewport, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        with offline_context(browser, viewport) as ctx:
+            page = ctx.context.new_page()
+            page.on("dialog", lambda shown: dialogs.append(shown.message))
+            if suffix == "desktop":
+                page.goto(f"{live.url}/console/sign-in")
+                _shoot(page, "sign-in-desktop", shop)
+            _sign_in(page, live.url, shop.key)
+            page.goto(f"{live.url}/console/leads?q=xss")
+            link = page.get_by_role("link", name="<img src=x onerror=alert(1)>")
+            expect(link).to_be_visible()
+            assert page.locator("main img").count() == 0
+            _shoot(page, f"leads-{suffix}", shop)
+            link.click()
+            expect(page.locator("h1")).to_have_text("<img src=x onerror=alert(1)>")
+            _shoot(page, f"lead-{suffix}", shop)
+            assert dialogs == [] and ctx.blocked == []
