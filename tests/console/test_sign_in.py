@@ -194,3 +194,35 @@ def test_an_expired_or_unknown_link_opens_nothing(world: World) -> None:
     for path in (url.removeprefix(world.live.url), "/console/open/" + "A" * 32, "/console/open/short"):
         answer = world.browser().get(path)
         assert answer.status_code == 410 and COOKIE not in answer.headers.get("set-cookie", "")
+
+
+def test_bad_form_input_is_a_readable_page_and_changes_nothing(world: World) -> None:
+    handoff = world.handoff(world.a.business_id, world.a.lead_id, world.a.rep_id)
+    rep = world.sign_in(world.a.rep_key)
+    csrf = csrf_of(rep.get(f"/console/handoffs/{handoff}").text)
+    cases = [
+        ("reply", {"text": ""}, 422, "Text is required"),
+        ("reply", {"text": "x" * 1601}, 422, "longer than 1600"),
+        ("reply", {"text": "nul\x00here"}, 422, "Text:"),
+        ("reply", {"template": "instant_reply"}, 422, "approved templates"),
+        ("resolve", {"outcome": "maybe"}, 422, "won, lost or nurture"),
+        ("resolve", {}, 422, "Outcome is required"),
+    ]
+    for action, data, status, words in cases:
+        answer = rep.post(f"/console/handoffs/{handoff}/{action}", data={"csrf": csrf, **data})
+        assert answer.status_code == status and words in answer.text, (action, data, answer.text[:300])
+        assert answer.headers["content-type"].startswith("text/html")
+    assert world.handoff_status(handoff) == "open"
+    # A JSON body carries no form token: refused like any forged form.
+    assert rep.post(f"/console/handoffs/{handoff}/claim", json={"csrf": csrf}).status_code == 403
+    # Claimed by someone else first: the loser is told who holds it.
+    boss = world.sign_in(world.a.key)
+    boss_csrf = csrf_of(boss.get(f"/console/handoffs/{handoff}").text)
+    taken = boss.post(f"/console/handoffs/{handoff}/claim", data={"csrf": boss_csrf, "rep_id": world.a.other_rep_id})
+    assert taken.status_code == 303
+    late = boss.post(f"/console/handoffs/{handoff}/claim", data={"csrf": boss_csrf, "rep_id": world.a.rep_id})
+    assert late.status_code == 409 and "Already taken by Alpha Dental Rep 2" in late.text
+    assert rep.get(f"/console/handoffs/{handoff}").status_code == 404  # no longer the rep's to see
+    # Odd page parameters are a page, not a traceback.
+    assert boss.get("/console/leads?cursor=garbage").status_code == 422
+    assert boss.get("/console/leads?stage=nonsense&q=" + "y" * 500).status_code == 200
