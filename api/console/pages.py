@@ -38,6 +38,7 @@ from api.console.auth import (
     set_session_cookie,
 )
 from api.console.live import events_response
+from api.console.pipeline import pipeline
 from api.deps import RuntimeDep, SessionDep, authenticate
 from api.errors import ApiError
 from api.lead_listing import CursorError, LeadFilter, list_leads
@@ -359,6 +360,11 @@ def console_router() -> APIRouter:
         except CursorError:
             raise ConsoleProblem(422, "That page link is not valid any more; start from the first page.") from None
         return _page(console, request, "leads.html", page=page, q=q, stage=stage, stages=stages.ALL)
+
+    @router.get("/console/pipeline")
+    def pipeline_page(console: ConsoleDep, request: Request) -> HTMLResponse:
+        _needs_business(console)
+        return _page(console, request, "pipeline.html", columns=pipeline(console.db))
 
     @router.get("/console/leads/{lead_id}")
     def lead_page(lead_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:

@@ -241,4 +241,11 @@ def test_markup_in_a_lead_name_is_text_everywhere_and_pages_fit_a_phone(shop: Sh
             link.click()
             expect(page.locator("h1")).to_have_text("<img src=x onerror=alert(1)>")
             _shoot(page, f"lead-{suffix}", shop)
+            page.get_by_role("link", name="Pipeline").click()
+            expect(page.locator(".column").first).to_be_visible()
+            expect(
+                page.locator(".column").nth(0).get_by_role("link", name="<img src=x onerror=alert(1)>")
+            ).to_be_visible()
+            assert page.locator(".column").count() == 6
+            _shoot(page, f"pipeline-{suffix}", shop)
             assert dialogs == [] and ctx.blocked == []

@@ -39,3 +39,12 @@ def test_last_event_id_is_read_only_when_it_is_a_time_with_its_zone() -> None:
     assert _parse_last_event_id(AT.isoformat()) == AT
     for bad in (None, "", "yesterday", "2026-03-01T12:00:00", "9" * 100):
         assert _parse_last_event_id(bad) is None
+
+
+def test_every_stage_has_one_pipeline_column() -> None:
+    from agent import stages
+    from api.console.pipeline import COLUMNS, column_of
+
+    placed = [stage for _, members in COLUMNS for stage in members]
+    assert sorted(placed) == sorted(stages.ALL)
+    assert column_of("won") == "Won" and column_of("opted_out") == "Lost" and column_of("conversing") == "Qualifying"

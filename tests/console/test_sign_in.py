@@ -226,3 +226,19 @@ def test_bad_form_input_is_a_readable_page_and_changes_nothing(world: World) -> 
     # Odd page parameters are a page, not a traceback.
     assert boss.get("/console/leads?cursor=garbage").status_code == 422
     assert boss.get("/console/leads?stage=nonsense&q=" + "y" * 500).status_code == 200
+
+
+def test_the_pipeline_counts_and_values_only_the_business_own_leads(world: World) -> None:
+    headers = world.live.auth(world.a.key)
+    sale = {"type": "converted", "value": 1200, "currency": "USD", "external_id": "sale-1"}
+    assert world.live.client.post(f"/v1/leads/{world.a.lead_id}/events", headers=headers, json=sale).status_code == 202
+    other = {"type": "converted", "value": 999, "currency": "EUR", "external_id": "sale-2"}
+    b_headers = world.live.auth(world.b.key)
+    assert (
+        world.live.client.post(f"/v1/leads/{world.b.lead_id}/events", headers=b_headers, json=other).status_code == 202
+    )
+    page = world.sign_in(world.a.key).get("/console/pipeline")
+    assert page.status_code == 200
+    assert "1,200 USD" in page.text and "EUR" not in page.text and "Bruno" not in page.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
+    assert world.sign_in(world.a.rep_key).get("/console/pipeline").status_code == 404
