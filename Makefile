@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python -m bench.cadence
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.events
+	$(BIN)/python -m bench.console_live
 
 serve: install
 	$(BIN)/nudge serve

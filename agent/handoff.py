@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from agent import rep_links
 from agent.policies import QuietHours, next_send_time, zone
 from nudge.models import Business, Handoff, Lead, Message, Notification, Rep
 
@@ -151,9 +152,17 @@ def notify(
     subject: str,
     now: datetime,
     fallback: Mapping[str, Any] | None = None,
+    public_url: str | None = None,
 ) -> int:
-    """Queue the message to every way the rep (or the fallback contact) can be reached."""
+    """Queue the message to every way the rep (or the fallback contact) can be reached. With
+    `public_url`, a rep's message ends with a short-lived link that opens the handoff in the console."""
     targets = rep_targets(business, rep, fallback)
+    open_url = None
+    if rep is not None and targets and public_url:
+        open_url = rep_links.issue(
+            session, business_id=business.id, rep_id=rep.id, handoff_id=handoff.id, now=now, public_url=public_url
+        )
+        text = f"{text}\nOpen: {open_url}"
     for kind, target in targets:
         payload: dict[str, Any] = {
             "text": text,
@@ -161,6 +170,8 @@ def notify(
             "handoff_id": handoff.id,
             "lead_id": handoff.lead_id,
         }
+        if open_url:
+            payload["open_url"] = open_url
         if kind == "webhook":
             # Slack-compatible: Slack shows `text`; other receivers get the structured fields.
             payload["summary"] = handoff.summary

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from starlette.routing import Route
 
 from agent.text import document_no_controls
+from api.console.assets import install_assets
+from api.console.pages import install_console
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit, UrlControlCharacters
 from api.ratelimit import RateLimiter
@@ -64,7 +66,10 @@ def create_app(
                 stack.enter_context(workers)
             yield
 
-    app = FastAPI(title="Nudge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # docs_url/redoc_url: FastAPI's pages load their scripts from a CDN; install_assets serves them.
+    app = FastAPI(
+        title="Nudge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     if runtime is not None:
         app.state.runtime = runtime  # usable even when the server runs without lifespan events
     install_error_handlers(app)
@@ -89,9 +94,16 @@ def create_app(
     )
     for module in modules:
         app.include_router(module.router)
+    pages = install_assets(app)
+    console = install_console(app)
     app.state.routes = [
         route
-        for route in [*app.router.routes, *(route for module in modules for route in module.router.routes)]
+        for route in [
+            *app.router.routes,
+            *(route for module in modules for route in module.router.routes),
+            *pages.routes,
+            *console.routes,
+        ]
         if isinstance(route, Route)  # FastAPI's APIRoute is one; its included-router wrappers are not
     ]
     app.state.key_limiter = RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst)

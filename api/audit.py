@@ -22,6 +22,7 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("PATCH", "/v1/business"): "business.update",
     ("PUT", "/v1/sequence"): "sequence.update",
     ("POST", "/v1/leads"): "lead.create",
+    ("GET", "/v1/leads"): "lead.list",
     ("POST", "/v1/leads/{lead_id}/events"): "lead.signal",
     ("POST", "/v1/leads/import"): "lead.import",
     ("GET", "/v1/lead-imports/{import_id}"): "lead.import_status",

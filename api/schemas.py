@@ -207,6 +207,11 @@ class MessagesOut(BaseModel):
     messages: list[MessageOut]
 
 
+class LeadList(BaseModel):
+    leads: list[LeadOut]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last page")
+
+
 class LeadEventIn(Strict):
     multiline = frozenset({"note"})
 

@@ -129,6 +129,7 @@ class Lead(TenantScoped, Base):
         sa.UniqueConstraint("business_id", "phone_key", name="uq_leads_business_phone_key"),
         sa.UniqueConstraint("business_id", "email", name="uq_leads_business_email"),
         sa.UniqueConstraint("business_id", "external_id", name="uq_leads_business_external_id"),
+        sa.Index("ix_leads_business_created", "business_id", "created_at", "id"),  # the listing's keyset order
     )
 
     id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("lead"))
@@ -484,6 +485,42 @@ class UnsubscribeToken(TenantScoped, Base):
     lead_id: Mapped[str] = mapped_column(sa.ForeignKey("leads.id", ondelete="CASCADE"), unique=True)
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class RepLink(TenantScoped, Base):
+    """The short-lived link in a rep's notification: opens that handoff in the console, signed in
+    as that rep. Only the token's SHA-256 is stored; the token is in the message."""
+
+    __tablename__ = "rep_links"
+    __table_args__ = (_owned_by_business(),)
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("rln"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    rep_id: Mapped[str] = mapped_column(sa.ForeignKey("reps.id", ondelete="CASCADE"))
+    handoff_id: Mapped[str] = mapped_column(sa.ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser: the cookie holds a random token, this row its SHA-256 and what the key
+    (or rep link) behind it may see. Not `TenantScoped`: it is read before the tenant is known."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("csn"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(16))  # agency | business | rep
+    key_id: Mapped[str] = mapped_column(sa.String(40))  # the API key, or the rep link, signed in with
+    key_prefix: Mapped[str] = mapped_column(sa.String(24))
+    agency_id: Mapped[str | None] = mapped_column(sa.String(40))
+    business_id: Mapped[str | None] = mapped_column(sa.String(40))  # an agency's current client
+    rep_id: Mapped[str | None] = mapped_column(sa.String(40))
+    handoff_id: Mapped[str | None] = mapped_column(sa.String(40))  # a rep link's session: that handoff only
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
 
 
 class AudienceJob(TenantScoped, Base):

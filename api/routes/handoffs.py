@@ -10,17 +10,13 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from agent.contacts import ContactError, normalise_email, normalise_phone
-from agent.conversions import record_conversion
-from agent.events.log import HANDOFF_CLAIMED, HANDOFF_RESOLVED, emit
 from agent.outbound_urls import TargetPolicy, check_targets
+from api import handoff_actions as actions
 from api.deps import BusinessDep, HandoffBusinessDep, PrincipalDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
 from api.schemas import WEB_URL, Strict
-from nudge.db import after_commit
-from nudge.ids import new_id
-from nudge.models import Handoff, Lead, Rep
-from scheduler import mailbox
+from nudge.models import Handoff, Rep
 
 router = APIRouter(route_class=BoundedJsonRoute, tags=["reps and handoffs"], responses=ERROR_RESPONSES)
 _CONFLICT: dict[int | str, dict[str, Any]] = {409: {"description": "the handoff is not in a state that allows this"}}
@@ -215,33 +211,10 @@ def claim(
     handoff, rep = _handoff(session, handoff_id), _rep(session, body.rep_id, principal)
     if rep is None:
         raise ApiError(422, "invalid", "rep_id: name the rep who claims the handoff")
-    now = runtime.clock.now()
-    # One conditional UPDATE decides a race: only the first claim finds the handoff still open.
-    won = session.execute(
-        sa.update(Handoff)
-        .where(Handoff.id == handoff.id, Handoff.status == "open")
-        .values(status="claimed", claimed_by=rep.id, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not won:
-        session.refresh(handoff)
-        holder = "already claimed" if handoff.status == "claimed" else f"already {handoff.status}"
-        raise ApiError(409, "conflict", f"handoff {handoff.id} is {holder}")
-    session.refresh(handoff)
-    data = {"handoff_id": handoff.id, "lead_id": handoff.lead_id, "rep_id": rep.id}
-    emit(session, business_id=handoff.business_id, lead_id=handoff.lead_id, type=HANDOFF_CLAIMED, data=data, now=now)
-    return handoff_out(handoff)
-
-
-def _signal(session: SessionDep, runtime: RuntimeDep, handoff: Handoff, kind: str, payload: dict[str, Any]) -> None:
-    lead = session.get(Lead, handoff.lead_id)
-    if lead is None:
-        raise not_found("lead")
-    mailbox.enqueue(
-        session, lead=lead, kind=kind, dedupe_key=f"{kind}:{new_id('rep')}", now=runtime.clock.now(), payload=payload
-    )
-    lead_id = lead.id
-    after_commit(session, lambda: runtime.dispatcher.wake(lead_id))
+    try:
+        return handoff_out(actions.claim(session, runtime, handoff, rep))
+    except actions.HandoffConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
 
 
 @router.post("/v1/handoffs/{handoff_id}/reply", status_code=202, response_model=Accepted, responses=_CONFLICT)
@@ -255,15 +228,10 @@ def reply(
 ) -> Accepted:
     handoff = _handoff(session, handoff_id)
     rep = _rep(session, body.rep_id or (None if principal.rep_id else handoff.claimed_by), principal)
-    if handoff.status == "resolved":
-        raise ApiError(409, "conflict", f"handoff {handoff.id} is resolved; the bot has the lead again")
-    _signal(
-        session,
-        runtime,
-        handoff,
-        "rep_reply",
-        {"handoff_id": handoff.id, "text": body.text, "rep_id": rep.id if rep else None},
-    )
+    try:
+        actions.reply(session, runtime, handoff, rep, body.text)
+    except actions.HandoffConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
     return Accepted(accepted=True, handoff=handoff_out(handoff))
 
 
@@ -278,34 +246,10 @@ def resolve(
 ) -> HandoffOut:
     handoff = _handoff(session, handoff_id)
     _rep(session, body.rep_id, principal)
-    now = runtime.clock.now()
-    done = session.execute(
-        sa.update(Handoff)
-        .where(Handoff.id == handoff.id, Handoff.status != "resolved")
-        .values(status="resolved", outcome=body.outcome, resolved_at=now, note=body.note)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    if not done:
-        raise ApiError(409, "conflict", f"handoff {handoff.id} is already resolved")
-    payload: dict[str, Any] = {"handoff_id": handoff.id, "outcome": body.outcome}
-    resolved = {**payload, "lead_id": handoff.lead_id, "note": body.note}
-    emit(
-        session, business_id=handoff.business_id, lead_id=handoff.lead_id, type=HANDOFF_RESOLVED, data=resolved, now=now
-    )
-    if body.outcome == "won":
-        payload.update(type="won", value=body.value, currency=body.currency)
-        lead = session.get(Lead, handoff.lead_id)
-        if lead is not None:
-            record_conversion(
-                session,
-                lead,
-                kind="won",
-                value=body.value,
-                currency=body.currency,
-                source="rep",
-                at=now,
-                dedupe_key=f"handoff-won:{handoff.id}",
-            )
-    _signal(session, runtime, handoff, "handoff_resolved", payload)
-    session.refresh(handoff)
-    return handoff_out(handoff)
+    try:
+        done = actions.resolve(
+            session, runtime, handoff, body.outcome, value=body.value, currency=body.currency, note=body.note
+        )
+    except actions.HandoffConflict as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    return handoff_out(done)

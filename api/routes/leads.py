@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
 from agent.audiences.jobs import queue_audience
@@ -13,7 +14,18 @@ from agent.intake import NewLead
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
-from api.schemas import AcceptedOut, LeadEventIn, LeadIn, LeadOut, MessageOut, MessagesOut, NextTouch
+from api.lead_listing import MAX_LIMIT, CursorError, LeadFilter, list_leads
+from api.schemas import (
+    AcceptedOut,
+    Instant,
+    LeadEventIn,
+    LeadIn,
+    LeadList,
+    LeadOut,
+    MessageOut,
+    MessagesOut,
+    NextTouch,
+)
 from nudge.db import after_commit
 from nudge.ids import new_id
 from nudge.models import Lead, Message, OptOut
@@ -25,7 +37,7 @@ from scheduler.inputs import receive_lead, record_signal
 router = APIRouter(route_class=BoundedJsonRoute, prefix="/v1/leads", tags=["leads"], responses=ERROR_RESPONSES)
 
 
-def lead_out(session: SessionDep, lead: Lead, business: BusinessDep) -> LeadOut:
+def lead_out(session: SessionDep, lead: Lead, business: BusinessDep, opt_outs: list[str] | None = None) -> LeadOut:
     next_touch = None
     if lead.next_touch:
         spec = sequence_for(business).touch(lead.next_touch)
@@ -35,7 +47,8 @@ def lead_out(session: SessionDep, lead: Lead, business: BusinessDep) -> LeadOut:
             channel=lead.next_channel,
             due_at=lead.next_due_at,
         )
-    opt_outs = sorted(session.scalars(select(OptOut.channel).where(OptOut.lead_id == lead.id)))
+    if opt_outs is None:
+        opt_outs = sorted(session.scalars(select(OptOut.channel).where(OptOut.lead_id == lead.id)))
     return LeadOut(
         id=lead.id,
         name=lead.name,
@@ -63,6 +76,71 @@ def get_lead(session: SessionDep, lead_id: str) -> Lead:
     if lead is None:
         raise not_found("lead")
     return lead
+
+
+Stage = Literal[
+    "new",
+    "contacted",
+    "qualifying",
+    "conversing",
+    "nurturing",
+    "escalated",
+    "closed",
+    "nurture_complete",
+    "won",
+    "lost",
+    "opted_out",
+]  # agent.stages.ALL (a test keeps them equal)
+Channel = Literal["form", "whatsapp", "sms", "email"]
+_Label = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+@router.get("", response_model=LeadList)
+def list_and_search(
+    session: SessionDep,
+    business: BusinessDep,
+    stage: Annotated[list[Stage], Query(max_length=11, description="one or more stages (repeat the parameter)")] = [],  # noqa: B006
+    score_min: Annotated[int | None, Query(ge=0, le=100)] = None,
+    score_max: Annotated[int | None, Query(ge=0, le=100)] = None,
+    source: _Label = None,
+    channel: Annotated[Channel | None, Query(description="the lead came in or last wrote on this channel")] = None,
+    industry: _Label = None,
+    since: Annotated[Instant | None, Query(description="created at or after: 2026-01-01T00:00:00Z")] = None,
+    until: Annotated[Instant | None, Query(description="created before: 2026-02-01T00:00:00Z")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="search names, emails and phone numbers")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, description="`next_cursor` of the previous page")] = None,
+) -> LeadList:
+    """The business's leads, newest first, a page at a time. Leads arriving while a client pages
+    never shift or repeat the pages after its cursor."""
+    spec = LeadFilter(
+        stage=tuple(stage),
+        score_min=score_min,
+        score_max=score_max,
+        source=source,
+        channel=channel,
+        industry=industry,
+        since=since,
+        until=until,
+        q=q,
+    )
+    try:
+        page = list_leads(session, spec, limit=limit, cursor=cursor)
+    except CursorError as exc:
+        raise ApiError(422, "invalid_cursor", str(exc)) from exc
+    opt_outs: dict[str, list[str]] = defaultdict(list)
+    if page.leads:
+        rows = session.execute(
+            select(OptOut.lead_id, OptOut.channel)
+            .where(OptOut.lead_id.in_([lead.id for lead in page.leads]))
+            .order_by(OptOut.channel)
+        )
+        for lead_id, channel_name in rows:
+            opt_outs[lead_id].append(channel_name)
+    return LeadList(
+        leads=[lead_out(session, lead, business, opt_outs[lead.id]) for lead in page.leads],
+        next_cursor=page.next_cursor,
+    )
 
 
 # What a client (and schemathesis' stateful phase) can do next with the lead it created.

@@ -19,7 +19,7 @@ from agent.qualifier import is_opt_out
 from agent.suppression import suppress
 from graph.context import RunContext
 from graph.nodes.escalate import lead_channel
-from graph.speak import say
+from graph.speak import lead_values, say
 from graph.state import InboxItem, LeadState
 from graph.timeutil import to_iso
 from nudge.models import Handoff, Message, Rep
@@ -48,7 +48,7 @@ def await_rep(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         if kind == "inbound":
             _forward(ctx, handoff, str(payload["message_id"]), update)
         elif kind == "rep_reply":
-            _rep_reply(ctx, handoff, str(payload["text"]), payload.get("rep_id"))
+            _rep_reply(ctx, handoff, str(payload["text"]), payload.get("rep_id"), payload.get("template"))
         elif kind == "handoff_sla" and handoff.status == "open":
             _sla_ran_out(ctx, handoff, state, update)
         elif kind == "handoff_resolved" or (kind == "signal" and payload.get("type") in ("converted", "won", "lost")):
@@ -89,6 +89,7 @@ def _forward(ctx: RunContext, handoff: Handoff, message_id: str, update: dict[st
         text=f"{lead.name or 'The lead'} wrote ({message.channel}): {message.body}",
         subject=f"New message from {lead.name or lead.id}",
         now=now,
+        public_url=ctx.public_url,
     )
     activity.record(
         session,
@@ -100,7 +101,9 @@ def _forward(ctx: RunContext, handoff: Handoff, message_id: str, update: dict[st
     )
 
 
-def _rep_reply(ctx: RunContext, handoff: Handoff, text: str, rep_id: object) -> None:
+def _rep_reply(ctx: RunContext, handoff: Handoff, text: str, rep_id: object, template: object = None) -> None:
+    """The rep's words on the lead's channel. Outside WhatsApp's 24-hour window only an approved
+    template may go: the one the rep picked (`template`: its purpose), else the `rep_reply` one."""
     session, lead, now = ctx.session, ctx.lead, ctx.clock.now()
     preferred = lead_channel(ctx)
     order = [preferred.channel] if preferred else []
@@ -111,7 +114,7 @@ def _rep_reply(ctx: RunContext, handoff: Handoff, text: str, rep_id: object) -> 
         business=ctx.business,
         opted_out=opted_out_channels(session, lead.id),
         now=now,
-        purpose="rep_reply",
+        purpose=template if isinstance(template, str) and template else "rep_reply",
         language=lead.locale or ctx.business.default_locale,
     )
     if decision.choice is None:
@@ -119,17 +122,25 @@ def _rep_reply(ctx: RunContext, handoff: Handoff, text: str, rep_id: object) -> 
             session, lead, now, "reply_skipped", "the rep's reply has no channel: " + "; ".join(decision.passed_over)
         )
         return
+    info: dict[str, object] = {"kind": "rep_reply", "rep_id": rep_id}
+    body, composer, sid, variables = text, "human", None, None
+    if decision.choice.template is not None:
+        variables, body = decision.choice.template.render(lead_values(ctx))
+        composer, sid = "template", decision.choice.template.content_sid
+        info["template_purpose"] = template if isinstance(template, str) and template else "rep_reply"
     queue_message(
         session,
         lead=lead,
         choice=decision.choice,
-        body=text,
+        body=body,
         now=now,
         touch=None,
         author="rep",
-        composer="human",
+        composer=composer,
         subject=f"{ctx.business.name}",
-        info={"kind": "rep_reply", "rep_id": rep_id},
+        template_sid=sid,
+        template_variables=variables,
+        info=info,
     )
     ctx.forget_history()
 
@@ -158,6 +169,7 @@ def _sla_ran_out(ctx: RunContext, handoff: Handoff, state: LeadState, update: di
         text=summary_text(handoff.summary, business, reminder=True),
         subject=f"Unclaimed hot lead: {lead.name or lead.id}",
         now=now,
+        public_url=ctx.public_url,
     )
     activity.record(session, lead, now, "handoff_sla", f"{handoff.id} unclaimed after the SLA: re-sent to {target}")
     if not state.get("kept_warm"):

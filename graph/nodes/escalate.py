@@ -65,6 +65,7 @@ def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         text=summary_text(handoff.summary, business),
         subject=f"Hot lead: {lead.name or lead.id}",
         now=now,
+        public_url=ctx.public_url,
     )
     choice = lead_channel(ctx)
     if choice is not None:

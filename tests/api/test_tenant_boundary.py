@@ -176,6 +176,8 @@ CASES: list[Case] = [
     Case("GET", "/v1/sequence", (200, 200, 404)),
     Case("PUT", "/v1/sequence", (200, 200, 404), body=_sequence),
     Case("POST", "/v1/leads", (201, 201, 404), body=lambda w, t: {"email": f"new{next(_numbers)}@example.com"}),
+    Case("GET", "/v1/leads", (200, 200, 404)),
+    Case("GET", "/v1/leads", (200, 200, 404), query="?q=example&stage=new&limit=2"),
     Case("GET", "/v1/leads/{lead_id}", (200, 200, 404)),
     Case("GET", "/v1/leads/{lead_id}/messages", (200, 200, 404)),
     Case("POST", "/v1/leads/{lead_id}/events", (202, 202, 404), body=lambda w, t: {"type": "booked"}),

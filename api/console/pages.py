@@ -1,0 +1,448 @@
+"""The console's pages: sign-in, the rep inbox and a handoff, the leads list and a lead.
+
+Server-rendered (Jinja2, autoescaped) with plain forms that htmx enhances; every form carries the
+session's CSRF token. Pages read through the same scoped session and services as the API
+(`api.lead_listing`, `api.handoff_actions`): what a key may not see is a 404 page here too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import FormData
+
+from agent import stages
+from agent.policies import whatsapp_window_open
+from agent.text import control_problem
+from api import handoff_actions as actions
+from api.console import assets
+from api.console.auth import (
+    COOKIE,
+    CSRF_FIELD,
+    SIGN_IN_COOKIE,
+    Console,
+    ConsoleDep,
+    ConsoleProblem,
+    SignInRequired,
+    csrf_matches,
+    open_session,
+    redeem_link,
+    secure_cookies,
+    set_session_cookie,
+)
+from api.console.live import events_response
+from api.console.pipeline import pipeline
+from api.deps import RuntimeDep, SessionDep, authenticate
+from api.errors import ApiError
+from api.lead_listing import CursorError, LeadFilter, list_leads
+from nudge.models import Business, ConsoleSession, Handoff, Lead, Message, Rep
+from nudge.runtime import Runtime
+
+MAX_FIELD = 4000
+REPLY_VARIABLES = frozenset({"first_name", "business", "topic", "industry_label"})  # graph.speak.lead_values
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("api.console", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(htmx_url=assets.HTMX, css_url=f"{assets.STATIC_URL}/console.css", favicon=assets.FAVICON)
+    env.filters["when"] = _when
+    return env
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    env: Environment = request.app.state.console_templates
+    html = env.get_template(template).render(request=request, **context)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            # Nothing on a console page comes from anywhere else, and nothing may frame it.
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+            "base-uri 'none'; form-action 'self'",
+            "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _page(console: Console, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return render(request, template, status, console=console, **context)
+
+
+def field(
+    form: FormData, name: str, *, required: bool = True, max_length: int = MAX_FIELD, multiline: bool = False
+) -> str:
+    value = form.get(name)
+    text = value.strip() if isinstance(value, str) else ""
+    if required and not text:
+        raise ConsoleProblem(422, f"{name.replace('_', ' ').capitalize()} is required.")
+    if len(text) > max_length:
+        raise ConsoleProblem(422, f"{name.replace('_', ' ').capitalize()} is longer than {max_length} characters.")
+    problem = control_problem(text, multiline=multiline)
+    if problem:
+        raise ConsoleProblem(422, f"{name.replace('_', ' ').capitalize()}: {problem}.")
+    return text
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --------------------------------------------------------------------------- views of rows
+
+
+@dataclass
+class HandoffView:
+    handoff: Handoff
+    lead: Lead | None
+    holder: str | None  # the rep who claimed it
+    assigned: str | None
+
+    @property
+    def name(self) -> str:
+        return str(self.handoff.summary.get("name") or (self.lead.name if self.lead else "") or "(no name)")
+
+
+def _rep_names(db: Any, ids: set[str | None]) -> dict[str, str]:
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    # A rep session's filter shows it only itself; the holder of a handoff it can see is itself.
+    return dict(db.execute(sa.select(Rep.id, Rep.name).where(Rep.id.in_(wanted))).tuples().all())
+
+
+def _handoff_views(console: Console, handoffs: list[Handoff]) -> list[HandoffView]:
+    names = _rep_names(console.db, {h.claimed_by for h in handoffs} | {h.assigned_rep_id for h in handoffs})
+    leads = {
+        lead.id: lead for lead in console.db.scalars(sa.select(Lead).where(Lead.id.in_([h.lead_id for h in handoffs])))
+    }
+    return [
+        HandoffView(
+            h,
+            leads.get(h.lead_id),
+            names.get(h.claimed_by or "", "another rep") if h.claimed_by else None,
+            names.get(h.assigned_rep_id or "") if h.assigned_rep_id else None,
+        )
+        for h in handoffs
+    ]
+
+
+def _needs_business(console: Console) -> Business:
+    if console.kind == "rep" or console.business is None:
+        raise ConsoleProblem(404, "Not found.")
+    return console.business
+
+
+def _handoff(console: Console, handoff_id: str) -> Handoff:
+    if console.record.handoff_id and console.record.handoff_id != handoff_id:
+        raise ConsoleProblem(404, "Not found.")  # a rep link opens its handoff only
+    handoff = console.db.get(Handoff, handoff_id) if len(handoff_id) <= 40 else None
+    if handoff is None or console.business is None:
+        raise ConsoleProblem(404, "Not found.")
+    return handoff
+
+
+def _acting_rep(console: Console, form: FormData | None = None) -> Rep:
+    rep_id = console.record.rep_id or (field(form, "rep_id") if form is not None else None)
+    rep = console.db.get(Rep, rep_id) if rep_id and len(rep_id) <= 40 else None
+    if rep is None:
+        raise ConsoleProblem(404, "That rep was not found.")
+    return rep
+
+
+def _inbox(console: Console) -> list[HandoffView]:
+    if console.business is None:
+        raise ConsoleProblem(404, "Not found.")
+    query = sa.select(Handoff).where(Handoff.status.in_(("open", "claimed")))
+    if console.record.handoff_id:
+        query = query.where(Handoff.id == console.record.handoff_id)
+    return _handoff_views(console, list(console.db.scalars(query.order_by(Handoff.created_at.desc()).limit(200))))
+
+
+def _handoff_context(console: Console, handoff_id: str, now: datetime) -> dict[str, Any]:
+    handoff = _handoff(console, handoff_id)
+    messages = list(
+        console.db.scalars(
+            sa.select(Message).where(Message.lead_id == handoff.lead_id).order_by(Message.created_at, Message.id)
+        )
+    )
+    reps = (
+        [] if console.kind == "rep" else list(console.db.scalars(sa.select(Rep).where(Rep.active).order_by(Rep.name)))
+    )
+    lead = console.db.get(Lead, handoff.lead_id)
+    templates = reply_templates(console.business, lead, now) if lead is not None and console.business else []
+    return {"view": _handoff_views(console, [handoff])[0], "messages": messages, "reps": reps, "templates": templates}
+
+
+def reply_templates(business: Business, lead: Lead, now: datetime) -> list[tuple[str, str]]:
+    """When the lead is on WhatsApp and its 24-hour window has closed: the approved templates a
+    reply may use instead, as (purpose, text in the lead's language). Empty while free text may go."""
+    if (lead.last_channel or lead.first_channel) != "whatsapp" or whatsapp_window_open(now, lead.whatsapp_inbound_at):
+        return []
+    language = lead.locale or business.default_locale
+    found = []
+    for purpose, by_language in sorted((business.whatsapp_templates or {}).items()):
+        entry = (by_language or {}).get(language) or (by_language or {}).get(business.default_locale)
+        if (
+            isinstance(entry, dict)
+            and entry.get("content_sid")
+            and set(entry.get("variables") or ()) <= REPLY_VARIABLES  # nothing the reply cannot fill
+        ):
+            found.append((str(purpose), str(entry.get("body", ""))))
+    return found
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def console_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    def root() -> RedirectResponse:
+        return _see_other("/console")
+
+    @router.get("/console/sign-in")
+    def sign_in_page(request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        return _sign_in_form(request, runtime)
+
+    @router.post("/console/sign-in")
+    async def sign_in(request: Request, db: SessionDep, runtime: RuntimeDep) -> Response:
+        form = await request.form()
+        given = form.get(CSRF_FIELD)
+        if not csrf_matches(request.cookies.get(SIGN_IN_COOKIE, ""), given if isinstance(given, str) else None):
+            return _sign_in_form(request, runtime, "The sign-in form expired. Please try again.", 403)
+        key = form.get("key")
+        key_text = key.strip() if isinstance(key, str) else ""
+        if not key_text or len(key_text) > 200:
+            return _sign_in_form(request, runtime, "Paste an API key.", 422)
+        try:
+            principal = authenticate(request, db, runtime, key_text, None)
+        except ApiError as exc:
+            return _sign_in_form(request, runtime, f"That key does not work: {exc.message}.", exc.status)
+        token = open_session(db, runtime, principal)
+        response = _see_other("/console")
+        set_session_cookie(response, request, runtime, token)
+        response.delete_cookie(SIGN_IN_COOKIE, path="/console/sign-in")
+        return response
+
+    @router.post("/console/sign-out")
+    def sign_out(console: ConsoleDep, runtime: RuntimeDep) -> RedirectResponse:
+        console.record.revoked_at = runtime.clock.now()
+        response = _see_other("/console/sign-in")
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @router.get("/console/open/{token}")
+    def open_link(token: str, request: Request, db: SessionDep, runtime: RuntimeDep) -> Response:
+        """A rep notification's link: signs the browser in as that rep, for that handoff."""
+        opened = redeem_link(db, runtime, token) if 16 <= len(token) <= 64 else None
+        if opened is None:
+            return render(
+                request,
+                "error.html",
+                410,
+                console=None,
+                title="This link has expired",
+                message="Links in notifications work for a few hours. Sign in with your key to see your inbox.",
+            )
+        session_token, handoff_id = opened
+        response = _see_other(f"/console/handoffs/{handoff_id}")
+        set_session_cookie(response, request, runtime, session_token)
+        return response
+
+    @router.get("/console")
+    def home(console: ConsoleDep) -> RedirectResponse:
+        if console.record.handoff_id:
+            return _see_other(f"/console/handoffs/{console.record.handoff_id}")
+        return _see_other("/console/inbox" if console.kind == "rep" or console.business else "/console/agency")
+
+    @router.get("/console/inbox")
+    def inbox(console: ConsoleDep, request: Request) -> HTMLResponse:
+        return _page(console, request, "inbox.html", handoffs=_inbox(console))
+
+    @router.get("/console/events")
+    def events(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> StreamingResponse:
+        return events_response(request, runtime, console, request.cookies.get(COOKIE, ""))
+
+    @router.get("/console/inbox/live")
+    def inbox_live(console: ConsoleDep, request: Request) -> HTMLResponse:
+        return _page(console, request, "_inbox_list.html", handoffs=_inbox(console))
+
+    @router.get("/console/handoffs/{handoff_id}/live")
+    def handoff_live(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        return _page(
+            console, request, "_handoff_live.html", **_handoff_context(console, handoff_id, runtime.clock.now())
+        )
+
+    @router.get("/console/handoffs/{handoff_id}")
+    def handoff_page(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        return _page(console, request, "handoff.html", **_handoff_context(console, handoff_id, runtime.clock.now()))
+
+    @router.post("/console/handoffs/{handoff_id}/claim")
+    async def claim(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
+        handoff = _handoff(console, handoff_id)
+        rep = _acting_rep(console, await request.form())
+        try:
+            actions.claim(console.db, runtime, handoff, rep)
+        except actions.HandoffConflict:
+            holder = _handoff_views(console, [handoff])[0].holder
+            raise ConsoleProblem(409, f"Already taken{f' by {holder}' if holder else ''}.") from None
+        return _see_other(f"/console/handoffs/{handoff.id}")
+
+    @router.post("/console/handoffs/{handoff_id}/reply")
+    async def reply(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
+        handoff = _handoff(console, handoff_id)
+        form = await request.form()
+        template = field(form, "template", required=False, max_length=64) or None
+        if template is not None:
+            lead = console.db.get(Lead, handoff.lead_id)
+            offered = (
+                dict(reply_templates(console.business, lead, runtime.clock.now())) if lead and console.business else {}
+            )
+            if template not in offered:
+                raise ConsoleProblem(422, "That template is not one of the business's approved templates.")
+            text = offered[template]
+        else:
+            text = field(form, "text", max_length=1600, multiline=True)
+        rep = console.db.get(Rep, console.record.rep_id or handoff.claimed_by or "")
+        try:
+            actions.reply(console.db, runtime, handoff, rep, text, template)
+        except actions.HandoffConflict as exc:
+            raise ConsoleProblem(409, str(exc)) from None
+        return _see_other(f"/console/handoffs/{handoff.id}")
+
+    @router.post("/console/handoffs/{handoff_id}/resolve")
+    async def resolve(handoff_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
+        handoff = _handoff(console, handoff_id)
+        form = await request.form()
+        outcome = field(form, "outcome", max_length=16)
+        if outcome not in ("won", "lost", "nurture"):
+            raise ConsoleProblem(422, "Outcome must be won, lost or nurture.")
+        try:
+            actions.resolve(
+                console.db,
+                runtime,
+                handoff,
+                outcome,
+                note=field(form, "note", required=False, max_length=2000, multiline=True),
+            )
+        except actions.HandoffConflict as exc:
+            raise ConsoleProblem(409, str(exc)) from None
+        return _see_other(f"/console/handoffs/{handoff.id}")
+
+    @router.get("/console/leads")
+    def leads(console: ConsoleDep, request: Request) -> HTMLResponse:
+        _needs_business(console)
+        params = request.query_params
+        stage = params.get("stage") or ""
+        q = (params.get("q") or "")[:200]
+        spec = LeadFilter(stage=(stage,) if stage in stages.ALL else (), q=q or None)
+        try:
+            page = list_leads(console.db, spec, limit=50, cursor=(params.get("cursor") or None))
+        except CursorError:
+            raise ConsoleProblem(422, "That page link is not valid any more; start from the first page.") from None
+        return _page(console, request, "leads.html", page=page, q=q, stage=stage, stages=stages.ALL)
+
+    @router.get("/console/pipeline")
+    def pipeline_page(console: ConsoleDep, request: Request) -> HTMLResponse:
+        _needs_business(console)
+        return _page(console, request, "pipeline.html", columns=pipeline(console.db))
+
+    @router.get("/console/leads/{lead_id}")
+    def lead_page(lead_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
+        _needs_business(console)
+        lead = console.db.get(Lead, lead_id) if len(lead_id) <= 40 else None
+        if lead is None:
+            raise ConsoleProblem(404, "Not found.")
+        messages = list(
+            console.db.scalars(
+                sa.select(Message).where(Message.lead_id == lead.id).order_by(Message.created_at, Message.id)
+            )
+        )
+        return _page(console, request, "lead.html", lead=lead, messages=messages)
+
+    @router.get("/console/agency")
+    def agency(console: ConsoleDep, request: Request) -> HTMLResponse:
+        if console.kind != "agency":
+            raise ConsoleProblem(404, "Not found.")
+        businesses = list(
+            console.db.scalars(
+                sa.select(Business).where(Business.agency_id == console.record.agency_id).order_by(Business.name)
+            )
+        )
+        return _page(console, request, "agency.html", businesses=businesses)
+
+    @router.post("/console/agency/switch")
+    async def switch(console: ConsoleDep, request: Request) -> Response:
+        if console.kind != "agency":
+            raise ConsoleProblem(404, "Not found.")
+        business_id = field(await request.form(), "business_id", max_length=40)
+        owned = console.db.scalar(
+            sa.select(Business.id).where(Business.id == business_id, Business.agency_id == console.record.agency_id)
+        )
+        if owned is None:
+            raise ConsoleProblem(404, "Not found.")
+        console.db.execute(
+            sa.update(ConsoleSession).where(ConsoleSession.id == console.record.id).values(business_id=owned)
+        )
+        return _see_other("/console/leads")
+
+    return router
+
+
+def _sign_in_form(request: Request, runtime: Runtime, error: str | None = None, status: int = 200) -> HTMLResponse:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "sign_in.html", status, console=None, csrf=token, error=error)
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        token,
+        max_age=3600,
+        httponly=True,
+        samesite="strict",
+        secure=secure_cookies(request, runtime),
+        path="/console/sign-in",
+    )
+    return response
+
+
+def install_console(app: FastAPI) -> APIRouter:
+    app.state.console_templates = environment()
+    router = console_router()
+    app.include_router(router)
+
+    @app.exception_handler(SignInRequired)
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/console/sign-in"})
+        if request.method in ("GET", "HEAD"):
+            return _see_other("/console/sign-in")
+        return render(
+            request, "error.html", 401, console=None, title="Signed out", message="Sign in again to continue."
+        )
+
+    @app.exception_handler(ConsoleProblem)
+    async def _problem(request: Request, exc: ConsoleProblem) -> Response:
+        titles = {403: "Refused", 404: "Not found", 409: "Already done", 410: "Expired", 422: "Check the form"}
+        return render(
+            request, "error.html", exc.status, console=None, title=titles.get(exc.status, "Error"), message=exc.message
+        )
+
+    return router
