@@ -103,7 +103,6 @@ BEYOND_SCHEMA: dict[str, list[str]] = {
     # Signed by the provider: schemathesis cannot sign, part 2 below does.
     "POST /webhooks/twilio/inbound": ["400", "403", "415"],
     "POST /webhooks/twilio/status": ["400", "403", "415"],
-    "POST /webhooks/email/inbound": ["400", "403", "422"],
     "POST /webhooks/booking/{integration_id}": ["401"],
     "POST /webhooks/email/inbound": ["403"],
     # A host the address rules refuse; a first configuration without its password.
