@@ -1,7 +1,7 @@
 """booking: calendar integrations, bookings, and a conversion's credited touch / withdrawal
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-07 23:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import nudge.models
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

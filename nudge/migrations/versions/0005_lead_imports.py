@@ -1,7 +1,7 @@
 """lead_imports: one row per lead import with its per-row error report
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-12-07 23:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import nudge.models
 
 revision = "0005"
-down_revision = "0002"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """email_inboxes (IMAP mailboxes read for replies) and inbound_email_payloads (unreadable deliveries kept)
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-12-07 23:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import nudge.models
 
 revision = "0006"
-down_revision = "0002"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """console: an index in the leads listing's order; rep links; console sessions
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0006
 Create Date: 2026-12-07 23:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from nudge.models import UTCDateTime
 
 revision = "0008"
-down_revision = "0002"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
