@@ -35,11 +35,15 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("POST", "/v1/keys/{prefix}/rotate"): "key.rotate",
     ("DELETE", "/v1/keys/{prefix}"): "key.revoke",
     ("POST", "/v1/webhook-endpoints"): "webhook_endpoint.create",
+    ("GET", "/v1/webhook-endpoints"): "webhook_endpoint.list",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}"): "webhook_endpoint.read",
+    ("GET", "/v1/webhook-endpoints/{endpoint_id}/deliveries"): "webhook_endpoint.deliveries",
     ("PATCH", "/v1/webhook-endpoints/{endpoint_id}"): "webhook_endpoint.update",
     ("DELETE", "/v1/webhook-endpoints/{endpoint_id}"): "webhook_endpoint.delete",
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/rotate-secret"): "webhook_endpoint.rotate_secret",
     ("POST", "/v1/webhook-endpoints/{endpoint_id}/replay"): "webhook_endpoint.replay",
     ("PUT", "/v1/connectors/hubspot"): "connector.hubspot.put",
+    ("GET", "/v1/connectors"): "connector.list",
     ("DELETE", "/v1/connectors/hubspot"): "connector.hubspot.delete",
 }
 
