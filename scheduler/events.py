@@ -50,6 +50,14 @@ class _Job:
     gone: str | None = None  # the subscriber no longer exists or is disabled
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    delivery_id: str
+    status: int | None = None  # the HTTP status the subscriber answered with
+    error: DeliveryError | None = None
+    released: bool = False  # not tried: put back as it was
+
+
 def retry_delay(attempts: int, rng: random.Random) -> timedelta:
     """Exponential with jitter: about 30 s, 1, 2, 4… minutes, at most 4 hours apart."""
     return backoff(attempts, rng, base=30.0, cap=4 * 3600.0)
@@ -96,22 +104,22 @@ class EventSender:
             jobs = self._claim(min(CLAIM_BATCH, limit - attempted), exclude=failing)
             if not jobs:
                 break
+            # The batch's outcomes commit together (one writer turn instead of one per event); a
+            # crash before that sends them again, with the same ids, after STALE_SENDING.
+            outcomes: list[_Outcome] = []
             for job in jobs:
                 if job.subscriber_id in failing or time.monotonic() >= deadline:
-                    self._release(job.delivery_id)  # back in line, as if never claimed
+                    outcomes.append(_Outcome(job.delivery_id, released=True))  # back in line, untried
                     continue
                 attempted += 1
-                if self._send(job):
+                outcome = self._send(job)
+                outcomes.append(outcome)
+                if outcome.error is None:
                     delivered += 1
                 else:
                     failing.add(job.subscriber_id)
+            self._record(outcomes)
         return delivered
-
-    def _release(self, delivery_id: str) -> None:
-        with transaction(self._factory) as session:
-            row = session.get(EventDelivery, delivery_id)
-            if row is not None and row.status == "sending":
-                row.status, row.attempts = "pending", max(0, row.attempts - 1)
 
     def recover_interrupted(self) -> int:
         now = self._clock.now()
@@ -200,35 +208,44 @@ class EventSender:
         kind, config = job.connector
         return self._connectors(kind, config, self._http)
 
-    def _send(self, job: _Job) -> bool:
-        status: int | None = None
-        error: DeliveryError | None = None
+    def _send(self, job: _Job) -> _Outcome:
         try:
             if job.gone is not None:
                 raise DeliveryError(job.gone, final=True)
-            status = self._subscriber(job).deliver(job.event, self._clock.now())
+            return _Outcome(job.delivery_id, status=self._subscriber(job).deliver(job.event, self._clock.now()))
         except DeliveryError as exc:
-            error = exc
+            return _Outcome(job.delivery_id, error=exc)
         except Exception as exc:  # a bug or an unexpected library error must not lose the delivery
             log.exception("delivery %s crashed", job.delivery_id)
-            error = DeliveryError(f"internal error: {type(exc).__name__}")
-        self._record(job.delivery_id, status, error)
-        return error is None
+            return _Outcome(job.delivery_id, error=DeliveryError(f"internal error: {type(exc).__name__}"))
 
-    def _record(self, delivery_id: str, status: int | None, error: DeliveryError | None) -> None:
+    def _record(self, outcomes: list[_Outcome]) -> None:
         now = self._clock.now()
         with transaction(self._factory) as session:
-            row = session.get(EventDelivery, delivery_id)
-            if row is None:  # the lead was erased (its events cascade) or the endpoint deleted meanwhile
-                return
-            row.updated_at = now
-            if error is None:
-                row.status, row.delivered_at, row.response_status, row.last_error = "delivered", now, status, None
-                return
-            row.response_status, row.last_error = error.status, str(error)[:500]
-            when = next_attempt(row.created_at, now, row.attempts, error, self._rng)
-            if when is None:
-                row.status = "dead"
-                log.warning("event delivery %s is dead after %d attempt(s): %s", row.id, row.attempts, error)
-            else:
-                row.status, row.available_at = "pending", when
+            rows = session.scalars(
+                sa.select(EventDelivery).where(EventDelivery.id.in_([o.delivery_id for o in outcomes]))
+            )
+            by_id = {row.id: row for row in rows}
+            for outcome in outcomes:
+                row = by_id.get(outcome.delivery_id)
+                if row is None or row.status != "sending":  # erased with its lead, or the endpoint deleted
+                    continue
+                _apply(row, outcome, now, self._rng)
+
+
+def _apply(row: EventDelivery, outcome: _Outcome, now: datetime, rng: random.Random) -> None:
+    if outcome.released:
+        row.status, row.attempts = "pending", max(0, row.attempts - 1)
+        return
+    row.updated_at = now
+    error = outcome.error
+    if error is None:
+        row.status, row.delivered_at, row.response_status, row.last_error = "delivered", now, outcome.status, None
+        return
+    row.response_status, row.last_error = error.status, str(error)[:500]
+    when = next_attempt(row.created_at, now, row.attempts, error, rng)
+    if when is None:
+        row.status = "dead"
+        log.warning("event delivery %s is dead after %d attempt(s): %s", row.id, row.attempts, error)
+    else:
+        row.status, row.available_at = "pending", when

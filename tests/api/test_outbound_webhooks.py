@@ -218,6 +218,10 @@ def test_the_real_library_verifies_and_a_rotation_signs_with_both_secrets(tmp_pa
             n.clock.advance(timedelta(minutes=5))
             n.tick()
             assert [a.type for a in late.accepted] == ["lead.created"]
+        audit = n.client.get("/v1/audit", headers=n.auth).json()["entries"]
+        actions = {e["action"] for e in audit}
+        assert {"webhook_endpoint.create", "webhook_endpoint.rotate_secret", "webhook_endpoint.update"} <= actions
+        assert all(new not in str(e) and old not in str(e) for e in audit), "the audit keeps no secret"
 
 
 def test_a_worker_that_died_mid_send_is_relieved_and_the_receiver_dedupes(tmp_path: Path) -> None:
