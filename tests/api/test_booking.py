@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from nudge.db import transaction
-from nudge.models import Booking, Business, Conversion, Lead, Message, Notification, TrackedLink
+from nudge.models import Booking, Business, Conversion, Lead, LeadEvent, Message, Notification, TrackedLink
 from scheduler.inputs import business_for_number, receive_message
 from tests.conftest import LiveNudge, live_nudge, postgres_schema
 from tests.support.booking import calcom_body, calendly_body, post_booking
@@ -269,9 +269,18 @@ def test_calendly_booking_through_the_tracked_link_credits_that_touch(live: Live
     assert _credit(live, headers, "last") == {"5": 1.0}
     assert _lead_row(live, lead_id).stage == "booked"
 
+    # The lead opts out, then cancels: the conversion is withdrawn, but nothing is sent to them.
+    _lead_writes(live, business_id, "+5511987650102", "STOP")
+    _wait(lambda: _lead_row(live, lead_id).stage == "opted_out", "the opt-out")
     gone = calendly_body("invitee.canceled", new_invitee, email="dana.work@example.org")
     assert post_booking(live.client, integration, "calendly", secret, gone).json()["status"] == "cancelled"
-    _wait(lambda: _lead_row(live, lead_id).stage == "nurturing", "nurturing again")
+    assert _credit(live, headers, "last") == {}
+    _wait(
+        lambda: _rows(live, LeadEvent, LeadEvent.lead_id == lead_id, LeadEvent.processed_at.is_(None)) == [], "the run"
+    )
+    assert _lead_row(live, lead_id).stage == "opted_out"
+    kinds = [m.info.get("kind") for m in _rows(live, Message, Message.lead_id == lead_id, Message.direction == "out")]
+    assert "booking_cancelled" not in kinds
 
 
 def test_unknown_invitees_and_unreadable_deliveries_are_stored_and_answered_2xx(live: LiveNudge) -> None:
