@@ -276,7 +276,17 @@ def test_calendly_booking_through_the_tracked_link_credits_that_touch(live: Live
     assert post_booking(live.client, integration, "calendly", secret, gone).json()["status"] == "cancelled"
     assert _credit(live, headers, "last") == {}
     _wait(
-        lambda: _rows(live, LeadEvent, LeadEvent.lead_id == lead_id, LeadEvent.processed_at.is_(None)) == [], "the run"
+        lambda: (
+            _rows(
+                live,
+                LeadEvent,
+                LeadEvent.lead_id == lead_id,
+                LeadEvent.kind == "signal",
+                LeadEvent.processed_at.is_(None),
+            )
+            == []
+        ),
+        "the cancellation's run",
     )
     assert _lead_row(live, lead_id).stage == "opted_out"
     kinds = [m.info.get("kind") for m in _rows(live, Message, Message.lead_id == lead_id, Message.direction == "out")]
