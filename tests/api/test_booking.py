@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -353,3 +354,16 @@ def test_integrations_are_configured_and_rotated_through_the_api(live: LiveNudge
     assert live.client.delete(f"{api}/{created['id']}", headers=headers).status_code == 204
     assert post_booking(live.client, created["id"], "calendly", again["secret"], body).status_code == 404
     assert live.client.delete(f"{api}/{created['id']}", headers=headers).status_code == 404
+
+
+def test_the_same_booking_delivered_at_once_is_stored_once(live: LiveNudge) -> None:
+    _, headers = _business(live, "https://cal.com/acme")
+    integration, secret = _integration(live, headers, "calcom")
+    lead_id = _lead(live, headers, email="race@example.com")
+    body = calcom_body("BOOKING_CREATED", "race-uid-1", email="race@example.com")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: post_booking(live.client, integration, "calcom", secret, body), range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert sorted(a.json()["status"] for a in answers) == ["booked", "duplicate", "duplicate", "duplicate"]
+    assert len(_rows(live, Conversion, Conversion.lead_id == lead_id)) == 1
+    assert len(_rows(live, Booking, Booking.lead_id == lead_id)) == 1
