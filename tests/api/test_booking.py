@@ -148,7 +148,9 @@ def test_calcom_books_reschedules_and_cancels(live: LiveNudge) -> None:
     assert _attribution(live, headers, "last")["total"]["conversions"] == 0.0
 
     resumed = _wait(lambda: (lead := _lead_row(live, lead_id)).stage == "nurturing" and lead, "nurturing again")
-    assert resumed.next_touch == 2 and resumed.next_due_at is not None
+    # Touch 2 (the qualification question, minutes after a reply) is past its moment: touch 3, a day on.
+    assert resumed.next_touch == 3 and resumed.next_due_at is not None
+    assert resumed.next_due_at - live.runtime.clock.now() > timedelta(hours=20)
     offer = _wait(
         lambda: [
             m for m in _rows(live, Message, Message.lead_id == lead_id) if m.info.get("kind") == "booking_cancelled"
