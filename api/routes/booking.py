@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from agent.booking.events import read_event
 from agent.booking.signatures import PROVIDERS, signature_problem_for
@@ -224,7 +225,14 @@ def booking_webhook(
     if problem:
         raise ApiError(401, "bad_signature", problem)
     session.info[TENANT_KEY] = integration.business_id
-    applied = apply_event(session, integration, read_event(integration.provider, body), now)
+    event = read_event(integration.provider, body)
+    try:
+        with session.begin_nested():
+            applied = apply_event(session, integration, event, now)
+    except IntegrityError:
+        # The provider delivered the same booking twice at once (a retry racing the first try):
+        # the other request stored it; this one changes nothing.
+        return WebhookAccepted(status="duplicate")
     if applied.signal is not None and applied.lead_id is not None:
         lead = session.get(Lead, applied.lead_id)
         if lead is not None and mailbox.enqueue(

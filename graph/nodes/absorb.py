@@ -11,7 +11,7 @@ from agent.audiences.jobs import queue_audience
 from graph.context import RunContext
 from graph.industry import ensure_industry
 from graph.nodes.await_rep import conversion_detail
-from graph.nodes.booking import BOOKING_SIGNALS, booking_signal, offer_new_time
+from graph.nodes.booking import BOOKING_SIGNALS, booking_signal, offer_new_time, resumed_last_touch
 from graph.state import LeadState
 from graph.timeutil import to_iso
 from nudge.models import Message
@@ -55,6 +55,7 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             stage, cancelled = booking_signal(ctx, stage, payload, now)
             if cancelled:
                 update["anchor_at"], rebook = to_iso(now), True  # the cadence resumes from now
+                update["last_touch"] = resumed_last_touch(ctx, state.get("last_touch", 0), now)
         elif kind == "signal":
             new_stage = OUTSIDE_SIGNALS.get(str(payload.get("type")))
             if new_stage and stage not in (stages.OPTED_OUT, new_stage):
@@ -65,8 +66,8 @@ def absorb(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
                 if new_stage == stages.WON:
                     activity.record(ctx.session, ctx.lead, now, "conversion", conversion_detail(payload))
     update["stage"] = stage
-    if rebook and not replies:
-        offer_new_time(ctx)
+    if rebook and not replies and offer_new_time(ctx):
+        update["last_follow_up_at"] = to_iso(now)  # unsolicited: the daily cap keeps the next touch to another day
     # Touch 1 alone does not need the industry (graph/industry.py), and a lead's first message is
     # answered by touch 1 unless converse routes it elsewhere (converse then asks for it).
     if (replies and state.get("last_touch", 0)) or due not in (None, 1):

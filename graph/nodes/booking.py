@@ -51,9 +51,28 @@ def booking_signal(ctx: RunContext, stage: str, payload: dict[str, Any], now: da
     return stages.NURTURING, True
 
 
-def offer_new_time(ctx: RunContext) -> None:
+def resumed_last_touch(ctx: RunContext, last_touch: int, now: datetime) -> int:
+    """The touch nurturing resumes after. Touches that answer in the moment (`follow_up: false`:
+    the qualification question minutes after the first reply) are past their moment once a booked
+    meeting is cancelled; the next follow-up comes instead."""
+    number = last_touch
+    while (spec := ctx.sequence.touch(number + 1)) is not None and not spec.follow_up:
+        number = spec.number
+        activity.record(
+            ctx.session,
+            ctx.lead,
+            now,
+            "touch_skipped",
+            f"{spec.purpose} answers in the moment; after a cancelled meeting the next follow-up comes instead",
+            touch=number,
+        )
+    return number
+
+
+def offer_new_time(ctx: RunContext) -> bool:
     """One message: no hard feelings, here is where to pick another time. Sent where the lead last
-    wrote, else the first channel that may reach them (opt-outs, consent, WhatsApp's window)."""
+    wrote, else the first channel that may reach them (opt-outs, consent, WhatsApp's window).
+    Whether it was queued."""
     lead, now = ctx.lead, ctx.clock.now()
     language = lead.locale or ctx.business.default_locale
     decision = choose_channel(
@@ -68,7 +87,7 @@ def offer_new_time(ctx: RunContext) -> None:
     choice = decision.choice
     if choice is None:
         activity.record(ctx.session, lead, now, "reply_skipped", f"after the cancellation: {decision.explain()}")
-        return
+        return False
     booking_url = str((ctx.business.profile or {}).get("booking_url") or "")
     asset = Asset(kind="booking", key="booking", values={}, urls={"booking_url": booking_url}) if booking_url else None
     spoken = say(
@@ -82,3 +101,4 @@ def offer_new_time(ctx: RunContext) -> None:
     )
     if spoken.message is None:
         activity.record(ctx.session, ctx.lead, now, "reply_skipped", spoken.reason, channel=choice.channel)
+    return spoken.message is not None

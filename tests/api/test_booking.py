@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from nudge.db import transaction
-from nudge.models import Booking, Business, Conversion, Lead, Message, Notification, TrackedLink
+from nudge.models import Booking, Business, Conversion, Lead, LeadEvent, Message, Notification, TrackedLink
 from scheduler.inputs import business_for_number, receive_message
 from tests.conftest import LiveNudge, live_nudge, postgres_schema
 from tests.support.booking import calcom_body, calendly_body, post_booking
@@ -147,7 +148,9 @@ def test_calcom_books_reschedules_and_cancels(live: LiveNudge) -> None:
     assert _attribution(live, headers, "last")["total"]["conversions"] == 0.0
 
     resumed = _wait(lambda: (lead := _lead_row(live, lead_id)).stage == "nurturing" and lead, "nurturing again")
-    assert resumed.next_touch == 2 and resumed.next_due_at is not None
+    # Touch 2 (the qualification question, minutes after a reply) is past its moment: touch 3, a day on.
+    assert resumed.next_touch == 3 and resumed.next_due_at is not None
+    assert resumed.next_due_at - live.runtime.clock.now() > timedelta(hours=20)
     offer = _wait(
         lambda: [
             m for m in _rows(live, Message, Message.lead_id == lead_id) if m.info.get("kind") == "booking_cancelled"
@@ -269,9 +272,28 @@ def test_calendly_booking_through_the_tracked_link_credits_that_touch(live: Live
     assert _credit(live, headers, "last") == {"5": 1.0}
     assert _lead_row(live, lead_id).stage == "booked"
 
+    # The lead opts out, then cancels: the conversion is withdrawn, but nothing is sent to them.
+    _lead_writes(live, business_id, "+5511987650102", "STOP")
+    _wait(lambda: _lead_row(live, lead_id).stage == "opted_out", "the opt-out")
     gone = calendly_body("invitee.canceled", new_invitee, email="dana.work@example.org")
     assert post_booking(live.client, integration, "calendly", secret, gone).json()["status"] == "cancelled"
-    _wait(lambda: _lead_row(live, lead_id).stage == "nurturing", "nurturing again")
+    assert _credit(live, headers, "last") == {}
+    _wait(
+        lambda: (
+            _rows(
+                live,
+                LeadEvent,
+                LeadEvent.lead_id == lead_id,
+                LeadEvent.kind == "signal",
+                LeadEvent.processed_at.is_(None),
+            )
+            == []
+        ),
+        "the cancellation's run",
+    )
+    assert _lead_row(live, lead_id).stage == "opted_out"
+    kinds = [m.info.get("kind") for m in _rows(live, Message, Message.lead_id == lead_id, Message.direction == "out")]
+    assert "booking_cancelled" not in kinds
 
 
 def test_unknown_invitees_and_unreadable_deliveries_are_stored_and_answered_2xx(live: LiveNudge) -> None:
@@ -334,3 +356,16 @@ def test_integrations_are_configured_and_rotated_through_the_api(live: LiveNudge
     assert live.client.delete(f"{api}/{created['id']}", headers=headers).status_code == 204
     assert post_booking(live.client, created["id"], "calendly", again["secret"], body).status_code == 404
     assert live.client.delete(f"{api}/{created['id']}", headers=headers).status_code == 404
+
+
+def test_the_same_booking_delivered_at_once_is_stored_once(live: LiveNudge) -> None:
+    _, headers = _business(live, "https://cal.com/acme")
+    integration, secret = _integration(live, headers, "calcom")
+    lead_id = _lead(live, headers, email="race@example.com")
+    body = calcom_body("BOOKING_CREATED", "race-uid-1", email="race@example.com")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: post_booking(live.client, integration, "calcom", secret, body), range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert sorted(a.json()["status"] for a in answers) == ["booked", "duplicate", "duplicate", "duplicate"]
+    assert len(_rows(live, Conversion, Conversion.lead_id == lead_id)) == 1
+    assert len(_rows(live, Booking, Booking.lead_id == lead_id)) == 1
