@@ -34,6 +34,7 @@ bench: install
 	$(BIN)/python bench/instant_reply.py
 	$(BIN)/python bench/cadence.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/lead_import.py
 
 serve: install
 	$(BIN)/nudge serve

@@ -1,6 +1,6 @@
 """Lead import benchmark: `nudge leads import` on a 100,000-row CSV with 5 % bad rows, on SQLite.
 
-    .venv/bin/python -m bench.lead_import [--rows N] [--runs R] [--keep DIR]
+    .venv/bin/python -m bench.lead_import [--rows N] [--runs R] [--keep DIR]   (or bench/lead_import.py)
 
 The CSV is what a Mexican business exports from a spreadsheet: Spanish headers, national and
 international numbers (`55 1234 5678`, `+52 1 55 …`), emails, a CRM id, a WhatsApp consent column,
@@ -33,11 +33,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-import sqlalchemy as sa
+# Run as a script, Python puts bench/ first on the path, where bench/knowledge.py would shadow the
+# `knowledge` package: keep this folder off the path and the project root on it.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
 
-from nudge.db import create_db_engine, make_session_factory, transaction
-from nudge.migrate import upgrade
-from nudge.tenants import create_business
+import sqlalchemy as sa  # noqa: E402
+
+from nudge.db import create_db_engine, make_session_factory, transaction  # noqa: E402
+from nudge.migrate import upgrade  # noqa: E402
+from nudge.tenants import create_business  # noqa: E402
 
 TARGET_SECONDS = 60.0
 NAMES = ("Ana", "Luis", "María", "José", "Carmen", "Jorge", "Lucía", "Pedro", "Sofía", "Diego")
