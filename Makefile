@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python -m bench.reports
 	$(BIN)/python -m bench.events
 	$(BIN)/python -m bench.console_live
+	$(BIN)/python -m bench.lead_import
 
 serve: install
 	$(BIN)/nudge serve
