@@ -4,6 +4,7 @@ through the worker loop's IDLE reader; a restart reads what arrived meanwhile, a
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 
 from agent.outbound_urls import RefusedTarget, TargetPolicy, check_host
 from nudge.db import transaction
-from nudge.models import EmailInbox, Lead, LeadActivity, Message
+from nudge.models import EmailInbox, Lead, LeadActivity, Message, OptOut
 from scheduler.imap import InboxWatcher
 from tests.conftest import LiveNudge, live_nudge
 from tests.support.dovecot import PASSWORD, Dovecot
@@ -138,6 +139,11 @@ def _lead_row(live: LiveNudge, lead_id: str) -> Lead:
         return lead
 
 
+def _opted_out(live: LiveNudge, lead_id: str) -> bool:
+    with live.runtime.sessions() as session:
+        return session.scalars(sa.select(OptOut.channel).where(OptOut.lead_id == lead_id)).first() == "all"
+
+
 def _inbox(live: LiveNudge) -> EmailInbox:
     with live.runtime.sessions() as session:
         return session.scalars(sa.select(EmailInbox)).one()
@@ -218,9 +224,18 @@ def test_reply_bounce_and_out_of_office_from_a_real_mailbox(
     try:
         restarted.sync()
         _wait(lambda: len(_inbound(live, dana)) == 2, "the reply that came during the restart")
+        # The mailto: half of List-Unsubscribe, answered from her mail client, ends in the same place.
+        link = re.search(r"<mailto:[^?>]+\?subject=unsubscribe%20([^>]+)>", str(touch_dana["List-Unsubscribe"]))
+        assert link is not None, touch_dana["List-Unsubscribe"]
+        unsubscribe = EmailMessage()
+        unsubscribe["From"], unsubscribe["To"] = "dana@example.com", MAILBOX
+        unsubscribe["Subject"], unsubscribe["Message-ID"] = f"unsubscribe {link.group(1)}", make_msgid()
+        unsubscribe.set_content("")
+        dovecot.deliver(bytes(unsubscribe), user=user)
+        _wait(lambda: _opted_out(live, dana), "Dana opted out by mail")
     finally:
         restarted.stop()
-    assert _inbox(live).last_uid == 5
+    assert _inbox(live).last_uid == 6
     assert len(_activity(live, dana, "auto_reply")) == 1
     assert [m.body for m in _inbound(live, dana)].count("What does the yearly plan include?") == 1
 
