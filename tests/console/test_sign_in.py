@@ -242,3 +242,57 @@ def test_the_pipeline_counts_and_values_only_the_business_own_leads(world: World
     assert "1,200 USD" in page.text and "EUR" not in page.text and "Bruno" not in page.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert world.sign_in(world.a.rep_key).get("/console/pipeline").status_code == 404
+
+
+def _events(client: httpx.Client, until: str, headers: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Read the console's SSE stream until an event named `until`; (event, data) pairs."""
+    seen: list[tuple[str, str]] = []
+    name = ""
+    with client.stream("GET", "/console/events", headers=headers or {}, timeout=15) as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                seen.append((name, line[6:]))
+                if name == until:
+                    return seen
+    return seen
+
+
+def test_the_live_stream_needs_a_session_and_ends_at_sign_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.console.live as live_module
+
+    assert world.browser().get("/console/events").status_code == 303  # no session: sign in first
+    monkeypatch.setattr(live_module, "SESSION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(live_module, "HEARTBEAT_SECONDS", 0.3)
+    browser = world.sign_in(world.a.key)
+    first = _events(browser, "change", {"Last-Event-ID": "2026-01-01T00:00:00+00:00"})
+    assert first[0][0] == "change" and '"connected": true' in first[0][1]
+    csrf = csrf_of(browser.get("/console/inbox").text)
+    cookie = browser.cookies[COOKIE]
+    assert browser.post("/console/sign-out", data={"csrf": csrf}).status_code == 303
+    # The stolen cookie of a signed-out session cannot open a stream.
+    replay = httpx.Client(base_url=world.live.url, cookies={COOKIE: cookie}, follow_redirects=False)
+    assert replay.get("/console/events").status_code == 303
+
+
+def test_a_stream_open_when_its_key_is_revoked_says_signed_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.console.live as live_module
+
+    monkeypatch.setattr(live_module, "SESSION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(live_module, "HEARTBEAT_SECONDS", 0.3)
+    headers = world.live.auth(world.a.key)
+    made = world.live.client.post("/v1/keys", headers=headers, json={"kind": "business", "label": "stream"}).json()
+    browser = world.sign_in(made["api_key"])
+    names = []
+    with browser.stream("GET", "/console/events", timeout=15) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                names.append(line[7:])
+                if names == ["change"]:  # the stream is open: now the key is revoked
+                    revoked = world.live.client.delete(f"/v1/keys/{made['prefix']}", headers=headers)
+                    assert revoked.status_code == 204
+                if names[-1] == "signed-out":
+                    break
+    assert names[0] == "change" and names[-1] == "signed-out"
