@@ -42,6 +42,7 @@ from api.console.pipeline import pipeline
 from api.deps import RuntimeDep, SessionDep, authenticate
 from api.errors import ApiError
 from api.lead_listing import CursorError, LeadFilter, list_leads
+from knowledge.service import match_text, synonyms
 from nudge.models import Business, ConsoleSession, Handoff, Lead, Message, Rep
 from nudge.runtime import Runtime
 
@@ -365,6 +366,27 @@ def console_router() -> APIRouter:
     def pipeline_page(console: ConsoleDep, request: Request) -> HTMLResponse:
         _needs_business(console)
         return _page(console, request, "pipeline.html", columns=pipeline(console.db))
+
+    @router.get("/console/knowledge")
+    def knowledge_page(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        business = _needs_business(console)
+        studies = runtime.knowledge.store.list(business.id, limit=500, offset=0)
+        text = (request.query_params.get("text") or "").strip()[:2000]
+        problem = control_problem(text, multiline=True)
+        if problem:
+            raise ConsoleProblem(422, f"The message {problem}.")
+        result, language = (None, "")
+        if text:  # the same matching as GET /v1/case-studies/match and touch 4
+            result, language = match_text(
+                runtime.knowledge.store,
+                business.id,
+                text,
+                language=None,
+                default_language=business.default_locale,
+                industry=None,
+                extra=synonyms(business.profile),
+            )
+        return _page(console, request, "knowledge.html", studies=studies, text=text, result=result, language=language)
 
     @router.get("/console/leads/{lead_id}")
     def lead_page(lead_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
