@@ -8,6 +8,7 @@ session's CSRF token. Pages read through the same scoped session and services as
 from __future__ import annotations
 
 import secrets
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from starlette.datastructures import FormData
 
 from agent import stages
 from agent.policies import whatsapp_window_open
+from agent.reports import attribution_report, funnel_report
 from agent.text import control_problem
 from api import handoff_actions as actions
 from api.console import assets
@@ -42,9 +44,12 @@ from api.console.pipeline import pipeline
 from api.deps import RuntimeDep, SessionDep, authenticate
 from api.errors import ApiError
 from api.lead_listing import CursorError, LeadFilter, list_leads
+from api.report_schemas import ModelName
 from knowledge.service import match_text, synonyms
+from nudge.charts import credit_chart, funnel_chart
 from nudge.models import Business, ConsoleSession, Handoff, Lead, Message, Rep
 from nudge.runtime import Runtime
+from scheduler.dispatcher import sequence_for
 
 MAX_FIELD = 4000
 REPLY_VARIABLES = frozenset({"first_name", "business", "topic", "industry_label"})  # graph.speak.lead_values
@@ -100,6 +105,14 @@ def field(
     if problem:
         raise ConsoleProblem(422, f"{name.replace('_', ' ').capitalize()}: {problem}.")
     return text
+
+
+MODELS = typing.get_args(ModelName)
+
+
+def _svg(text: str) -> Response:
+    # The charts escape every label (nudge.charts); as an <img> an SVG runs no script anyway.
+    return Response(text, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -387,6 +400,29 @@ def console_router() -> APIRouter:
                 extra=synonyms(business.profile),
             )
         return _page(console, request, "knowledge.html", studies=studies, text=text, result=result, language=language)
+
+    @router.get("/console/reports")
+    def reports_page(console: ConsoleDep, request: Request) -> HTMLResponse:
+        _needs_business(console)
+        model = request.query_params.get("model") or "markov"
+        if model not in MODELS:
+            raise ConsoleProblem(422, f"Model must be one of {', '.join(MODELS)}.")
+        return _page(console, request, "reports.html", model=model, models=MODELS)
+
+    @router.get("/console/reports/attribution.svg")
+    def attribution_svg(console: ConsoleDep, request: Request) -> Response:
+        business = _needs_business(console)
+        model = request.query_params.get("model") or "markov"
+        if model not in MODELS:
+            raise ConsoleProblem(422, f"Model must be one of {', '.join(MODELS)}.")
+        return _svg(credit_chart(attribution_report(console.db, business.id, model)))
+
+    @router.get("/console/reports/funnel.svg")
+    def funnel_svg(console: ConsoleDep) -> Response:
+        business = _needs_business(console)
+        sequence = sequence_for(business)
+        purposes: dict[int, str] = {t.number: t.purpose for t in sequence.touches}
+        return _svg(funnel_chart(funnel_report(console.db, business.id, sequence), purposes))
 
     @router.get("/console/leads/{lead_id}")
     def lead_page(lead_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:

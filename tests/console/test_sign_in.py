@@ -296,3 +296,17 @@ def test_a_stream_open_when_its_key_is_revoked_says_signed_out(world: World, mon
                 if names[-1] == "signed-out":
                     break
     assert names[0] == "change" and names[-1] == "signed-out"
+
+
+def test_reports_pages_check_the_model_and_the_key_kind(world: World) -> None:
+    browser = world.sign_in(world.a.key)
+    assert browser.get("/console/reports?model=markov").status_code == 200
+    bad = browser.get("/console/reports?model=astrology")
+    assert bad.status_code == 422 and "Model must be one of" in bad.text
+    svg = browser.get("/console/reports/attribution.svg?model=linear")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert browser.get("/console/reports/attribution.svg?model=x").status_code == 422
+    assert browser.get("/console/reports/funnel.svg").text.startswith("<svg")
+    rep = world.sign_in(world.a.rep_key)
+    for path in ("/console/reports", "/console/reports/funnel.svg", "/console/knowledge"):
+        assert rep.get(path).status_code == 404, path
