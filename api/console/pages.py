@@ -39,6 +39,7 @@ from api.console.auth import (
     secure_cookies,
     set_session_cookie,
 )
+from api.console.export import to_csv
 from api.console.live import events_response
 from api.console.pipeline import pipeline
 from api.deps import RuntimeDep, SessionDep, authenticate
@@ -113,6 +114,15 @@ MODELS = typing.get_args(ModelName)
 def _svg(text: str) -> Response:
     # The charts escape every label (nudge.charts); as an <img> an SVG runs no script anyway.
     return Response(text, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+MAX_EXPORT = 10_000
+
+
+def _lead_filter(request: Request) -> LeadFilter:
+    stage = request.query_params.get("stage") or ""
+    q = (request.query_params.get("q") or "")[:200]
+    return LeadFilter(stage=(stage,) if stage in stages.ALL else (), q=q or None)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -368,7 +378,7 @@ def console_router() -> APIRouter:
         params = request.query_params
         stage = params.get("stage") or ""
         q = (params.get("q") or "")[:200]
-        spec = LeadFilter(stage=(stage,) if stage in stages.ALL else (), q=q or None)
+        spec = _lead_filter(request)
         try:
             page = list_leads(console.db, spec, limit=50, cursor=(params.get("cursor") or None))
         except CursorError:
@@ -423,6 +433,39 @@ def console_router() -> APIRouter:
         sequence = sequence_for(business)
         purposes: dict[int, str] = {t.number: t.purpose for t in sequence.touches}
         return _svg(funnel_chart(funnel_report(console.db, business.id, sequence), purposes))
+
+    @router.get("/console/leads.csv")
+    def leads_csv(console: ConsoleDep, request: Request) -> Response:
+        """The filtered list as CSV (every page of it, up to MAX_EXPORT leads)."""
+        _needs_business(console)
+        spec = _lead_filter(request)
+        rows: list[list[object]] = []
+        cursor: str | None = None
+        while len(rows) < MAX_EXPORT:
+            page = list_leads(console.db, spec, limit=200, cursor=cursor)
+            rows += [
+                [
+                    lead.id,
+                    lead.name,
+                    lead.phone,
+                    lead.email,
+                    lead.source,
+                    lead.stage,
+                    lead.score,
+                    lead.industry,
+                    lead.created_at.isoformat(),
+                ]
+                for lead in page.leads
+            ]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        header = ["id", "name", "phone", "email", "source", "stage", "score", "industry", "created_at"]
+        return Response(
+            to_csv(header, rows[:MAX_EXPORT]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="leads.csv"', "Cache-Control": "no-store"},
+        )
 
     @router.get("/console/leads/{lead_id}")
     def lead_page(lead_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:

@@ -310,3 +310,19 @@ def test_reports_pages_check_the_model_and_the_key_kind(world: World) -> None:
     rep = world.sign_in(world.a.rep_key)
     for path in ("/console/reports", "/console/reports/funnel.svg", "/console/knowledge"):
         assert rep.get(path).status_code == 404, path
+
+
+def test_the_leads_export_is_the_filtered_list_and_spreadsheet_safe(world: World) -> None:
+    headers = world.live.auth(world.a.key)
+    body = {"name": '=HYPERLINK("http://evil.example","Click")', "email": "formula@lead.io", "source": "@import"}
+    assert world.live.client.post("/v1/leads", headers=headers, json=body).status_code == 201
+    browser = world.sign_in(world.a.key)
+    answer = browser.get("/console/leads.csv?q=formula")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    lines = answer.text.splitlines()
+    assert lines[0].startswith("id,name,phone,email") and len(lines) == 2
+    assert "'=HYPERLINK" in lines[1] and ",'@import," in lines[1]
+    everything = browser.get("/console/leads.csv").text
+    assert world.b.lead_id not in everything and "Bruno" not in everything
+    assert world.sign_in(world.a.rep_key).get("/console/leads.csv").status_code == 404
