@@ -48,8 +48,10 @@ from api.lead_listing import CursorError, LeadFilter, list_leads
 from api.report_schemas import ModelName
 from knowledge.service import match_text, synonyms
 from nudge.charts import credit_chart, funnel_chart
+from nudge.key_admin import KeyAdminError, KeyOwner, create_key, list_keys, revoke_key, rotate_key
 from nudge.models import Business, ConsoleSession, Handoff, Lead, Message, Rep
 from nudge.runtime import Runtime
+from nudge.tenants import create_business
 from scheduler.dispatcher import sequence_for
 
 MAX_FIELD = 4000
@@ -117,6 +119,20 @@ def _svg(text: str) -> Response:
 
 
 MAX_EXPORT = 10_000
+
+
+def _key_owner(console: Console) -> KeyOwner:
+    """Whose keys the session may manage, as `api.deps.require_key_owner` decides for the API."""
+    business = _needs_business(console)
+    if console.kind == "agency":
+        return KeyOwner(agency_id=console.record.agency_id, business_id=business.id)
+    return KeyOwner(business_id=business.id)
+
+
+def _keys_page(console: Console, request: Request, issued: str | None = None, title: str = "") -> HTMLResponse:
+    keys = list_keys(console.db, _key_owner(console), (request.query_params.get("prefix") or "")[:24])
+    reps = list(console.db.scalars(sa.select(Rep).where(Rep.active).order_by(Rep.name)))
+    return _page(console, request, "keys.html", keys=keys, reps=reps, issued=issued, issued_title=title)
 
 
 def _lead_filter(request: Request) -> LeadFilter:
@@ -465,6 +481,60 @@ def console_router() -> APIRouter:
             to_csv(header, rows[:MAX_EXPORT]),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="leads.csv"', "Cache-Control": "no-store"},
+        )
+
+    @router.get("/console/keys")
+    def keys_page(console: ConsoleDep, request: Request) -> HTMLResponse:
+        return _keys_page(console, request)
+
+    @router.post("/console/keys")
+    async def keys_create(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        owner = _key_owner(console)
+        form = await request.form()
+        kind = field(form, "kind", max_length=16)
+        if kind not in ("business", "rep"):
+            raise ConsoleProblem(422, "Kind must be business or rep.")
+        rep_id = field(form, "rep_id", required=False, max_length=40) or None
+        label = field(form, "label", required=False, max_length=200)
+        try:
+            issued = create_key(console.db, owner, kind=kind, now=runtime.clock.now(), rep_id=rep_id, label=label)
+        except KeyAdminError as exc:
+            raise ConsoleProblem(exc.status, str(exc)) from None
+        return _keys_page(console, request, issued.plaintext, f"New {kind} key {issued.record.prefix}.")
+
+    @router.post("/console/keys/{prefix}/rotate")
+    def keys_rotate(prefix: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        issued = rotate_key(console.db, _key_owner(console), prefix[:24], runtime.clock.now())
+        if issued is None:
+            raise ConsoleProblem(404, "Not found.")
+        return _keys_page(
+            console, request, issued.plaintext, f"Key {prefix[:24]} rotated: its old secret has stopped working."
+        )
+
+    @router.post("/console/keys/{prefix}/revoke")
+    def keys_revoke(prefix: str, console: ConsoleDep, runtime: RuntimeDep) -> RedirectResponse:
+        if revoke_key(console.db, _key_owner(console), prefix[:24], runtime.clock.now()) is None:
+            raise ConsoleProblem(404, "Not found.")
+        return _see_other("/console/keys")
+
+    @router.post("/console/agency/businesses")
+    async def agency_create(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        if console.kind != "agency" or console.record.agency_id is None:
+            raise ConsoleProblem(404, "Not found.")
+        name = field(await request.form(), "name", max_length=200)
+        created = create_business(console.db, name=name, now=runtime.clock.now(), agency_id=console.record.agency_id)
+        businesses = list(
+            console.db.scalars(
+                sa.select(Business).where(Business.agency_id == console.record.agency_id).order_by(Business.name)
+            )
+        )
+        return _page(
+            console,
+            request,
+            "agency.html",
+            businesses=businesses,
+            issued=created.api_key,
+            issued_title=f"{name} created.",
         )
 
     @router.get("/console/leads/{lead_id}")

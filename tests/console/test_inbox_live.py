@@ -264,4 +264,7 @@ def test_markup_in_a_lead_name_is_text_everywhere_and_pages_fit_a_phone(shop: Sh
             ).to_be_visible()
             assert page.locator(".column").count() == 6
             _shoot(page, f"pipeline-{suffix}", shop)
+            page.get_by_role("link", name="Keys").click()
+            expect(page.locator("h1")).to_have_text("API keys")
+            _shoot(page, f"keys-{suffix}", shop)
             assert dialogs == [] and ctx.blocked == []

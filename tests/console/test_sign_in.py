@@ -14,6 +14,7 @@ from starlette.requests import Request
 from agent.handoff import notify
 from api.console.auth import COOKIE, secure_cookies
 from nudge.db import transaction
+from nudge.keys import prefix_of
 from nudge.models import AuditEntry, Business, Handoff, Notification, Rep, RepLink
 from tests.console.world import XSS_NAME, World, console_world, csrf_of, sign_in
 
@@ -326,3 +327,52 @@ def test_the_leads_export_is_the_filtered_list_and_spreadsheet_safe(world: World
     everything = browser.get("/console/leads.csv").text
     assert world.b.lead_id not in everything and "Bruno" not in everything
     assert world.sign_in(world.a.rep_key).get("/console/leads.csv").status_code == 404
+
+
+def test_keys_are_created_shown_once_rotated_and_revoked_from_the_console(world: World) -> None:
+    import re as re_
+
+    browser = world.sign_in(world.a.key)
+    page = browser.get("/console/keys")
+    assert page.status_code == 200
+    csrf = csrf_of(page.text)
+    made = browser.post("/console/keys", data={"csrf": csrf, "kind": "rep", "rep_id": world.a.rep_id, "label": "t"})
+    assert made.status_code == 200 and 'id="issued"' in made.text
+    secret = re_.search(r'<code class="secret">([^<]+)</code>', made.text)
+    assert secret
+    api = world.live.client
+    assert api.get("/v1/handoffs", headers=world.live.auth(secret.group(1))).status_code == 200
+    assert secret.group(1) not in browser.get("/console/keys").text  # shown once
+    prefix = prefix_of(secret.group(1))
+    assert prefix and f'id="key-{prefix}"' in browser.get("/console/keys").text
+    rotated = browser.post(f"/console/keys/{prefix}/rotate", data={"csrf": csrf})
+    assert rotated.status_code == 200 and "stopped working" in rotated.text
+    assert api.get("/v1/handoffs", headers=world.live.auth(secret.group(1))).status_code == 401
+    new = re_.search(r'<code class="secret">([^<]+)</code>', rotated.text)
+    assert new and api.get("/v1/handoffs", headers=world.live.auth(new.group(1))).status_code == 200
+    replacement = prefix_of(new.group(1))  # a rotated key gets a new prefix
+    assert browser.post(f"/console/keys/{replacement}/revoke", data={"csrf": csrf}).status_code == 303
+    assert api.get("/v1/handoffs", headers=world.live.auth(new.group(1))).status_code == 401
+    # Another business's key prefix is not found; bad input is a 4xx page.
+    b_prefix = api.get("/v1/keys", headers=world.live.auth(world.b.key)).json()["keys"][0]["prefix"]
+    assert browser.post(f"/console/keys/{b_prefix}/revoke", data={"csrf": csrf}).status_code == 404
+    assert browser.post("/console/keys", data={"csrf": csrf, "kind": "agency"}).status_code == 422
+    assert browser.post("/console/keys", data={"csrf": csrf, "kind": "rep", "rep_id": world.b.rep_id}).status_code in (
+        404,
+        422,
+    )
+    assert world.sign_in(world.a.rep_key).get("/console/keys").status_code == 404
+
+
+def test_an_agency_creates_a_client_business(world: World) -> None:
+    browser = world.sign_in(world.agency_key)
+    csrf = csrf_of(browser.get("/console/agency").text)
+    made = browser.post("/console/agency/businesses", data={"csrf": csrf, "name": "Gamma <Growth>"})
+    assert made.status_code == 200 and "Gamma &lt;Growth&gt;" in made.text and 'id="issued"' in made.text
+    assert browser.post("/console/agency/businesses", data={"csrf": csrf, "name": ""}).status_code == 422
+    assert world.sign_in(world.a.key).post(
+        "/console/agency/businesses", data={"csrf": "x", "name": "n"}
+    ).status_code in (
+        403,
+        404,
+    )
