@@ -7,6 +7,7 @@ session's CSRF token. Pages read through the same scoped session and services as
 
 from __future__ import annotations
 
+import json
 import secrets
 import typing
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from agent import stages
@@ -24,6 +26,7 @@ from agent.policies import whatsapp_window_open
 from agent.reports import attribution_report, funnel_report
 from agent.text import control_problem
 from api import handoff_actions as actions
+from api import lead_actions
 from api.console import assets
 from api.console.auth import (
     COOKIE,
@@ -46,10 +49,12 @@ from api.deps import RuntimeDep, SessionDep, authenticate
 from api.errors import ApiError
 from api.lead_listing import CursorError, LeadFilter, list_leads
 from api.report_schemas import ModelName
+from api.schemas import LeadEventIn
 from knowledge.service import match_text, synonyms
 from nudge.charts import credit_chart, funnel_chart
 from nudge.key_admin import KeyAdminError, KeyOwner, create_key, list_keys, revoke_key, rotate_key
 from nudge.models import Business, ConsoleSession, Handoff, Lead, Message, Rep
+from nudge.privacy import export_lead
 from nudge.runtime import Runtime
 from nudge.tenants import create_business
 from scheduler.dispatcher import sequence_for
@@ -119,6 +124,23 @@ def _svg(text: str) -> Response:
 
 
 MAX_EXPORT = 10_000
+
+
+def _lead(console: Console, lead_id: str) -> Lead:
+    _needs_business(console)
+    lead = console.db.get(Lead, lead_id) if len(lead_id) <= 40 else None
+    if lead is None:
+        raise ConsoleProblem(404, "Not found.")
+    return lead
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    return "Value must be a number."
 
 
 def _key_owner(console: Console) -> KeyOwner:
@@ -537,12 +559,49 @@ def console_router() -> APIRouter:
             issued_title=f"{name} created.",
         )
 
+    @router.get("/console/leads/{lead_id}/export")
+    def lead_export(lead_id: str, console: ConsoleDep) -> Response:
+        """Everything held about the lead, as GET /v1/leads/{id}/export gives it."""
+        lead = _lead(console, lead_id)
+        return Response(
+            json.dumps(export_lead(console.db, lead), indent=2, default=str),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{lead.id}.json"', "Cache-Control": "no-store"},
+        )
+
+    @router.post("/console/leads/{lead_id}/outcome")
+    async def lead_outcome(lead_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
+        lead = _lead(console, lead_id)
+        form = await request.form()
+        value = field(form, "value", required=False, max_length=20)
+        try:
+            event = LeadEventIn(
+                type=field(form, "outcome", max_length=16),  # validated by the model
+                value=float(value) if value else None,
+                currency=field(form, "currency", required=False, max_length=3).upper() or None,
+            )
+        except (ValidationError, ValueError) as exc:
+            raise ConsoleProblem(422, _first_problem(exc)) from None
+        if event.type not in ("won", "lost"):
+            raise ConsoleProblem(422, "Outcome must be won or lost.")
+        lead_actions.signal(console.db, runtime, lead, event.model_dump(mode="json"), None)
+        return _see_other(f"/console/leads/{lead.id}")
+
+    @router.post("/console/leads/{lead_id}/erase")
+    async def lead_erase(lead_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
+        lead = _lead(console, lead_id)
+        if field(await request.form(), "confirm", required=False, max_length=20) != "ERASE":
+            raise ConsoleProblem(422, "Type ERASE to confirm: erasing a lead cannot be undone.")
+        business = _needs_business(console)
+        try:
+            lead_actions.erase(console.db, runtime, lead, business)
+        except lead_actions.LeadBusy:
+            raise ConsoleProblem(409, "The lead is being processed right now; retry in a moment.") from None
+        return _see_other("/console/leads")
+
     @router.get("/console/leads/{lead_id}")
     def lead_page(lead_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
-        _needs_business(console)
-        lead = console.db.get(Lead, lead_id) if len(lead_id) <= 40 else None
-        if lead is None:
-            raise ConsoleProblem(404, "Not found.")
+        lead = _lead(console, lead_id)
         messages = list(
             console.db.scalars(
                 sa.select(Message).where(Message.lead_id == lead.id).order_by(Message.created_at, Message.id)

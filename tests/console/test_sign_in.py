@@ -15,7 +15,7 @@ from agent.handoff import notify
 from api.console.auth import COOKIE, secure_cookies
 from nudge.db import transaction
 from nudge.keys import prefix_of
-from nudge.models import AuditEntry, Business, Handoff, Notification, Rep, RepLink
+from nudge.models import AuditEntry, Business, Conversion, Handoff, Notification, Rep, RepLink
 from tests.console.world import XSS_NAME, World, console_world, csrf_of, sign_in
 
 
@@ -376,3 +376,38 @@ def test_an_agency_creates_a_client_business(world: World) -> None:
         403,
         404,
     )
+
+
+def test_a_lead_page_marks_won_with_a_value_exports_and_erases_with_confirmation(world: World) -> None:
+    headers = world.live.auth(world.a.key)
+    made = world.live.client.post("/v1/leads", headers=headers, json={"name": "Erin Erase", "email": "erin@lead.io"})
+    lead_id = made.json()["id"]
+    browser = world.sign_in(world.a.key)
+    csrf = csrf_of(browser.get(f"/console/leads/{lead_id}").text)
+    post = f"/console/leads/{lead_id}"
+    for data, words in (
+        ({"outcome": "won", "value": "12x"}, "number"),
+        ({"outcome": "won", "value": "1200"}, "currency"),
+        ({"outcome": "maybe"}, "type"),
+        ({"outcome": "booked"}, "won or lost"),
+        ({"outcome": "won", "value": "-5", "currency": "USD"}, "value"),
+    ):
+        answer = browser.post(f"{post}/outcome", data={"csrf": csrf, **data})
+        assert answer.status_code == 422 and words in answer.text, (data, answer.text[-400:])
+    won = browser.post(f"{post}/outcome", data={"csrf": csrf, "outcome": "won", "value": "1200", "currency": "usd"})
+    assert won.status_code == 303
+    with transaction(world.live.runtime.sessions) as session:
+        values = list(session.scalars(sa.select(Conversion.value).where(Conversion.lead_id == lead_id)))
+    assert values == [1200.0]
+    export = browser.get(f"{post}/export")
+    assert export.status_code == 200 and export.json()["lead"]["name"] == "Erin Erase"
+    refused = browser.post(f"{post}/erase", data={"csrf": csrf, "confirm": "yes"})
+    assert refused.status_code == 422 and browser.get(post).status_code == 200
+    assert browser.post(f"{post}/erase", data={"csrf": csrf, "confirm": "ERASE"}).status_code == 303
+    assert browser.get(post).status_code == 404
+    assert world.live.client.get(f"/v1/leads/{lead_id}", headers=headers).status_code == 404
+    # Another business's lead: not found for every action.
+    for action in ("outcome", "erase"):
+        other = browser.post(f"/console/leads/{world.b.lead_id}/{action}", data={"csrf": csrf, "confirm": "ERASE"})
+        assert other.status_code == 404
+    assert browser.get(f"/console/leads/{world.b.lead_id}/export").status_code == 404
