@@ -7,7 +7,9 @@ session's CSRF token. Pages read through the same scoped session and services as
 
 from __future__ import annotations
 
+import json
 import secrets
+import typing
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,12 +18,15 @@ import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from agent import stages
 from agent.policies import whatsapp_window_open
+from agent.reports import attribution_report, funnel_report
 from agent.text import control_problem
 from api import handoff_actions as actions
+from api import lead_actions
 from api.console import assets
 from api.console.auth import (
     COOKIE,
@@ -37,13 +42,22 @@ from api.console.auth import (
     secure_cookies,
     set_session_cookie,
 )
+from api.console.export import to_csv
 from api.console.live import events_response
 from api.console.pipeline import pipeline
 from api.deps import RuntimeDep, SessionDep, authenticate
 from api.errors import ApiError
 from api.lead_listing import CursorError, LeadFilter, list_leads
+from api.report_schemas import ModelName
+from api.schemas import LeadEventIn
+from knowledge.service import match_text, synonyms
+from nudge.charts import credit_chart, funnel_chart
+from nudge.key_admin import KeyAdminError, KeyOwner, create_key, list_keys, revoke_key, rotate_key
 from nudge.models import Business, ConsoleSession, Handoff, Lead, Message, Rep
+from nudge.privacy import export_lead
 from nudge.runtime import Runtime
+from nudge.tenants import create_business
+from scheduler.dispatcher import sequence_for
 
 MAX_FIELD = 4000
 REPLY_VARIABLES = frozenset({"first_name", "business", "topic", "industry_label"})  # graph.speak.lead_values
@@ -99,6 +113,54 @@ def field(
     if problem:
         raise ConsoleProblem(422, f"{name.replace('_', ' ').capitalize()}: {problem}.")
     return text
+
+
+MODELS = typing.get_args(ModelName)
+
+
+def _svg(text: str) -> Response:
+    # The charts escape every label (nudge.charts); as an <img> an SVG runs no script anyway.
+    return Response(text, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+
+
+MAX_EXPORT = 10_000
+
+
+def _lead(console: Console, lead_id: str) -> Lead:
+    _needs_business(console)
+    lead = console.db.get(Lead, lead_id) if len(lead_id) <= 40 else None
+    if lead is None:
+        raise ConsoleProblem(404, "Not found.")
+    return lead
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error.get("loc", ()))
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    return "Value must be a number."
+
+
+def _key_owner(console: Console) -> KeyOwner:
+    """Whose keys the session may manage, as `api.deps.require_key_owner` decides for the API."""
+    business = _needs_business(console)
+    if console.kind == "agency":
+        return KeyOwner(agency_id=console.record.agency_id, business_id=business.id)
+    return KeyOwner(business_id=business.id)
+
+
+def _keys_page(console: Console, request: Request, issued: str | None = None, title: str = "") -> HTMLResponse:
+    keys = list_keys(console.db, _key_owner(console), (request.query_params.get("prefix") or "")[:24])
+    reps = list(console.db.scalars(sa.select(Rep).where(Rep.active).order_by(Rep.name)))
+    return _page(console, request, "keys.html", keys=keys, reps=reps, issued=issued, issued_title=title)
+
+
+def _lead_filter(request: Request) -> LeadFilter:
+    stage = request.query_params.get("stage") or ""
+    q = (request.query_params.get("q") or "")[:200]
+    return LeadFilter(stage=(stage,) if stage in stages.ALL else (), q=q or None)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -354,7 +416,7 @@ def console_router() -> APIRouter:
         params = request.query_params
         stage = params.get("stage") or ""
         q = (params.get("q") or "")[:200]
-        spec = LeadFilter(stage=(stage,) if stage in stages.ALL else (), q=q or None)
+        spec = _lead_filter(request)
         try:
             page = list_leads(console.db, spec, limit=50, cursor=(params.get("cursor") or None))
         except CursorError:
@@ -366,12 +428,180 @@ def console_router() -> APIRouter:
         _needs_business(console)
         return _page(console, request, "pipeline.html", columns=pipeline(console.db))
 
+    @router.get("/console/knowledge")
+    def knowledge_page(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        business = _needs_business(console)
+        studies = runtime.knowledge.store.list(business.id, limit=500, offset=0)
+        text = (request.query_params.get("text") or "").strip()[:2000]
+        problem = control_problem(text, multiline=True)
+        if problem:
+            raise ConsoleProblem(422, f"The message {problem}.")
+        result, language = (None, "")
+        if text:  # the same matching as GET /v1/case-studies/match and touch 4
+            result, language = match_text(
+                runtime.knowledge.store,
+                business.id,
+                text,
+                language=None,
+                default_language=business.default_locale,
+                industry=None,
+                extra=synonyms(business.profile),
+            )
+        return _page(console, request, "knowledge.html", studies=studies, text=text, result=result, language=language)
+
+    @router.get("/console/reports")
+    def reports_page(console: ConsoleDep, request: Request) -> HTMLResponse:
+        _needs_business(console)
+        model = request.query_params.get("model") or "markov"
+        if model not in MODELS:
+            raise ConsoleProblem(422, f"Model must be one of {', '.join(MODELS)}.")
+        return _page(console, request, "reports.html", model=model, models=MODELS)
+
+    @router.get("/console/reports/attribution.svg")
+    def attribution_svg(console: ConsoleDep, request: Request) -> Response:
+        business = _needs_business(console)
+        model = request.query_params.get("model") or "markov"
+        if model not in MODELS:
+            raise ConsoleProblem(422, f"Model must be one of {', '.join(MODELS)}.")
+        return _svg(credit_chart(attribution_report(console.db, business.id, model)))
+
+    @router.get("/console/reports/funnel.svg")
+    def funnel_svg(console: ConsoleDep) -> Response:
+        business = _needs_business(console)
+        sequence = sequence_for(business)
+        purposes: dict[int, str] = {t.number: t.purpose for t in sequence.touches}
+        return _svg(funnel_chart(funnel_report(console.db, business.id, sequence), purposes))
+
+    @router.get("/console/leads.csv")
+    def leads_csv(console: ConsoleDep, request: Request) -> Response:
+        """The filtered list as CSV (every page of it, up to MAX_EXPORT leads)."""
+        _needs_business(console)
+        spec = _lead_filter(request)
+        rows: list[list[object]] = []
+        cursor: str | None = None
+        while len(rows) < MAX_EXPORT:
+            page = list_leads(console.db, spec, limit=200, cursor=cursor)
+            rows += [
+                [
+                    lead.id,
+                    lead.name,
+                    lead.phone,
+                    lead.email,
+                    lead.source,
+                    lead.stage,
+                    lead.score,
+                    lead.industry,
+                    lead.created_at.isoformat(),
+                ]
+                for lead in page.leads
+            ]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        header = ["id", "name", "phone", "email", "source", "stage", "score", "industry", "created_at"]
+        return Response(
+            to_csv(header, rows[:MAX_EXPORT]),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="leads.csv"', "Cache-Control": "no-store"},
+        )
+
+    @router.get("/console/keys")
+    def keys_page(console: ConsoleDep, request: Request) -> HTMLResponse:
+        return _keys_page(console, request)
+
+    @router.post("/console/keys")
+    async def keys_create(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        owner = _key_owner(console)
+        form = await request.form()
+        kind = field(form, "kind", max_length=16)
+        if kind not in ("business", "rep"):
+            raise ConsoleProblem(422, "Kind must be business or rep.")
+        rep_id = field(form, "rep_id", required=False, max_length=40) or None
+        label = field(form, "label", required=False, max_length=200)
+        try:
+            issued = create_key(console.db, owner, kind=kind, now=runtime.clock.now(), rep_id=rep_id, label=label)
+        except KeyAdminError as exc:
+            raise ConsoleProblem(exc.status, str(exc)) from None
+        return _keys_page(console, request, issued.plaintext, f"New {kind} key {issued.record.prefix}.")
+
+    @router.post("/console/keys/{prefix}/rotate")
+    def keys_rotate(prefix: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        issued = rotate_key(console.db, _key_owner(console), prefix[:24], runtime.clock.now())
+        if issued is None:
+            raise ConsoleProblem(404, "Not found.")
+        return _keys_page(
+            console, request, issued.plaintext, f"Key {prefix[:24]} rotated: its old secret has stopped working."
+        )
+
+    @router.post("/console/keys/{prefix}/revoke")
+    def keys_revoke(prefix: str, console: ConsoleDep, runtime: RuntimeDep) -> RedirectResponse:
+        if revoke_key(console.db, _key_owner(console), prefix[:24], runtime.clock.now()) is None:
+            raise ConsoleProblem(404, "Not found.")
+        return _see_other("/console/keys")
+
+    @router.post("/console/agency/businesses")
+    async def agency_create(console: ConsoleDep, request: Request, runtime: RuntimeDep) -> HTMLResponse:
+        if console.kind != "agency" or console.record.agency_id is None:
+            raise ConsoleProblem(404, "Not found.")
+        name = field(await request.form(), "name", max_length=200)
+        created = create_business(console.db, name=name, now=runtime.clock.now(), agency_id=console.record.agency_id)
+        businesses = list(
+            console.db.scalars(
+                sa.select(Business).where(Business.agency_id == console.record.agency_id).order_by(Business.name)
+            )
+        )
+        return _page(
+            console,
+            request,
+            "agency.html",
+            businesses=businesses,
+            issued=created.api_key,
+            issued_title=f"{name} created.",
+        )
+
+    @router.get("/console/leads/{lead_id}/export")
+    def lead_export(lead_id: str, console: ConsoleDep) -> Response:
+        """Everything held about the lead, as GET /v1/leads/{id}/export gives it."""
+        lead = _lead(console, lead_id)
+        return Response(
+            json.dumps(export_lead(console.db, lead), indent=2, default=str),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{lead.id}.json"', "Cache-Control": "no-store"},
+        )
+
+    @router.post("/console/leads/{lead_id}/outcome")
+    async def lead_outcome(lead_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
+        lead = _lead(console, lead_id)
+        form = await request.form()
+        value = field(form, "value", required=False, max_length=20)
+        try:
+            event = LeadEventIn(
+                type=field(form, "outcome", max_length=16),  # validated by the model
+                value=float(value) if value else None,
+                currency=field(form, "currency", required=False, max_length=3).upper() or None,
+            )
+        except (ValidationError, ValueError) as exc:
+            raise ConsoleProblem(422, _first_problem(exc)) from None
+        if event.type not in ("won", "lost"):
+            raise ConsoleProblem(422, "Outcome must be won or lost.")
+        lead_actions.signal(console.db, runtime, lead, event.model_dump(mode="json"), None)
+        return _see_other(f"/console/leads/{lead.id}")
+
+    @router.post("/console/leads/{lead_id}/erase")
+    async def lead_erase(lead_id: str, console: ConsoleDep, request: Request, runtime: RuntimeDep) -> Response:
+        lead = _lead(console, lead_id)
+        if field(await request.form(), "confirm", required=False, max_length=20) != "ERASE":
+            raise ConsoleProblem(422, "Type ERASE to confirm: erasing a lead cannot be undone.")
+        business = _needs_business(console)
+        try:
+            lead_actions.erase(console.db, runtime, lead, business)
+        except lead_actions.LeadBusy:
+            raise ConsoleProblem(409, "The lead is being processed right now; retry in a moment.") from None
+        return _see_other("/console/leads")
+
     @router.get("/console/leads/{lead_id}")
     def lead_page(lead_id: str, console: ConsoleDep, request: Request) -> HTMLResponse:
-        _needs_business(console)
-        lead = console.db.get(Lead, lead_id) if len(lead_id) <= 40 else None
-        if lead is None:
-            raise ConsoleProblem(404, "Not found.")
+        lead = _lead(console, lead_id)
         messages = list(
             console.db.scalars(
                 sa.select(Message).where(Message.lead_id == lead.id).order_by(Message.created_at, Message.id)

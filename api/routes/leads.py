@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 
-from agent.audiences.jobs import queue_audience
 from agent.intake import NewLead
+from api import lead_actions
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
@@ -27,12 +26,10 @@ from api.schemas import (
     NextTouch,
 )
 from nudge.db import after_commit
-from nudge.ids import new_id
 from nudge.models import Lead, Message, OptOut
-from nudge.privacy import erase_lead, export_lead
-from scheduler import mailbox
+from nudge.privacy import export_lead
 from scheduler.dispatcher import sequence_for
-from scheduler.inputs import receive_lead, record_signal
+from scheduler.inputs import receive_lead
 
 router = APIRouter(route_class=BoundedJsonRoute, prefix="/v1/leads", tags=["leads"], responses=ERROR_RESPONSES)
 
@@ -232,11 +229,7 @@ def outside_event(
     lead_id: str, body: LeadEventIn, session: SessionDep, business: BusinessDep, runtime: RuntimeDep
 ) -> AcceptedOut:
     lead = get_lead(session, lead_id)
-    now = runtime.clock.now()
-    key = f"signal:{lead.id}:{body.external_id}" if body.external_id else f"signal:{new_id('sig')}"
-    stored = record_signal(session, lead, body.model_dump(mode="json"), now, key)
-    if stored:
-        after_commit(session, lambda: runtime.dispatcher.wake(lead.id))
+    stored = lead_actions.signal(session, runtime, lead, body.model_dump(mode="json"), body.external_id)
     return AcceptedOut(accepted=True, duplicate=not stored)
 
 
@@ -256,10 +249,8 @@ def erase(lead_id: str, session: SessionDep, business: BusinessDep, runtime: Run
     """Erase the lead's personal data everywhere: transcript, mailbox, outbox, decisions, links,
     handoffs, rep notifications and the graph's checkpoints."""
     lead = get_lead(session, lead_id)
-    if mailbox.claim(session, lead.id, "privacy-erasure", runtime.clock.now(), timedelta(minutes=1)) is None:
-        raise ApiError(409, "busy", "the lead is being processed right now; retry in a moment")
-    # Ad platforms hold the lead's hashes: the removal outlives the lead row (it keeps only hashes).
-    queue_audience(session, lead, business, "remove", "erased", runtime.clock.now())
-    erase_lead(session, lead)
-    after_commit(session, lambda: runtime.checkpointer.erase_thread(lead_id))
+    try:
+        lead_actions.erase(session, runtime, lead, business)
+    except lead_actions.LeadBusy:
+        raise ApiError(409, "busy", "the lead is being processed right now; retry in a moment") from None
     return Response(status_code=204)

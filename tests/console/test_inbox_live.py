@@ -164,6 +164,20 @@ def test_a_hot_whatsapp_lead_is_worked_live_from_arrival_to_won(shop: Shop, brow
             break
         time.sleep(0.1)
     assert report["total"]["conversions"] == 1.0
+    # ... and in the console's reports, drawn from the same ledger.
+    with offline_context(browser, DESKTOP) as ctx:
+        page = ctx.context.new_page()
+        _sign_in(page, live.url, shop.key)
+        page.get_by_role("link", name="Reports").click()
+        page.get_by_label("Attribution model").select_option("last")
+        page.get_by_role("button", name="Show").click()
+        chart = page.get_by_role("img", name="Attribution by touch and channel (last model)")
+        expect(chart).to_be_visible()
+        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        svg = page.request.get(f"{live.url}/console/reports/attribution.svg?model=last").text()
+        assert "Attribution (last): 1 conversions" in svg
+        _shoot(page, "reports-desktop", shop)
+        assert ctx.blocked == []
 
 
 def test_the_notification_link_opens_the_handoff_on_a_phone(shop: Shop, browser: Browser) -> None:
@@ -250,4 +264,7 @@ def test_markup_in_a_lead_name_is_text_everywhere_and_pages_fit_a_phone(shop: Sh
             ).to_be_visible()
             assert page.locator(".column").count() == 6
             _shoot(page, f"pipeline-{suffix}", shop)
+            page.get_by_role("link", name="Keys").click()
+            expect(page.locator("h1")).to_have_text("API keys")
+            _shoot(page, f"keys-{suffix}", shop)
             assert dialogs == [] and ctx.blocked == []

@@ -48,3 +48,13 @@ def test_every_stage_has_one_pipeline_column() -> None:
     placed = [stage for _, members in COLUMNS for stage in members]
     assert sorted(placed) == sorted(stages.ALL)
     assert column_of("won") == "Won" and column_of("opted_out") == "Lost" and column_of("conversing") == "Qualifying"
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_made_text() -> None:
+    from api.console.export import csv_cell, to_csv
+
+    for risky in ("=1+1", "+33 1 23", "-2", "@SUM(A1)", "\t=x", "\r=x"):
+        assert csv_cell(risky) == "'" + risky
+    for plain in ("Ana", "", "1+1", "a=b", None, 42):
+        assert csv_cell(plain) == ("" if plain is None else str(plain))
+    assert to_csv(["name"], [['=HYPERLINK("http://x")']]) == 'name\r\n"\'=HYPERLINK(""http://x"")"\r\n'

@@ -84,3 +84,27 @@ def test_unknown_links_get_the_same_look(live: LiveNudge, browser: Browser) -> N
             expect(page.locator("h1")).to_have_text(title)
             _fits(page)
         page.screenshot(path=SCREENSHOTS / "link-not-found-phone.png")
+
+
+def test_the_knowledge_page_lists_studies_and_tries_a_message(live: LiveNudge, browser: Browser) -> None:
+    _, key = live.business("Know How", email_from="k@how.example")
+    studies = [
+        {"title": "Dental clinic <b>doubled</b> bookings", "industry": "dental", "body": "A dental clinic doubled."},
+        {"title": "Law firm halved intake time", "industry": "legal", "body": "A law firm answered faster."},
+    ]
+    assert live.client.post("/v1/case-studies", headers=live.auth(key), json=studies).status_code == 201
+    for viewport, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        with offline_context(browser, viewport) as ctx:
+            page = ctx.context.new_page()
+            page.goto(f"{live.url}/console/sign-in")
+            page.keyboard.type(key)
+            page.keyboard.press("Enter")
+            page.get_by_role("link", name="Knowledge").click()
+            expect(page.get_by_text("Dental clinic <b>doubled</b> bookings")).to_be_visible()
+            page.get_by_label("What the lead wrote").fill("I run a dental clinic and need more patients")
+            page.get_by_role("button", name="Find the case study").click()
+            expect(page.locator("#match")).to_contain_text("Dental clinic <b>doubled</b> bookings")
+            expect(page.locator("#match")).to_contain_text("dental")
+            _fits(page)
+            page.screenshot(path=SCREENSHOTS / f"knowledge-{suffix}.png", full_page=True)
+            assert ctx.blocked == []

@@ -12,11 +12,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.console.world import sign_in
 from tests.nudge.test_cli_serve_logs import _free_port
 
 
+@pytest.mark.slow  # a real process: it loads the embedding model first (~20 s on the shared CI machine)
 def test_serve_demo_opens_a_console_with_sample_data(tmp_path: Path) -> None:
     port = _free_port()
     env = {

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from agent.handoff import notify
 from api.console.auth import COOKIE, secure_cookies
 from nudge.db import transaction
-from nudge.models import AuditEntry, Business, Handoff, Notification, Rep, RepLink
+from nudge.keys import prefix_of
+from nudge.models import AuditEntry, Business, Conversion, Handoff, Notification, Rep, RepLink
 from tests.console.world import XSS_NAME, World, console_world, csrf_of, sign_in
 
 
@@ -242,3 +243,171 @@ def test_the_pipeline_counts_and_values_only_the_business_own_leads(world: World
     assert "1,200 USD" in page.text and "EUR" not in page.text and "Bruno" not in page.text
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
     assert world.sign_in(world.a.rep_key).get("/console/pipeline").status_code == 404
+
+
+def _events(client: httpx.Client, until: str, headers: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Read the console's SSE stream until an event named `until`; (event, data) pairs."""
+    seen: list[tuple[str, str]] = []
+    name = ""
+    with client.stream("GET", "/console/events", headers=headers or {}, timeout=15) as stream:
+        assert stream.status_code == 200 and stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                seen.append((name, line[6:]))
+                if name == until:
+                    return seen
+    return seen
+
+
+def test_the_live_stream_needs_a_session_and_ends_at_sign_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.console.live as live_module
+
+    assert world.browser().get("/console/events").status_code == 303  # no session: sign in first
+    monkeypatch.setattr(live_module, "SESSION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(live_module, "HEARTBEAT_SECONDS", 0.3)
+    browser = world.sign_in(world.a.key)
+    first = _events(browser, "change", {"Last-Event-ID": "2026-01-01T00:00:00+00:00"})
+    assert first[0][0] == "change" and '"connected": true' in first[0][1]
+    csrf = csrf_of(browser.get("/console/inbox").text)
+    cookie = browser.cookies[COOKIE]
+    assert browser.post("/console/sign-out", data={"csrf": csrf}).status_code == 303
+    # The stolen cookie of a signed-out session cannot open a stream.
+    replay = httpx.Client(base_url=world.live.url, cookies={COOKIE: cookie}, follow_redirects=False)
+    assert replay.get("/console/events").status_code == 303
+
+
+def test_a_stream_open_when_its_key_is_revoked_says_signed_out(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import api.console.live as live_module
+
+    monkeypatch.setattr(live_module, "SESSION_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(live_module, "HEARTBEAT_SECONDS", 0.3)
+    headers = world.live.auth(world.a.key)
+    made = world.live.client.post("/v1/keys", headers=headers, json={"kind": "business", "label": "stream"}).json()
+    browser = world.sign_in(made["api_key"])
+    names = []
+    with browser.stream("GET", "/console/events", timeout=15) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                names.append(line[7:])
+                if names == ["change"]:  # the stream is open: now the key is revoked
+                    revoked = world.live.client.delete(f"/v1/keys/{made['prefix']}", headers=headers)
+                    assert revoked.status_code == 204
+                if names[-1] == "signed-out":
+                    break
+    assert names[0] == "change" and names[-1] == "signed-out"
+
+
+def test_reports_pages_check_the_model_and_the_key_kind(world: World) -> None:
+    browser = world.sign_in(world.a.key)
+    assert browser.get("/console/reports?model=markov").status_code == 200
+    bad = browser.get("/console/reports?model=astrology")
+    assert bad.status_code == 422 and "Model must be one of" in bad.text
+    svg = browser.get("/console/reports/attribution.svg?model=linear")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    assert browser.get("/console/reports/attribution.svg?model=x").status_code == 422
+    assert browser.get("/console/reports/funnel.svg").text.startswith("<svg")
+    rep = world.sign_in(world.a.rep_key)
+    for path in ("/console/reports", "/console/reports/funnel.svg", "/console/knowledge"):
+        assert rep.get(path).status_code == 404, path
+
+
+def test_the_leads_export_is_the_filtered_list_and_spreadsheet_safe(world: World) -> None:
+    headers = world.live.auth(world.a.key)
+    body = {"name": '=HYPERLINK("http://evil.example","Click")', "email": "formula@lead.io", "source": "@import"}
+    assert world.live.client.post("/v1/leads", headers=headers, json=body).status_code == 201
+    browser = world.sign_in(world.a.key)
+    answer = browser.get("/console/leads.csv?q=formula")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    lines = answer.text.splitlines()
+    assert lines[0].startswith("id,name,phone,email") and len(lines) == 2
+    assert "'=HYPERLINK" in lines[1] and ",'@import," in lines[1]
+    everything = browser.get("/console/leads.csv").text
+    assert world.b.lead_id not in everything and "Bruno" not in everything
+    assert world.sign_in(world.a.rep_key).get("/console/leads.csv").status_code == 404
+
+
+def test_keys_are_created_shown_once_rotated_and_revoked_from_the_console(world: World) -> None:
+    import re as re_
+
+    browser = world.sign_in(world.a.key)
+    page = browser.get("/console/keys")
+    assert page.status_code == 200
+    csrf = csrf_of(page.text)
+    made = browser.post("/console/keys", data={"csrf": csrf, "kind": "rep", "rep_id": world.a.rep_id, "label": "t"})
+    assert made.status_code == 200 and 'id="issued"' in made.text
+    secret = re_.search(r'<code class="secret">([^<]+)</code>', made.text)
+    assert secret
+    api = world.live.client
+    assert api.get("/v1/handoffs", headers=world.live.auth(secret.group(1))).status_code == 200
+    assert secret.group(1) not in browser.get("/console/keys").text  # shown once
+    prefix = prefix_of(secret.group(1))
+    assert prefix and f'id="key-{prefix}"' in browser.get("/console/keys").text
+    rotated = browser.post(f"/console/keys/{prefix}/rotate", data={"csrf": csrf})
+    assert rotated.status_code == 200 and "stopped working" in rotated.text
+    assert api.get("/v1/handoffs", headers=world.live.auth(secret.group(1))).status_code == 401
+    new = re_.search(r'<code class="secret">([^<]+)</code>', rotated.text)
+    assert new and api.get("/v1/handoffs", headers=world.live.auth(new.group(1))).status_code == 200
+    replacement = prefix_of(new.group(1))  # a rotated key gets a new prefix
+    assert browser.post(f"/console/keys/{replacement}/revoke", data={"csrf": csrf}).status_code == 303
+    assert api.get("/v1/handoffs", headers=world.live.auth(new.group(1))).status_code == 401
+    # Another business's key prefix is not found; bad input is a 4xx page.
+    b_prefix = api.get("/v1/keys", headers=world.live.auth(world.b.key)).json()["keys"][0]["prefix"]
+    assert browser.post(f"/console/keys/{b_prefix}/revoke", data={"csrf": csrf}).status_code == 404
+    assert browser.post("/console/keys", data={"csrf": csrf, "kind": "agency"}).status_code == 422
+    assert browser.post("/console/keys", data={"csrf": csrf, "kind": "rep", "rep_id": world.b.rep_id}).status_code in (
+        404,
+        422,
+    )
+    assert world.sign_in(world.a.rep_key).get("/console/keys").status_code == 404
+
+
+def test_an_agency_creates_a_client_business(world: World) -> None:
+    browser = world.sign_in(world.agency_key)
+    csrf = csrf_of(browser.get("/console/agency").text)
+    made = browser.post("/console/agency/businesses", data={"csrf": csrf, "name": "Gamma <Growth>"})
+    assert made.status_code == 200 and "Gamma &lt;Growth&gt;" in made.text and 'id="issued"' in made.text
+    assert browser.post("/console/agency/businesses", data={"csrf": csrf, "name": ""}).status_code == 422
+    assert world.sign_in(world.a.key).post(
+        "/console/agency/businesses", data={"csrf": "x", "name": "n"}
+    ).status_code in (
+        403,
+        404,
+    )
+
+
+def test_a_lead_page_marks_won_with_a_value_exports_and_erases_with_confirmation(world: World) -> None:
+    headers = world.live.auth(world.a.key)
+    made = world.live.client.post("/v1/leads", headers=headers, json={"name": "Erin Erase", "email": "erin@lead.io"})
+    lead_id = made.json()["id"]
+    browser = world.sign_in(world.a.key)
+    csrf = csrf_of(browser.get(f"/console/leads/{lead_id}").text)
+    post = f"/console/leads/{lead_id}"
+    for data, words in (
+        ({"outcome": "won", "value": "12x"}, "number"),
+        ({"outcome": "won", "value": "1200"}, "currency"),
+        ({"outcome": "maybe"}, "type"),
+        ({"outcome": "booked"}, "won or lost"),
+        ({"outcome": "won", "value": "-5", "currency": "USD"}, "value"),
+    ):
+        answer = browser.post(f"{post}/outcome", data={"csrf": csrf, **data})
+        assert answer.status_code == 422 and words in answer.text, (data, answer.text[-400:])
+    won = browser.post(f"{post}/outcome", data={"csrf": csrf, "outcome": "won", "value": "1200", "currency": "usd"})
+    assert won.status_code == 303
+    with transaction(world.live.runtime.sessions) as session:
+        values = list(session.scalars(sa.select(Conversion.value).where(Conversion.lead_id == lead_id)))
+    assert values == [1200.0]
+    export = browser.get(f"{post}/export")
+    assert export.status_code == 200 and export.json()["lead"]["name"] == "Erin Erase"
+    refused = browser.post(f"{post}/erase", data={"csrf": csrf, "confirm": "yes"})
+    assert refused.status_code == 422 and browser.get(post).status_code == 200
+    assert browser.post(f"{post}/erase", data={"csrf": csrf, "confirm": "ERASE"}).status_code == 303
+    assert browser.get(post).status_code == 404
+    assert world.live.client.get(f"/v1/leads/{lead_id}", headers=headers).status_code == 404
+    # Another business's lead: not found for every action.
+    for action in ("outcome", "erase"):
+        other = browser.post(f"/console/leads/{world.b.lead_id}/{action}", data={"csrf": csrf, "confirm": "ERASE"})
+        assert other.status_code == 404
+    assert browser.get(f"/console/leads/{world.b.lead_id}/export").status_code == 404
