@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from sqlalchemy.exc import IntegrityError
 
 from agent.booking.events import read_event
@@ -46,7 +46,7 @@ class IntegrationIn(Strict):
 
 class RotateIn(Strict):
     secret: SecretText | None = None
-    grace_seconds: Annotated[int, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
+    grace_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
         default=3600, description="how long the old secret still verifies (0: refused at once, after a leak)"
     )
 

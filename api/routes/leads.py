@@ -85,6 +85,7 @@ Stage = Literal[
     "closed",
     "nurture_complete",
     "won",
+    "booked",
     "lost",
     "opted_out",
 ]  # agent.stages.ALL (a test keeps them equal)
