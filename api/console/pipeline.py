@@ -17,6 +17,7 @@ COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Qualifying", (stages.QUALIFYING, stages.CONVERSING)),
     ("Nurturing", (stages.NURTURING,)),
     ("Escalated", (stages.ESCALATED,)),
+    ("Booked", (stages.BOOKED,)),
     ("Won", (stages.WON,)),
     ("Lost", (stages.LOST, stages.CLOSED, stages.NURTURE_COMPLETE, stages.OPTED_OUT)),
 )

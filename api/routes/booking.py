@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from agent.booking.events import read_event
@@ -22,7 +22,7 @@ from agent.booking.store import apply_event
 from api.deps import BusinessDep, ClientLimitDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, LIMIT_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
-from api.schemas import Strict
+from api.schemas import Strict, WholeNumber
 from nudge.db import TENANT_KEY, after_commit
 from nudge.models import Booking, BookingIntegration, Lead
 from scheduler import mailbox
@@ -46,7 +46,7 @@ class IntegrationIn(Strict):
 
 class RotateIn(Strict):
     secret: SecretText | None = None
-    grace_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
+    grace_seconds: Annotated[WholeNumber, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
         default=3600, description="how long the old secret still verifies (0: refused at once, after a leak)"
     )
 

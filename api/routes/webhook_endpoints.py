@@ -17,7 +17,7 @@ from agent.outbound_urls import TargetPolicy, check_targets
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, not_found
 from api.json_body import BoundedJsonRoute
-from api.schemas import WEB_URL, Instant, Strict
+from api.schemas import WEB_URL, Instant, Strict, WholeNumber
 from nudge.ids import new_id
 from nudge.models import DomainEvent, EventDelivery, WebhookEndpoint
 
@@ -58,15 +58,8 @@ class EndpointPatch(Strict):
 
 class RotateIn(Strict):
     overlap_seconds: Annotated[
-        int, Field(ge=0, le=7 * 86_400, description="how long the old secret keeps signing too")
+        WholeNumber, Field(ge=0, le=7 * 86_400, description="how long the old secret keeps signing too")
     ] = 86_400
-
-    @field_validator("overlap_seconds", mode="before")
-    @classmethod
-    def _not_a_boolean(cls, value: Any) -> Any:
-        if isinstance(value, bool):  # pydantic reads false as 0; the schema says an integer
-            raise ValueError("must be an integer number of seconds")
-        return value
 
 
 class ReplayIn(Strict):

@@ -173,7 +173,7 @@ def test_a_hot_whatsapp_lead_is_worked_live_from_arrival_to_won(shop: Shop, brow
         page.get_by_role("button", name="Show").click()
         chart = page.get_by_role("img", name="Attribution by touch and channel (last model)")
         expect(chart).to_be_visible()
-        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         svg = page.request.get(f"{live.url}/console/reports/attribution.svg?model=last").text()
         assert "Attribution (last): 1 conversions" in svg
         _shoot(page, "reports-desktop", shop)
