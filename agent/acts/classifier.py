@@ -148,7 +148,8 @@ class ActClassifier:
                 evidence=narrow.evidence,
             )
         x = self._features([text], now)
-        probs = _softmax(x @ self._weights + self._bias)[0]
+        with _one_blas_thread():  # one row: threads only add hand-off cost
+            probs = _softmax(x @ self._weights + self._bias)[0]
         hot = hot_cue(text)
         for index, label in enumerate(self._labels):
             # Rule-only acts never come from the model; hot acts and objections need their kind of
