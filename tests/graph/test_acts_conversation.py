@@ -26,8 +26,16 @@ FIRST = {"en": "hi, I saw your ad, I'd like some info", "es": "hola, vi su anunc
          "pt": "oi, vi o anuncio de voces, quero informacoes"}  # fmt: skip
 DECLINE = {"en": "no thanks, we're happy with our agency", "es": "no gracias, estamos contentos con nuestra agencia",
            "pt": "nao obrigado, estamos satisfeitos com nossa agencia"}  # fmt: skip
-DEFER = {"en": "not now, maybe next month", "es": "ahora no, quizas el mes que viene", "pt": "agora nao, talvez mes que vem"}
-MEETING = {"en": "are you free Thursday at 3?", "es": "estas libre el jueves a las 3?", "pt": "vc ta livre quinta as 15h?"}
+DEFER = {
+    "en": "not now, maybe next month",
+    "es": "ahora no, quizas el mes que viene",
+    "pt": "agora nao, talvez mes que vem",
+}
+MEETING = {
+    "en": "are you free Thursday at 3?",
+    "es": "estas libre el jueves a las 3?",
+    "pt": "vc ta livre quinta as 15h?",
+}
 # Country codes that give each lead a timezone of its language.
 PREFIX = {"en": "+1212555", "es": "+52155512", "pt": "+55119880"}
 
@@ -83,7 +91,7 @@ def _settled(live: LiveNudge, phone: str, kind: str) -> tuple[Lead, list[str]]:
 def test_a_decline_gets_one_acknowledgement_and_no_further_pitch(live: LiveNudge, lang: str) -> None:
     phone = PREFIX[lang] + "0101"
     _say(live, phone, DECLINE[lang])  # the refusal is the lead's first message
-    lead, kinds = _settled(live, phone, "declined")
+    lead, _ = _settled(live, phone, "declined")
     assert _replies(live, phone, 1) and len(_replies(live, phone, 1)) == 1
     assert lead.stage == "closed"
     assert lead.next_touch in (None, 7)  # only the no-pitch re-engagement may remain
