@@ -12,6 +12,8 @@ import functools
 from datetime import date, datetime, time, timedelta
 
 from agent.acts import ActClassifier, Reading, build_classifier
+from agent.acts.answers import fact_by_meaning
+from agent.assets import matching_fact
 from agent.policies import next_send_time, zone
 from graph.cadence import send_window
 from graph.context import RunContext
@@ -43,3 +45,13 @@ def pause_until(ctx: RunContext, reading: Reading) -> datetime:
     day: date = reading.defer_until or (now.astimezone(tz) + DEFAULT_DEFERRAL).date()
     moment = datetime.combine(day, RESUME_AT, tzinfo=tz)
     return next_send_time(max(moment, now), tz_name, quiet)
+
+
+def answer_fact(ctx: RunContext, text: str, reading: Reading, language: str) -> str:
+    """The profile fact answering the lead's last message: by its keywords, else by meaning."""
+    profile = ctx.business.profile or {}
+    default = ctx.business.default_locale
+    fact = matching_fact(profile, text, language, default)
+    if fact or reading.act != "question":
+        return fact
+    return fact_by_meaning(profile, text, language, default, load_encoder(), topic=reading.topic)

@@ -14,14 +14,13 @@ from langgraph.runtime import Runtime
 from sqlalchemy import delete
 
 from agent import activity, stages
-from agent.assets import matching_fact
 from agent.channels.sms import carrier_answers
 from agent.composer import MessageKind
 from agent.outbound import free_text_choice
 from agent.policies import zone
 from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer
 from agent.text import analysed
-from graph.acts import pause_until, read_act
+from graph.acts import answer_fact, pause_until, read_act
 from graph.cadence import send_window
 from graph.context import RunContext
 from graph.industry import ensure_industry
@@ -210,8 +209,10 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
 
     qualification = ctx.sequence.by_purpose("qualification")
     asked = qualification is not None and state.get("last_touch", 0) >= qualification.number
-    if result.intent == "question":
-        fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
+    if result.intent == "question" or reading.act == "question":
+        fact = answer_fact(ctx, human[-1].body, reading, result.language)
+        if fact:
+            activity.record(session, lead, now, "answered", f"from the business profile: {fact[:120]}")
         if not reply("answer", {"fact": fact}):
             update["route"] = "escalate"  # the bot has nothing new to say: a person answers
             return update
@@ -228,6 +229,5 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     elif stage in (stages.CLOSED, stages.NURTURE_COMPLETE):
         reply("welcome_back")
     else:
-        fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
-        reply("answer", {"fact": fact})
+        reply("answer", {"fact": answer_fact(ctx, human[-1].body, reading, result.language)})
     return update

@@ -36,6 +36,12 @@ MEETING = {
     "es": "estas libre el jueves a las 3?",
     "pt": "vc ta livre quinta as 15h?",
 }
+PRICE = {"en": "how much is it per month?", "es": "cuanto cuesta al mes?", "pt": "quanto custa por mes?"}
+PRICE_FACT = {
+    "en": "Plans start at 99 USD per month",
+    "es": "Los planes empiezan en 99 USD al mes",
+    "pt": "Os planos começam em 99 USD por mês",
+}
 # Country codes that give each lead a timezone of its language.
 PREFIX = {"en": "+1212555", "es": "+52155512", "pt": "+55119880"}
 
@@ -48,7 +54,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveNudge]:
             "Acme Growth",
             whatsapp_from=WA_NUMBER,
             whatsapp_templates=whatsapp_templates("acme"),
-            profile={"description": "Marketing for clinics", "offer": "a free 15-minute audit"},
+            profile={
+                "description": "Marketing for clinics",
+                "offer": "a free 15-minute audit",
+                # No `keywords`: the question is matched to the fact by meaning.
+                "facts": [
+                    {"text": {"en": PRICE_FACT["en"], "es": PRICE_FACT["es"], "pt": PRICE_FACT["pt"]}},
+                    {"text": "Our team works remotely from Lisbon and Mexico City."},
+                ],
+            },
         )
         yield running
 
@@ -130,3 +144,14 @@ def test_asking_for_a_time_escalates(live: LiveNudge, lang: str) -> None:
                 break
         assert time.monotonic() < deadline, "no handoff for a lead asking for a time"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "pt"])
+def test_a_price_question_gets_the_price_from_the_profile(live: LiveNudge, lang: str) -> None:
+    phone = PREFIX[lang] + "0404"
+    _say(live, phone, FIRST[lang])
+    _replies(live, phone, 1)
+    _say(live, phone, PRICE[lang])
+    _settled(live, phone, "answered")
+    answer = _replies(live, phone, 2)[1]
+    assert PRICE_FACT[lang] in answer, answer
