@@ -144,6 +144,10 @@ def test_asking_for_a_time_escalates(live: LiveNudge, lang: str) -> None:
                 break
         assert time.monotonic() < deadline, "no handoff for a lead asking for a time"
         time.sleep(0.05)
+    # This business has no rep and no fallback contact: the lead is not promised minutes.
+    notice = _replies(live, phone, 2)[1]
+    assert not any(soon in notice for soon in ("within a few minutes", "en unos minutos", "em poucos minutos"))
+    assert any(word in notice for word in ("nobody is on hand", "no hay nadie", "não há ninguém")), notice
 
 
 @pytest.mark.parametrize("lang", ["en", "es", "pt"])
