@@ -61,7 +61,7 @@ def fact_by_meaning(
     texts = [text for text in texts if text]
     if not texts or not question.strip():
         return ""
-    vectors = np.asarray(embedder.encode([*texts, question], query=True), dtype=np.float32)
+    vectors = np.asarray(embedder.encode([*(t[:1000] for t in texts), question[:1000]], query=True), dtype=np.float32)
     scores = vectors[:-1] @ vectors[-1]
     cue = _cues().get(topic or "")
     if cue is not None:

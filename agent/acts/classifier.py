@@ -46,6 +46,7 @@ Matrix = npt.NDArray[np.float32]
 #: Acts the learned model may never produce on its own: rules decide them (see rules.decisive).
 RULE_ONLY: frozenset[Act] = frozenset({"opt_out"})
 
+EMBEDDED_CHARS = 1000
 INJECTION_MIN = 0.7  # the model's confidence needed for an act its rules did not see
 OBJECTION_MIN = 0.6
 CUE_SCALE = 0.6  # cue flags against unit-length embeddings: strong, but not deciding alone
@@ -123,7 +124,9 @@ class ActClassifier:
         }
 
     def _embed(self, texts: Sequence[str]) -> Matrix:
-        return np.asarray(self._embedder.encode([analysed(t).lower() for t in texts], query=True), dtype=np.float32)
+        # An act is said in a sentence or two: a longer message costs encoder time, not meaning.
+        clipped = [analysed(t)[:EMBEDDED_CHARS].lower() for t in texts]
+        return np.asarray(self._embedder.encode(clipped, query=True), dtype=np.float32)
 
     def _features(self, texts: Sequence[str], now: datetime) -> Matrix:
         cues = np.array([cue_flags(t, now) for t in texts], dtype=np.float32) * CUE_SCALE
