@@ -30,6 +30,8 @@ from graph.timeutil import to_iso
 from nudge.models import Message, OptOut, table_of
 
 MAX_CLARIFY = 2
+# A refusal or a "not now" is never quoted back as the lead's topic.
+NO_QUOTE = {"topic": ""}
 _MESSAGES = table_of(Message)
 
 
@@ -151,7 +153,7 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if declined and not hot and not answers_breakup:
         # One acknowledgement, then no more pitching: the lead is closed (only the no-pitch
         # re-engagement remains), also when the refusal is their first message.
-        reply("not_interested_close")
+        reply("not_interested_close", NO_QUOTE)
         activity.record(session, lead, now, "declined", f"acknowledged once, follow-ups stop ({reading.reason()})")
         update["stage"] = stages.CLOSED
         update["paused_until"] = None
@@ -160,7 +162,7 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         return update
     if reading.act == "defer" and not hot and not answers_breakup:
         until = pause_until(ctx, reading)
-        reply("breakup_not_now")
+        reply("breakup_not_now", NO_QUOTE)
         tz = zone(send_window(ctx)[0])
         activity.record(
             session,
