@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/instant_reply.py
 	$(BIN)/python bench/cadence.py
 	$(BIN)/python bench/reports.py
+	$(BIN)/python -m bench.acts
 
 serve: install
 	$(BIN)/nudge serve
