@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python -m bench.events
 	$(BIN)/python -m bench.console_live
 	$(BIN)/python -m bench.lead_import
+	$(BIN)/python -m bench.acts
 
 serve: install
 	$(BIN)/nudge serve

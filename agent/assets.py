@@ -19,7 +19,8 @@ class Asset:
     urls: Mapping[str, str]  # placeholder name → url to track
 
 
-def _localised(value: Any, language: str, default_language: str) -> str:
+def localised(value: Any, language: str, default_language: str) -> str:
+    """A profile text in `language` (a plain string, or one per language)."""
     if isinstance(value, dict):
         return str(value.get(language) or value.get(default_language) or next(iter(value.values()), ""))
     return str(value or "")
@@ -88,7 +89,7 @@ def content_asset(
 def offer_asset(
     profile: Mapping[str, Any], *, language: str, default_language: str, used: frozenset[str]
 ) -> Asset | None:
-    offer = _localised(profile.get("offer"), language, default_language)
+    offer = localised(profile.get("offer"), language, default_language)
     if not offer:
         return None
     booking = str(profile.get("booking_url") or "")
@@ -117,6 +118,6 @@ def matching_fact(profile: Mapping[str, Any], text: str, language: str, default_
         keywords = [str(k).lower() for k in fact.get("keywords", [])]
         hits = sum(1 for k in keywords if k and k in lowered)
         if hits > best_hits:
-            best, best_hits = _localised(fact.get("text"), language, default_language), hits
+            best, best_hits = localised(fact.get("text"), language, default_language), hits
     best = best.strip()
     return best if not best or best[-1] in ".!?" else best + "."

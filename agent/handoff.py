@@ -31,6 +31,12 @@ _ETA = {
     "es": {"soon": "en unos minutos", "later": "{day} por la mañana", "today": "esta", "tomorrow": "mañana"},
     "pt": {"soon": "em poucos minutos", "later": "{day} de manhã", "today": "hoje", "tomorrow": "amanhã"},
 }
+# No rep and no fallback contact could be told: promise no time, say so.
+_UNSTAFFED = {
+    "en": "as soon as someone on the team is free (nobody is on hand right now, so it may take longer than usual)",
+    "es": "en cuanto alguien del equipo esté libre (ahora no hay nadie disponible, puede tardar más de lo habitual)",
+    "pt": "assim que alguém da equipe estiver livre (agora não há ninguém disponível, pode demorar mais que o normal)",
+}
 _WEEKDAYS = {
     "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
     "es": ["el lunes", "el martes", "el miércoles", "el jueves", "el viernes", "el sábado", "el domingo"],
@@ -38,8 +44,11 @@ _WEEKDAYS = {
 }
 
 
-def rep_eta(business: Business, now: datetime, language: str) -> str:
-    """'within a few minutes' in business hours, else when the team is back ('tomorrow morning')."""
+def rep_eta(business: Business, now: datetime, language: str, *, staffed: bool = True) -> str:
+    """'within a few minutes' in business hours, else when the team is back ('tomorrow morning');
+    with nobody to tell (`staffed=False`: no rep, no fallback contact reached) no time is promised."""
+    if not staffed:
+        return _UNSTAFFED.get(language, _UNSTAFFED["en"])
     words = _ETA.get(language, _ETA["en"])
     opening = next_send_time(now, business.timezone, business_hours(business))
     if opening <= now:

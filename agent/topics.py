@@ -1,4 +1,9 @@
-"""A short phrase of what the lead asked about, quoted back so touch 1 reads personal."""
+"""A short phrase of what the lead asked about, quoted back so touch 1 reads personal.
+
+Only whole phrases are quoted: a first sentence too long to quote is cut at its first clause, and
+when that is still too long nothing is quoted (a clipped quote — "…we need to" — reads like a
+broken machine). A phrase that ends on a word needing a next one ("to", "que", "para") is not quoted either.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,67 @@ _LEAD_IN = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(r"[.!?\n]")
+_CLAUSE_END = re.compile(r"[,;:]")
 MAX_TOPIC = 60
+# Words a phrase cannot end on (en/es/pt, accents folded by lower-casing only where they match).
+_DANGLING = frozenset(
+    [
+        "to",
+        "the",
+        "a",
+        "an",
+        "and",
+        "or",
+        "of",
+        "for",
+        "with",
+        "in",
+        "on",
+        "at",
+        "my",
+        "our",
+        "your",
+        "we",
+        "i",
+        "que",
+        "qué",
+        "de",
+        "del",
+        "la",
+        "el",
+        "los",
+        "las",
+        "un",
+        "una",
+        "y",
+        "o",
+        "con",
+        "para",
+        "por",
+        "en",
+        "mi",
+        "mis",
+        "nuestro",
+        "nuestra",
+        "e",
+        "do",
+        "da",
+        "dos",
+        "das",
+        "um",
+        "uma",
+        "com",
+        "pra",
+        "pro",
+        "no",
+        "na",
+        "meu",
+        "minha",
+        "nosso",
+        "nossa",
+        "se",
+    ]
+)
 
 
 def extract_topic(text: str) -> str:
@@ -33,13 +98,11 @@ def extract_topic(text: str) -> str:
     stripped = re.sub(r"^to\s+(?=\w)", "", stripped, count=1, flags=re.IGNORECASE)
     first = _SENTENCE_END.split(stripped, maxsplit=1)[0].strip(" ,;:-¿¡\"'")
     first = re.sub(r"[\"“”«»]", "", first)
-    words = first.split()
-    if len(words) < 2:
-        return ""
-    topic = ""
-    for word in words:
-        candidate = f"{topic} {word}".strip()
-        if len(candidate) > MAX_TOPIC:
-            break
-        topic = candidate
-    return topic.rstrip(",;:") if len(topic.split()) >= 2 else ""
+    if len(first) > MAX_TOPIC:
+        first = _CLAUSE_END.split(first, maxsplit=1)[0].strip()
+        if len(first) > MAX_TOPIC:
+            return ""  # no whole phrase fits: quote nothing rather than a fragment
+    words = first.rstrip(",;:").split()
+    if len(words) < 2 or words[-1].lower() in _DANGLING:
+        return ""  # "…para", "looking for": the phrase is not whole
+    return " ".join(words)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from agent import activity
+from agent.acts import ActClassifier
 from agent.composer import Composer, Usage
 from agent.links import TokenSource, new_token
 from agent.llm import Qualifier, offline_qualifier
@@ -65,6 +66,7 @@ class RunContext:
     public_url: str
     knowledge: KnowledgePort | None = None
     qualifier: Qualifier = offline_qualifier
+    acts: ActClassifier | None = None  # None: the process-wide reader (graph.acts.shared_reader)
     first_touch_promise: float = 60.0  # seconds from the lead's arrival to touch 1
     link_token: TokenSource = new_token  # seeded in a simulation
     ids: IdSource = new_id  # for ids the run shows (seeded in a simulation)

@@ -16,6 +16,7 @@ from agent.policies import repeats_earlier
 from agent.text import analysed
 from agent.topics import extract_topic
 from graph.context import RunContext
+from knowledge.industries import industry_label
 from nudge.models import Message, TrackedLink
 
 TRANSCRIPT_LINES = 20  # what the LLM composer sees of the conversation, newest last
@@ -33,7 +34,9 @@ def lead_values(ctx: RunContext) -> dict[str, str]:
         "first_name": first_name(lead.name),
         "business": business.name,
         "topic": extract_topic(lead.first_message),
-        "industry_label": (lead.industry or "").replace("_", " "),
+        "industry_label": industry_label(lead.industry, lead.locale or business.default_locale)
+        if lead.industry
+        else "",
     }
 
 

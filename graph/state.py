@@ -32,6 +32,8 @@ class LeadState(TypedDict, total=False):
     qualification: dict[str, Any]  # the latest Qualification.to_dict(), for the handoff summary
     sla_check_at: str | None  # when an unclaimed handoff is re-sent (ISO-8601 UTC)
     kept_warm: bool  # the lead got one keep-warm message while waiting for a rep
+    paused_until: str | None  # the lead deferred ("next month"): no follow-up before this (ISO-8601 UTC)
+    act: dict[str, Any]  # the latest agent.acts.Reading.to_dict()
     runs: int
 
     # Decided by `absorb` for this run only.

@@ -33,7 +33,7 @@ import numpy.typing as npt
 from agent.language import detect_language
 from agent.text import analysed
 from knowledge.embeddings import DEFAULT_MODEL, FloatMatrix, load_encoder
-from knowledge.industry_data import GENERIC_PROTOTYPES, INDUSTRY_TABLE
+from knowledge.industry_data import GENERIC_PROTOTYPES, INDUSTRY_TABLE, LOCAL_LABELS
 
 if TYPE_CHECKING:
     from knowledge.embeddings import Encoder
@@ -456,3 +456,8 @@ def detect_industry(
     Returns ``IndustryGuess(None, ...)`` when the text names no industry or is ambiguous.
     """
     return get_detector(model, extra).detect(text, form_field, language=language, embedding=embedding)
+
+
+def industry_label(key: str, language: str) -> str:
+    """How a message names an industry: localised in es/pt, the key's words otherwise."""
+    return LOCAL_LABELS.get(key, {}).get(language) or key.replace("_", " ")

@@ -1221,3 +1221,30 @@ GENERIC_PROTOTYPES: list[str] = [
     "Vocês atendem empresas de fora?",
     "Tem mensalidade ou é pagamento único?",
 ]
+
+
+# How messages name each industry in Spanish and Portuguese (plural business nouns, so that
+# "en {industry_label}" / "entre {industry_label}" read naturally). English messages keep the key.
+LOCAL_LABELS: dict[str, dict[str, str]] = {
+    "dental": {"es": "clínicas dentales", "pt": "clínicas odontológicas"},
+    "real_estate": {"es": "inmobiliarias", "pt": "imobiliárias"},
+    "legal": {"es": "estudios jurídicos", "pt": "escritórios de advocacia"},
+    "fitness": {"es": "gimnasios", "pt": "academias"},
+    "restaurant": {"es": "restaurantes", "pt": "restaurantes"},
+    "ecommerce_retail": {"es": "tiendas", "pt": "lojas"},
+    "automotive": {"es": "talleres y concesionarias", "pt": "oficinas e concessionárias"},
+    "education": {"es": "escuelas y cursos", "pt": "escolas e cursos"},
+    "software_saas": {"es": "empresas de software", "pt": "empresas de software"},
+    "insurance": {"es": "aseguradoras", "pt": "corretoras de seguros"},
+    "beauty_wellness": {"es": "salones de belleza", "pt": "salões de beleza"},
+    "home_services": {"es": "servicios para el hogar", "pt": "serviços residenciais"},
+    "healthcare": {"es": "clínicas y consultorios", "pt": "clínicas e consultórios"},
+    "finance_accounting": {"es": "estudios contables", "pt": "escritórios de contabilidade"},
+    "hospitality_travel": {"es": "hoteles y turismo", "pt": "hotéis e turismo"},
+    "marketing_agency": {"es": "agencias de marketing", "pt": "agências de marketing"},
+    "manufacturing": {"es": "fábricas", "pt": "indústrias"},
+    "solar_energy": {"es": "empresas de energía solar", "pt": "empresas de energia solar"},
+    "veterinary": {"es": "veterinarias", "pt": "clínicas veterinárias"},
+    "events": {"es": "empresas de eventos", "pt": "empresas de eventos"},
+    "logistics": {"es": "empresas de logística", "pt": "transportadoras"},
+}

@@ -46,6 +46,7 @@ Matrix = npt.NDArray[np.float32]
 #: Acts the learned model may never produce on its own: rules decide them (see rules.decisive).
 RULE_ONLY: frozenset[Act] = frozenset({"opt_out"})
 
+EMBEDDED_CHARS = 1000
 INJECTION_MIN = 0.7  # the model's confidence needed for an act its rules did not see
 OBJECTION_MIN = 0.6
 CUE_SCALE = 0.6  # cue flags against unit-length embeddings: strong, but not deciding alone
@@ -123,7 +124,9 @@ class ActClassifier:
         }
 
     def _embed(self, texts: Sequence[str]) -> Matrix:
-        return np.asarray(self._embedder.encode([analysed(t).lower() for t in texts], query=True), dtype=np.float32)
+        # An act is said in a sentence or two: a longer message costs encoder time, not meaning.
+        clipped = [analysed(t)[:EMBEDDED_CHARS].lower() for t in texts]
+        return np.asarray(self._embedder.encode(clipped, query=True), dtype=np.float32)
 
     def _features(self, texts: Sequence[str], now: datetime) -> Matrix:
         cues = np.array([cue_flags(t, now) for t in texts], dtype=np.float32) * CUE_SCALE
@@ -148,7 +151,8 @@ class ActClassifier:
                 evidence=narrow.evidence,
             )
         x = self._features([text], now)
-        probs = _softmax(x @ self._weights + self._bias)[0]
+        with _one_blas_thread():  # one row: threads only add hand-off cost
+            probs = _softmax(x @ self._weights + self._bias)[0]
         hot = hot_cue(text)
         for index, label in enumerate(self._labels):
             # Rule-only acts never come from the model; hot acts and objections need their kind of

@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 
 from agent.acts.deferral import parse_deferral
 from agent.llm.injection import injection_cues
-from agent.qualifier import qualify
+from agent.qualifier import Qualification
+from agent.qualifier import qualify as _qualify
 from agent.qualifier._text import bare, fold
 from agent.qualifier.autoreply import auto_reply_cues
 from agent.qualifier.consent import opt_out_match
@@ -95,6 +96,12 @@ _OBJECTION_TOPICS: tuple[tuple[str, str], ...] = (
         r"|a lot for|es mucho|e muito)\b",
     ),
 )
+
+
+@lru_cache(maxsize=256)
+def qualify(text: str) -> Qualification:
+    """The offline qualifier's reading, once per text (the act rules consult it several times)."""
+    return _qualify(text)
 
 
 @cache

@@ -14,12 +14,14 @@ from langgraph.runtime import Runtime
 from sqlalchemy import delete
 
 from agent import activity, stages
-from agent.assets import matching_fact
 from agent.channels.sms import carrier_answers
 from agent.composer import MessageKind
 from agent.outbound import free_text_choice
+from agent.policies import zone
 from agent.qualifier import is_auto_reply, is_help, is_opt_in, parse_breakup_answer
 from agent.text import analysed
+from graph.acts import answer_fact, pause_until, read_act
+from graph.cadence import send_window
 from graph.context import RunContext
 from graph.industry import ensure_industry
 from graph.speak import say
@@ -28,6 +30,8 @@ from graph.timeutil import to_iso
 from nudge.models import Message, OptOut, table_of
 
 MAX_CLARIFY = 2
+# A refusal or a "not now" is never quoted back as the lead's topic.
+NO_QUOTE = {"topic": ""}
 _MESSAGES = table_of(Message)
 
 
@@ -98,6 +102,11 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     if result.intent == "opt_out":
         update["route"] = "opt_out"
         return update
+    reading = read_act(ctx, text)
+    update["act"] = reading.to_dict()
+    activity.record(session, lead, now, "act", reading.reason())
+    declined = result.intent == "not_interested" or reading.act == "decline"
+    hot = result.intent == "hot" or reading.is_hot
     if is_help(text):
         # Carriers require an answer to HELP, even from an opted-out number; it is not a reply to
         # the cadence, so nothing else moves.
@@ -135,14 +144,51 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
         update["stage"] = stages.CONVERSING
         return update
 
-    if state.get("last_touch", 0) == 0:
+    first = state.get("last_touch", 0) == 0
+    breakup = ctx.sequence.by_purpose("breakup")
+    # An answer to the break-up question ("2", "not now") is read by its own rules below.
+    answers_breakup = (
+        breakup is not None and state.get("last_touch") == breakup.number and parse_breakup_answer(text) is not None
+    )
+    if declined and not hot and not answers_breakup:
+        # One acknowledgement, then no more pitching: the lead is closed (only the no-pitch
+        # re-engagement remains), also when the refusal is their first message.
+        reply("not_interested_close", NO_QUOTE)
+        activity.record(session, lead, now, "declined", f"acknowledged once, follow-ups stop ({reading.reason()})")
+        update["stage"] = stages.CLOSED
+        update["paused_until"] = None
+        if first:
+            update["last_touch"] = 1  # the acknowledgement answered the first message
+        return update
+    if reading.act == "defer" and not hot and not answers_breakup:
+        until = pause_until(ctx, reading)
+        reply("breakup_not_now", NO_QUOTE)
+        tz = zone(send_window(ctx)[0])
+        activity.record(
+            session,
+            lead,
+            now,
+            "deferred",
+            f"the lead asked to be contacted later: no follow-up before {until.astimezone(tz):%a %d %b %Y %H:%M} "
+            f"({tz.key}) — {reading.reason()}",
+        )
+        update["paused_until"] = to_iso(until)
+        update["anchor_at"] = to_iso(until)  # the cadence resumes from the moment they named
+        if first:
+            update["last_touch"] = 1
+        if stage not in (stages.WON, stages.LOST):
+            update["stage"] = stages.CONVERSING
+        return update
+
+    if state.get("paused_until"):
+        update["paused_until"] = None  # the lead is back before the date they named: the pause ends
+    if first:
         # The lead's first message: touch 1 answers it; a hot lead then goes to a person.
-        update.update(route="touch", due_touch=1, hot=result.intent == "hot")
+        update.update(route="touch", due_touch=1, hot=hot)
         return update
 
     if stage not in (stages.WON, stages.LOST, stages.BOOKED):  # a booked lead is answered, its cadence still waits
         update["stage"] = stages.CONVERSING  # a closed or completed lead who writes is back in play
-    breakup = ctx.sequence.by_purpose("breakup")
     if breakup is not None and state.get("last_touch") == breakup.number:
         answer = parse_breakup_answer(text)
         if answer == "close":
@@ -157,19 +203,19 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             reply("breakup_keep_open")
             return update
 
-    if result.intent == "hot":
+    if hot:
+        if result.intent != "hot":
+            activity.record(session, lead, now, "hot", f"escalated on the act: {reading.reason()}")
         update["route"] = "escalate"
-        return update
-    if result.intent == "not_interested":
-        reply("not_interested_close")
-        update["stage"] = stages.CLOSED
         return update
 
     qualification = ctx.sequence.by_purpose("qualification")
     # A lead with a meeting booked is answered but not qualified again: the meeting does that.
     asked = stage == stages.BOOKED or (qualification is not None and state.get("last_touch", 0) >= qualification.number)
-    if result.intent == "question":
-        fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
+    if result.intent == "question" or reading.act == "question":
+        fact = answer_fact(ctx, human[-1].body, reading, result.language)
+        if fact:
+            activity.record(session, lead, now, "answered", f"from the business profile: {fact[:120]}")
         if not reply("answer", {"fact": fact}):
             update["route"] = "escalate"  # the bot has nothing new to say: a person answers
             return update
@@ -186,6 +232,5 @@ def _converse(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
     elif stage in (stages.CLOSED, stages.NURTURE_COMPLETE):
         reply("welcome_back")
     else:
-        fact = matching_fact(ctx.business.profile or {}, text, result.language, ctx.business.default_locale)
-        reply("answer", {"fact": fact})
+        reply("answer", {"fact": answer_fact(ctx, human[-1].body, reading, result.language)})
     return update

@@ -75,8 +75,15 @@ def escalate(state: LeadState, runtime: Runtime[RunContext]) -> dict[str, Any]:
             choice=choice,
             language=language,
             touch=None,
-            extra={"rep_eta": rep_eta(business, now, language), "rep_name": rep.name.split()[0] if rep else ""},
+            extra={
+                "rep_eta": rep_eta(business, now, language, staffed=reached > 0),
+                "rep_name": rep.name.split()[0] if rep else "",
+            },
+            # With nobody to tell, the wording that says so must be used.
+            required=() if reached else ("rep_eta",),
         )
+    if not reached:
+        activity.record(session, lead, now, "unstaffed", "no rep and no fallback contact to notify: no time promised")
     activity.record(
         session,
         lead,

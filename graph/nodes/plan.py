@@ -40,6 +40,9 @@ def _next_touch(state: LeadState, ctx: RunContext) -> tuple[int | None, datetime
     # run that would only be told to wait for the morning.
     last_follow_up, engaged = from_iso(state.get("last_follow_up_at")), from_iso(state.get("engaged_at"))
     due = planned_time(ctx, spec, anchor, last_follow_up, engaged=engaged)
+    paused = from_iso(state.get("paused_until"))
+    if paused is not None and due < paused:
+        due = paused  # the lead asked us to come back then: nothing before (graph.acts.pause_until)
     now = ctx.clock.now()
     if engaged == now:  # this run read the click
         usual = planned_time(ctx, spec, anchor, last_follow_up)

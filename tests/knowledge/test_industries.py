@@ -168,3 +168,15 @@ def test_normalize_industry(value: str, expected: str) -> None:
 def test_normalize_industry_rejects_empty() -> None:
     with pytest.raises(ValueError):
         normalize_industry("  ")
+
+
+def test_every_industry_has_a_spanish_and_portuguese_name() -> None:
+    from knowledge.industries import industry_label
+
+    for key in industry_keys():
+        for lang in ("es", "pt"):
+            label = industry_label(key, lang)
+            assert label and "_" not in label and label != key.replace("_", " "), (key, lang)
+    assert industry_label("finance_accounting", "es") == "estudios contables"
+    assert industry_label("finance_accounting", "en") == "finance accounting"
+    assert industry_label("funeral_homes", "pt") == "funeral homes"  # a business's own industry
