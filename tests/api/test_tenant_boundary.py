@@ -239,6 +239,10 @@ CASES: list[Case] = [
     Case("GET", "/v1/email-inbox", (200, 200, 404)),
     Case("PUT", "/v1/email-inbox", (200, 200, 404), body=_inbox),
     Case("DELETE", "/v1/email-inbox", (204, 204, 404)),
+    Case("GET", "/v1/email-providers", (200, 200, 404)),
+    Case("GET", "/v1/email-providers/postmark", (200, 200, 404)),
+    Case("PUT", "/v1/email-providers/mailgun", (200, 200, 404), body=lambda w, t: {"signing_key": "key-boundary-1"}),
+    Case("DELETE", "/v1/email-providers/sendgrid", (204, 204, 404)),
 ]
 
 
