@@ -107,6 +107,9 @@ BEYOND_SCHEMA: dict[str, list[str]] = {
     "POST /webhooks/email/inbound": ["403"],
     # A host the address rules refuse; a first configuration without its password.
     "PUT /v1/email-inbox": ["422"],
+    # A field the provider does not use (signing_key for Postmark, rotate_password for Mailgun),
+    # or Mailgun first configured without its signing key.
+    "PUT /v1/email-providers/{provider}": ["422"],
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
