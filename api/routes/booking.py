@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt
 from sqlalchemy.exc import IntegrityError
 
 from agent.booking.events import read_event
@@ -44,9 +44,16 @@ class IntegrationIn(Strict):
     )
 
 
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's "integer" includes 220.0; a boolean or a string stays refused (StrictInt).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class RotateIn(Strict):
     secret: SecretText | None = None
-    grace_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
+    grace_seconds: Annotated[StrictInt, Field(ge=0, le=MAX_GRACE_SECONDS), BeforeValidator(_whole_number)] = Field(
         default=3600, description="how long the old secret still verifies (0: refused at once, after a leak)"
     )
 
