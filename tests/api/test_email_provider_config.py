@@ -67,7 +67,7 @@ def _configure(live: LiveNudge, shop: Shop, provider: str, body: dict[str, Any] 
 
 
 def _path(answer: dict[str, Any]) -> str:
-    return urlsplit(answer["inbound_url"]).path
+    return str(urlsplit(answer["inbound_url"]).path)
 
 
 def _fixture(name: str, to: str, **replace: str) -> Any:
@@ -151,7 +151,8 @@ def test_postmark_to_a_business_url_verifies_its_password_only(live: LiveNudge) 
     connection, others = _configure(live, mine, "postmark"), _configure(live, other, "postmark")
     url, payload = _path(connection), _fixture("postmark_inbound.json", mine.address)
     before = _written(live)
-    for auth in (None, ("nudge", "guess"), ("nudge", others["password"])):
+    assert live.client.post(url, json=payload).status_code == 401, "no basic auth"
+    for auth in (("nudge", "guess"), ("nudge", str(others["password"]))):
         refused = live.client.post(url, json=payload, auth=auth)
         assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Basic"), refused.text
     assert live.client.post(_path(others), json=payload, auth=("nudge", connection["password"])).status_code == 401
