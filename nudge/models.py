@@ -687,6 +687,8 @@ class LeadImport(TenantScoped, Base):
     failed: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)  # [{"row", "column", "message"}]
     created_at: Mapped[datetime]
+
+
 class EmailInbox(TenantScoped, Base):
     """A business's mailbox read over IMAP for replies, bounces and mailto unsubscribes.
 
