@@ -22,6 +22,7 @@ from api.routes import (
     connectors,
     email,
     email_inbox,
+    email_providers,
     handoffs,
     health,
     keys,
@@ -91,6 +92,7 @@ def create_app(
         connectors,
         booking,
         email_inbox,
+        email_providers,
     )
     for module in modules:
         app.include_router(module.router)

@@ -54,6 +54,8 @@ ACTIONS: dict[tuple[str, str], str] = {
     ("DELETE", "/v1/booking-integrations/{integration_id}"): "booking_integration.delete",
     ("PUT", "/v1/email-inbox"): "email_inbox.update",
     ("DELETE", "/v1/email-inbox"): "email_inbox.delete",
+    ("PUT", "/v1/email-providers/{provider}"): "email_provider.update",
+    ("DELETE", "/v1/email-providers/{provider}"): "email_provider.delete",
 }
 
 

@@ -687,6 +687,8 @@ class LeadImport(TenantScoped, Base):
     failed: Mapped[int] = mapped_column(default=0)
     errors: Mapped[list[Any]] = mapped_column(default=list)  # [{"row", "column", "message"}]
     created_at: Mapped[datetime]
+
+
 class EmailInbox(TenantScoped, Base):
     """A business's mailbox read over IMAP for replies, bounces and mailto unsubscribes.
 
@@ -715,6 +717,26 @@ class EmailInbox(TenantScoped, Base):
     last_checked_at: Mapped[datetime | None]
     leased_by: Mapped[str | None] = mapped_column(sa.String(64))
     leased_until: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class EmailProvider(TenantScoped, Base):
+    """A business's own inbound email provider (Postmark, SendGrid, Mailgun) posting to
+    `/webhooks/email/{provider}/{id}`. Postmark and SendGrid authenticate with a basic-auth password
+    Nudge generated: only its SHA-256 is kept (it is shown once). Mailgun signs with the business's
+    webhook signing key, kept because verifying needs it; the API never returns it."""
+
+    __tablename__ = "email_providers"
+    __table_args__ = (
+        _owned_by_business(),
+        sa.UniqueConstraint("business_id", "provider", name="uq_email_providers_business_provider"),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default=lambda: new_id("emp"))
+    provider: Mapped[str] = mapped_column(sa.String(16))  # postmark | sendgrid | mailgun
+    password_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    signing_key: Mapped[str | None] = mapped_column(sa.String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -758,4 +780,5 @@ TENANT_MODELS: tuple[type[Base], ...] = (
     Booking,
     LeadImport,
     EmailInbox,
+    EmailProvider,
 )

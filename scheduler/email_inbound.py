@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from agent import activity
 from agent.contacts import ContactError, normalise_email
 from agent.inbound_email import InboundMail, classify, provider_key
+from agent.text import strip_controls
 from agent.unsubscribe import token_in_subject
 from nudge.models import Business, InboundEmailPayload, Lead, Message
 from scheduler.delivery import report_failure
@@ -95,14 +96,15 @@ def handle_mail(
 def keep_unreadable(
     session: Session, source: str, payload: str, detail: str, now: datetime, *, business_id: str | None = None
 ) -> str:
-    """Keep a verified delivery we cannot act on, as received; returns its id."""
+    """Keep a verified delivery we cannot act on, as received (less control characters: PostgreSQL
+    text cannot hold a NUL); returns its id."""
     row = InboundEmailPayload(
         received_at=now,
         source=source,
         business_id=business_id,
         status="unreadable",
-        detail=detail[:500],
-        payload=payload[:MAX_STORED_PAYLOAD],
+        detail=strip_controls(detail)[:500],
+        payload=strip_controls(payload[:MAX_STORED_PAYLOAD]),
     )
     session.add(row)
     session.flush()

@@ -248,9 +248,7 @@ class _Reader:
         """The UID to read after; a new UIDVALIDITY starts the folder again from `since`."""
         now = self.watcher.clock.now()
         with transaction(self.watcher.sessions) as session:
-            row = session.execute(
-                sa.select(_INBOXES.c.uidvalidity, _INBOXES.c.last_uid).where(self._held())
-            ).first()
+            row = session.execute(sa.select(_INBOXES.c.uidvalidity, _INBOXES.c.last_uid).where(self._held())).first()
             if row is None:
                 raise LostLease
             last_uid = int(row.last_uid) if row.uidvalidity == uidvalidity else 0
@@ -331,9 +329,7 @@ class _Reader:
         now = self.watcher.clock.now()
         with transaction(self.watcher.sessions) as session:
             renewed = session.connection().execute(
-                _INBOXES.update()
-                .where(self._held())
-                .values(leased_until=now + self.watcher.lease, last_checked_at=now)
+                _INBOXES.update().where(self._held()).values(leased_until=now + self.watcher.lease, last_checked_at=now)
             )
             if renewed.rowcount != 1:
                 raise LostLease

@@ -1,8 +1,11 @@
 """Inbound email over HTTP: Nudge's own signed JSON (NUDGE_EMAIL_INBOUND_SECRET), and the inbound
 formats of Postmark (JSON), SendGrid Inbound Parse (multipart form) and Mailgun routes (form,
-Mailgun's signature). Every route verifies its sender, turns the payload into an `InboundMail`
-and hands it to `scheduler.email_inbound.handle_mail`, the one place that decides reply, bounce,
-auto-reply or unsubscribe. A verified payload that cannot be read is kept as received
+Mailgun's signature). Each provider has a server-wide URL (`/webhooks/email/postmark`, verified with
+the server's settings) and per-business URLs (`/webhooks/email/postmark/{id}`, verified with the
+secret of the business's `EmailProvider` row, configured through `/v1/email-providers`). Every
+route verifies its sender, turns the payload into an `InboundMail` and hands it to
+`scheduler.email_inbound.handle_mail`, the one place that decides reply, bounce, auto-reply or
+unsubscribe. A verified payload that cannot be read is kept as received
 (`inbound_email_payloads`) and answered 200 `unreadable`: a provider is never refused for the shape
 of what it sent (it would retry it for days)."""
 
@@ -12,9 +15,10 @@ import base64
 import binascii
 import hmac
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
@@ -25,10 +29,12 @@ from agent.inbound_email.mime import digest_id
 from agent.inbound_email.providers import from_mailgun, from_postmark, from_sendgrid, mailgun_signature_problem
 from agent.text import strip_controls
 from api.deps import ClientLimitDep, RuntimeDep, SessionDep
-from api.errors import LIMIT_RESPONSES, ApiError
+from api.errors import LIMIT_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
-from nudge.db import after_commit, transaction
+from api.routes.email_providers import password_digest
+from nudge.db import TENANT_KEY, after_commit, transaction
 from nudge.documents import DocumentError, loads_json
+from nudge.models import EmailProvider
 from nudge.runtime import Runtime
 from nudge.signing import signature_problem
 from scheduler.email_inbound import handle_mail, keep_unreadable
@@ -100,21 +106,26 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def _decide(session: Session, runtime: Runtime, mail: InboundMail, source: str, raw: str) -> Accepted:
+def _decide(
+    session: Session, runtime: Runtime, mail: InboundMail, source: str, raw: str, business_id: str | None = None
+) -> Accepted:
+    """`business_id`: the business whose own provider connection verified this (its lookups stay inside it)."""
     now = runtime.clock.now()
-    handled = handle_mail(session, mail, now)
+    handled = handle_mail(session, mail, now, business_id=business_id)
     if handled.status == "unknown_address":
         raise ApiError(404, "unknown_address", handled.detail)
     if handled.status == "unreadable":
-        keep_unreadable(session, source, raw, handled.detail, now)
+        keep_unreadable(session, source, raw, handled.detail, now, business_id=business_id)
     if handled.wake is not None:
         woken = handled.wake
         after_commit(session, lambda: runtime.dispatcher.wake(woken))
     return Accepted(status=handled.status, detail=handled.detail)
 
 
-def _unreadable(session: Session, runtime: Runtime, source: str, raw: str, detail: str) -> Accepted:
-    keep_unreadable(session, source, raw, detail, runtime.clock.now())
+def _unreadable(
+    session: Session, runtime: Runtime, source: str, raw: str, detail: str, business_id: str | None = None
+) -> Accepted:
+    keep_unreadable(session, source, raw, detail, runtime.clock.now(), business_id=business_id)
     return Accepted(status="unreadable", detail=detail[:500])
 
 
@@ -149,27 +160,76 @@ def _problem(exc: Exception) -> str:
     return str(exc)[:500]
 
 
+def _basic_password(authorization: str | None, hint: str) -> tuple[str, str | None]:
+    """The basic-auth password, or why there is none."""
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return "", f"basic auth is required (put {hint} in the webhook URL)"
+    try:
+        _, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", "the basic auth credentials are not base64 user:password"
+    return password, None
+
+
 def _basic_auth_problem(secret: str, authorization: str | None) -> str | None:
     """Postmark and SendGrid sign nothing: their webhook URL carries basic auth
     (https://inbound:SECRET@nudge.example/...), the password being NUDGE_EMAIL_INBOUND_SECRET."""
     if not secret:
         return "this endpoint is not configured (set NUDGE_EMAIL_INBOUND_SECRET)"
-    scheme, _, encoded = (authorization or "").partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return "basic auth is required (put user:NUDGE_EMAIL_INBOUND_SECRET in the webhook URL)"
-    try:
-        _, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return "the basic auth credentials are not base64 user:password"
+    password, problem = _basic_password(authorization, "user:NUDGE_EMAIL_INBOUND_SECRET")
+    if problem:
+        return problem
     if not hmac.compare_digest(password.encode(), secret.encode()):
         return "wrong basic auth password"
     return None
 
 
+def connection_problem(
+    row: EmailProvider, authorization: str | None, fields: dict[str, str], now: datetime
+) -> str | None:
+    """Why a delivery to a business's own provider URL must be refused, or None: the password
+    whose SHA-256 the row keeps (Postmark, SendGrid), or the row's Mailgun signing key."""
+    if row.provider == "mailgun":
+        return mailgun_signature_problem(row.signing_key or "", fields, now)
+    if not row.password_sha256:
+        return "this connection has no password; PUT /v1/email-providers/{provider} makes one"
+    password, problem = _basic_password(authorization, "the password /v1/email-providers answered")
+    if problem:
+        return problem
+    if not hmac.compare_digest(password_digest(password), row.password_sha256):
+        return "wrong basic auth password"
+    return None
+
+
+def _unauthorized(problem: str) -> ApiError:
+    return ApiError(401, "unauthorized", problem, {"WWW-Authenticate": 'Basic realm="nudge-inbound-email"'})
+
+
 def _require_basic_auth(runtime: Runtime, authorization: str | None) -> None:
     problem = _basic_auth_problem(runtime.settings.email_inbound_secret, authorization)
     if problem:
-        raise ApiError(401, "unauthorized", problem, {"WWW-Authenticate": 'Basic realm="nudge-inbound-email"'})
+        raise _unauthorized(problem)
+
+
+def _connection(
+    session: Session,
+    provider: str,
+    connection_id: str,
+    authorization: str | None,
+    fields: dict[str, str],
+    now: datetime,
+) -> str:
+    """The business whose verified connection this is; 404 for no such connection, 401/403 for a
+    wrong secret (raised before anything is written). Scopes the session to that business."""
+    row = session.get(EmailProvider, connection_id)
+    if row is None or row.provider != provider:
+        raise not_found(f"{provider} connection")
+    problem = connection_problem(row, authorization, fields, now)
+    if problem:
+        raise ApiError(403, "bad_signature", problem) if provider == "mailgun" else _unauthorized(problem)
+    session.info[TENANT_KEY] = row.business_id
+    return row.business_id
 
 
 _BASIC: dict[int | str, dict[str, Any]] = {401: {"description": "missing or wrong basic auth"}}
@@ -226,14 +286,71 @@ async def mailgun_inbound(request: Request, runtime: RuntimeDep) -> Accepted:
     return await _handle_form(runtime, "mailgun", fields, raw)
 
 
-async def _handle_form(runtime: Runtime, source: str, fields: dict[str, str], raw: str) -> Accepted:
+ConnectionPath = Annotated[str, Path(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")]
+_CONNECTION: dict[int | str, dict[str, Any]] = {
+    **_HANDLED,
+    404: {"description": "no such connection, or no business sends email from the To address"},
+}
+
+
+@router.post("/postmark/{connection_id}", response_model=Accepted, responses={**_CONNECTION, **_BASIC})
+def postmark_inbound_for(
+    connection_id: ConnectionPath,
+    body: Annotated[bytes, Depends(_raw_body)],
+    session: SessionDep,
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Accepted:
+    business_id = _connection(session, "postmark", connection_id, authorization, {}, runtime.clock.now())
+    raw = body.decode("utf-8", "replace")
+    try:
+        data = loads_json(body)
+    except DocumentError as exc:
+        return _unreadable(session, runtime, "postmark", raw, f"not JSON: {exc}", business_id)
+    mail = from_postmark(data, fallback_id=digest_id(body))
+    return _decide(session, runtime, mail, "postmark", raw, business_id)
+
+
+@router.post("/sendgrid/{connection_id}", response_model=Accepted, responses={**_CONNECTION, **_BASIC})
+async def sendgrid_inbound_for(
+    connection_id: ConnectionPath,
+    request: Request,
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Accepted:
+    fields, raw = await _form(request)
+    return await _handle_form(runtime, "sendgrid", fields, raw, (connection_id, authorization))
+
+
+@router.post(
+    "/mailgun/{connection_id}",
+    response_model=Accepted,
+    responses={**_CONNECTION, 403: {"description": "missing, stale or forged Mailgun signature"}},
+)
+async def mailgun_inbound_for(connection_id: ConnectionPath, request: Request, runtime: RuntimeDep) -> Accepted:
+    fields, raw = await _form(request)
+    return await _handle_form(runtime, "mailgun", fields, raw, (connection_id, None))
+
+
+async def _handle_form(
+    runtime: Runtime,
+    source: str,
+    fields: dict[str, str],
+    raw: str,
+    connection: tuple[str, str | None] | None = None,
+) -> Accepted:
+    """`connection`: (id, Authorization header) of a business's own connection, verified here."""
+
     def run() -> Accepted:
         with transaction(runtime.sessions) as session:
+            business_id = None
+            if connection is not None:
+                business_id = _connection(session, source, connection[0], connection[1], fields, runtime.clock.now())
             if not fields:
-                return _unreadable(session, runtime, source, raw, "no form fields")
+                return _unreadable(session, runtime, source, raw, "no form fields", business_id)
             fallback = digest_id(raw.encode())
             parse = from_sendgrid if source == "sendgrid" else from_mailgun
-            return _decide(session, runtime, parse(fields, fallback_id=fallback), source, raw)
+            return _decide(session, runtime, parse(fields, fallback_id=fallback), source, raw, business_id)
 
     # On a pool thread: the reply's language detection is work, not I/O.
     return await run_in_threadpool(run)

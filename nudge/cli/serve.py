@@ -156,11 +156,14 @@ def worker(log_level: LogLevelOption = None, log_format: LogFormatOption = None)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with open_runtime(settings) as runtime, running_workers(
-        runtime.dispatcher,
-        settings.tick_seconds,
-        inboxes=runtime.inboxes,
-        inbox_sync_seconds=settings.imap_sync_seconds,
+    with (
+        open_runtime(settings) as runtime,
+        running_workers(
+            runtime.dispatcher,
+            settings.tick_seconds,
+            inboxes=runtime.inboxes,
+            inbox_sync_seconds=settings.imap_sync_seconds,
+        ),
     ):
         log.info("worker %s running; Ctrl+C to stop", runtime.dispatcher.owner)
         stop.wait()

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 import pytest
@@ -56,6 +56,8 @@ class Target:
     headers: dict[str, str]
     ids: dict[str, str] = field(default_factory=dict)  # a real id for each path parameter name
     booking: dict[str, tuple[str, str]] = field(default_factory=dict)  # provider -> (integration id, secret)
+    # The business's own email provider connections: provider -> (URL path, basic-auth password)
+    email: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @pytest.fixture
@@ -107,6 +109,9 @@ BEYOND_SCHEMA: dict[str, list[str]] = {
     "POST /webhooks/email/inbound": ["403"],
     # A host the address rules refuse; a first configuration without its password.
     "PUT /v1/email-inbox": ["422"],
+    # A field the provider does not use (signing_key for Postmark, rotate_password for Mailgun),
+    # or Mailgun first configured without its signing key.
+    "PUT /v1/email-providers/{provider}": ["422"],
 }
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429"]
 
@@ -343,8 +348,23 @@ def _booking_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]
 
 
 def _provider_email_requests(target: Target) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Postmark JSON and SendGrid forms behind basic auth, Mailgun forms signed: every field hostile."""
+    """Postmark JSON and SendGrid forms behind basic auth, Mailgun forms signed: every field hostile,
+    to the server-wide URLs and then to the business's own connections."""
     auth = "Basic " + base64.b64encode(f"inbound:{EMAIL_SECRET}".encode()).decode()
+    for label, method, kwargs in _provider_email_shapes(target, auth):
+        yield label, method, kwargs
+        provider = str(kwargs["url"]).rsplit("/", 1)[1]
+        path, password = target.email[provider]
+        own = {**kwargs, "url": path}
+        if "headers" in kwargs:
+            own["headers"] = {
+                **kwargs["headers"],
+                "Authorization": "Basic " + base64.b64encode(f"n:{password}".encode()).decode(),
+            }
+        yield label.replace(str(kwargs["url"]), path), method, own
+
+
+def _provider_email_shapes(target: Target, auth: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
     postmark = {"FromFull": {"Email": "lead@fuzz.example"}, "ToFull": [{"Email": EMAIL_FROM}], "TextBody": "hi"}
     for name in [*postmark, "Headers", "Subject", "RawEmail", "MessageID"]:
         for value in HOSTILE_STRINGS:
@@ -384,6 +404,9 @@ def _known_ids(target: Target) -> None:
     target.ids.update(integration_id=target.booking["generic"][0])
     imported = client.post("/v1/leads/import", json={"data": "email\nimported@fuzz.example\n"}, headers=headers)
     target.ids.update(import_id=imported.json()["id"])
+    for provider, body in (("postmark", {}), ("sendgrid", {}), ("mailgun", {"signing_key": MAILGUN_KEY})):
+        made = client.put(f"/v1/email-providers/{provider}", json=body, headers=headers).json()
+        target.email[provider] = (urlsplit(made["inbound_url"]).path, made["password"] or "")
 
 
 @pytest.mark.slow
@@ -415,6 +438,8 @@ def test_hostile_inputs_get_no_500_and_no_hang(target: Target) -> None:
                     continue
                 if response.status_code >= 500:
                     failures[label] = f"{response.status_code} {response.text[:300]}"
+                elif "/emp_" in label and response.status_code in (401, 403):  # must reach the parser
+                    failures[label] = f"a business's own connection refused its secret: {response.text[:300]}"
     finally:
         watchdog.stop.set()
         watchdog.join()

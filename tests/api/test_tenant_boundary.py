@@ -163,6 +163,14 @@ class Case:
     body: Callable[[World, Tenant], Any] = lambda w, t: None
     fresh: bool = False  # the call changes or consumes the object: use a new one for each own call
     query: str = ""
+    # Path parameters that name no object (a provider's name): the value every call uses.
+    values: dict[str, str] = field(default_factory=dict)
+
+    def path(self) -> str:
+        path = self.route
+        for name, value in self.values.items():
+            path = path.replace("{" + name + "}", value)
+        return path
 
     def status_for(self, kind: str) -> int:
         return dict(zip(KINDS, self.own, strict=True))[kind]
@@ -239,6 +247,16 @@ CASES: list[Case] = [
     Case("GET", "/v1/email-inbox", (200, 200, 404)),
     Case("PUT", "/v1/email-inbox", (200, 200, 404), body=_inbox),
     Case("DELETE", "/v1/email-inbox", (204, 204, 404)),
+    Case("GET", "/v1/email-providers", (200, 200, 404)),
+    Case("GET", "/v1/email-providers/{provider}", (200, 200, 404), values={"provider": "postmark"}),
+    Case(
+        "PUT",
+        "/v1/email-providers/{provider}",
+        (200, 200, 404),
+        body=lambda w, t: {"signing_key": "key-boundary-1"},
+        values={"provider": "mailgun"},
+    ),
+    Case("DELETE", "/v1/email-providers/{provider}", (204, 204, 404), values={"provider": "sendgrid"}),
 ]
 
 
@@ -337,12 +355,12 @@ def _foreign_attempts(world: World, case: Case) -> Iterator[Attempt]:
         actor, target = world.tenants[actor_name], world.tenants[target_name]
         for kind in KINDS:
             if param is not None:
-                path = case.route.replace("{" + param + "}", PARAMS[param][0](target))
+                path = case.path().replace("{" + param + "}", PARAMS[param][0](target))
                 headers = actor.headers(kind)
             elif kind == "agency" and actor.agency == target.agency:
                 continue  # an agency naming its own other business is not foreign
             else:  # a collection: name the foreign business as the tenant
-                path, headers = case.route, {**actor.headers(kind), "X-Nudge-Tenant": target.business_id}
+                path, headers = case.path(), {**actor.headers(kind), "X-Nudge-Tenant": target.business_id}
             answer = world.call(case.method, path + case.query, headers, case.body(world, actor))
             yield Attempt(case, kind, actor_name, target_name, answer.status_code, answer.text)
 
@@ -367,7 +385,7 @@ def test_own_objects_work_and_lists_hold_nothing_foreign(world: World, case: Cas
     param = _path_param(case.route)
     tenant = world.tenants["A1"]
     for kind in KINDS:
-        path = case.route
+        path = case.path()
         if param is not None:
             standing, fresh = PARAMS[param]
             path = path.replace("{" + param + "}", fresh(world, tenant) if case.fresh else standing(tenant))
