@@ -63,12 +63,14 @@ Instant = Annotated[AwareDatetime, BeforeValidator(_date_time_text)]
 def _a_whole_number(value: Any) -> Any:
     """JSON's integer: 3 or 3.0, never true (Python's bool is an int) nor "3" (pydantic's lax mode
     reads both)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise ValueError("must be an integer")
     return value
 
 
-WholeNumber = Annotated[int, BeforeValidator(_a_whole_number)]
+# After the field's bounds in the same Annotated (`Annotated[int, Field(ge=0), WHOLE_NUMBER]`), so
+# the bounds stay `minimum`/`maximum` in the JSON schema.
+WHOLE_NUMBER = BeforeValidator(_a_whole_number)
 
 WEB_URL = r"^https?://[^\u0000-\u001F\u007F]*$"  # checked further by agent.outbound_urls
 

@@ -22,7 +22,7 @@ from agent.booking.store import apply_event
 from api.deps import BusinessDep, ClientLimitDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, LIMIT_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
-from api.schemas import Strict, WholeNumber
+from api.schemas import WHOLE_NUMBER, Strict
 from nudge.db import TENANT_KEY, after_commit
 from nudge.models import Booking, BookingIntegration, Lead
 from scheduler import mailbox
@@ -46,7 +46,7 @@ class IntegrationIn(Strict):
 
 class RotateIn(Strict):
     secret: SecretText | None = None
-    grace_seconds: Annotated[WholeNumber, Field(ge=0, le=MAX_GRACE_SECONDS)] = Field(
+    grace_seconds: Annotated[int, Field(ge=0, le=MAX_GRACE_SECONDS), WHOLE_NUMBER] = Field(
         default=3600, description="how long the old secret still verifies (0: refused at once, after a leak)"
     )
 

@@ -14,7 +14,7 @@ from agent.outbound_urls import RefusedTarget, TargetPolicy, check_host
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, ApiError
 from api.json_body import BoundedJsonRoute
-from api.schemas import Strict, WholeNumber
+from api.schemas import WHOLE_NUMBER, Strict
 from nudge.models import EmailInbox
 
 router = APIRouter(
@@ -28,7 +28,7 @@ _DEFAULT_PORTS = {"tls": 993, "starttls": 143, "none": 143}
 class EmailInboxIn(Strict):
     host: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9._:\[\]-]+$")]
     # strict: as the schema says (no true for 1, no 0 for false, no "993")
-    port: Annotated[WholeNumber | None, Field(ge=1, le=65535)] = None  # 993 with tls, 143 otherwise
+    port: Annotated[int | None, Field(ge=1, le=65535), WHOLE_NUMBER] = None  # 993 with tls, 143 otherwise
     security: Security = "tls"
     username: Annotated[str, Field(min_length=1, max_length=320, pattern=r"^[^\u0000-\u001F\u007F]+$")]
     # Required when the mailbox is first configured; left out, the stored one is kept.
@@ -36,7 +36,7 @@ class EmailInboxIn(Strict):
     folder: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\u0000-\u001F\u007F]+$")] = "INBOX"
     enabled: Annotated[bool, Field(strict=True)] = True
     # Without IDLE, the polling interval; with IDLE, it is renewed within this too.
-    poll_seconds: Annotated[WholeNumber, Field(ge=10, le=3600)] = 60
+    poll_seconds: Annotated[int, Field(ge=10, le=3600), WHOLE_NUMBER] = 60
 
 
 class EmailInboxOut(BaseModel):

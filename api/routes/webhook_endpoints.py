@@ -17,7 +17,7 @@ from agent.outbound_urls import TargetPolicy, check_targets
 from api.deps import BusinessDep, RuntimeDep, SessionDep
 from api.errors import ERROR_RESPONSES, not_found
 from api.json_body import BoundedJsonRoute
-from api.schemas import WEB_URL, Instant, Strict, WholeNumber
+from api.schemas import WEB_URL, WHOLE_NUMBER, Instant, Strict
 from nudge.ids import new_id
 from nudge.models import DomainEvent, EventDelivery, WebhookEndpoint
 
@@ -58,7 +58,7 @@ class EndpointPatch(Strict):
 
 class RotateIn(Strict):
     overlap_seconds: Annotated[
-        WholeNumber, Field(ge=0, le=7 * 86_400, description="how long the old secret keeps signing too")
+        int, Field(ge=0, le=7 * 86_400, description="how long the old secret keeps signing too"), WHOLE_NUMBER
     ] = 86_400
 
 

@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, Dialog, Page, expect
 
+from api.console.pipeline import COLUMNS
 from nudge.db import transaction
 from nudge.models import Handoff, Lead, Notification
 from nudge.sim.sample import whatsapp_templates
@@ -262,7 +263,7 @@ def test_markup_in_a_lead_name_is_text_everywhere_and_pages_fit_a_phone(shop: Sh
             expect(
                 page.locator(".column").nth(0).get_by_role("link", name="<img src=x onerror=alert(1)>")
             ).to_be_visible()
-            assert page.locator(".column").count() == 6
+            assert page.locator(".column").count() == len(COLUMNS)
             _shoot(page, f"pipeline-{suffix}", shop)
             page.get_by_role("link", name="Keys").click()
             expect(page.locator("h1")).to_have_text("API keys")

@@ -104,7 +104,7 @@ def test_20429_is_retried_with_backoff_then_succeeds(live: LiveNudge) -> None:
     stub = _stub(live)
     stub.fail_next(20429, to=f"whatsapp:{PHONE}")
     started = time.monotonic()
-    _lead_writes(live, "Hi, just browsing your plans for later")
+    _lead_writes(live, "Hi, just browsing your plans")
     reply = stub.wait_for_message(_to_lead("whatsapp"), timeout=8)
     waited = time.monotonic() - started
     rejected = [r for r in stub.requests if r["status"] == 429]
@@ -123,7 +123,7 @@ def test_out_of_order_and_duplicate_status_callbacks_end_in_the_furthest_status(
     _business(live)
     stub = _stub(live)
     stub.status_mode = "manual"
-    _lead_writes(live, "Hi, just browsing your plans for later")
+    _lead_writes(live, "Hi, just browsing your plans")
     sent = stub.wait_for_message(_to_lead("whatsapp"), timeout=5)
     _wait(lambda: _status(live, sent["sid"]) is not None, what="the provider id on our row")
     for status in ("read", "delivered", "sent", "read", "queued", "delivered"):
@@ -139,7 +139,7 @@ def test_undelivered_callback_is_final_and_sends_the_touch_on_the_next_channel(l
     _business(live)
     stub = _stub(live)
     stub.status_mode = "manual"
-    _lead_writes(live, "Hi, just browsing your plans for later")
+    _lead_writes(live, "Hi, just browsing your plans")
     sent = stub.wait_for_message(_to_lead("whatsapp"), timeout=5)
     _wait(lambda: _status(live, sent["sid"]) is not None, what="the provider id on our row")
     stub.send_status(sent["sid"], "undelivered", 30008)
@@ -167,7 +167,7 @@ def test_an_opt_out_gets_one_confirmation_then_nothing(
 ) -> None:
     _business(live)
     stub = _stub(live)
-    _lead_writes(live, "Hi, just browsing your plans for later", channel)
+    _lead_writes(live, "Hi, just browsing your plans", channel)
     stub.wait_for(1, timeout=5)
     _wait(lambda: _outbound_count(live) >= 1 and not _busy(live), what="touch 1 settled")
     before = len(stub.messages)
@@ -190,7 +190,7 @@ def test_an_opt_out_gets_one_confirmation_then_nothing(
 def test_start_restores_messaging_after_stop(live: LiveNudge, channel: str, word: str, answers: int) -> None:
     _business(live)
     stub = _stub(live)
-    _lead_writes(live, "Hi, just browsing your plans for later", channel)
+    _lead_writes(live, "Hi, just browsing your plans", channel)
     stub.wait_for(1, timeout=5)
     _lead_writes(live, "STOP", channel)
     _wait(lambda: _opt_outs(live) == {"all"} and not _busy(live), what="suppression")
@@ -206,7 +206,7 @@ def test_start_restores_messaging_after_stop(live: LiveNudge, channel: str, word
 def test_help_keyword_is_answered_without_moving_the_cadence(live: LiveNudge, channel: str, answers: int) -> None:
     _business(live)
     stub = _stub(live)
-    _lead_writes(live, "Hi, just browsing your plans for later", channel)
+    _lead_writes(live, "Hi, just browsing your plans", channel)
     stub.wait_for(1, timeout=5)
     _wait(lambda: not _busy(live), what="touch 1 settled")
     planned = _lead(live).next_touch
@@ -229,7 +229,7 @@ def test_21610_from_twilio_suppresses_the_channel_for_that_lead(live: LiveNudge)
     _business(live)
     stub = _stub(live)
     stub.block(PHONE, 21610)
-    _lead_writes(live, "Hi, just browsing your plans for later", "sms")
+    _lead_writes(live, "Hi, just browsing your plans", "sms")
     _wait(lambda: "sms" in _opt_outs(live), what="the carrier opt-out recorded")
     with live.runtime.sessions() as session:
         reason = session.scalars(sa.select(OptOut.reason).where(OptOut.channel == "sms")).one()
@@ -287,7 +287,7 @@ def _touch_one_waiting_for_its_retry(live: LiveNudge, refusals: int) -> TwilioSt
     _business(live)
     stub = _stub(live)
     stub.fail_next(20429, times=refusals, to=f"whatsapp:{PHONE}")
-    _lead_writes(live, "Hi, just browsing your plans for later")
+    _lead_writes(live, "Hi, just browsing your plans")
     _wait(lambda: _outbox(live) == [("pending", 1)], what="touch 1 refused once and waiting for its retry")
     return stub
 
@@ -389,7 +389,7 @@ def _touch_one_refused_once(live: LiveNudge) -> TwilioStub:
     _business(live)
     stub = _stub(live)
     stub.fail_next(20429, to=f"whatsapp:{PHONE}")
-    _lead_writes(live, "Hi, just browsing your plans for later")
+    _lead_writes(live, "Hi, just browsing your plans")
     live.runtime.dispatcher.run_due()
     assert _outbox(live) == [("pending", 1)]
     return stub
