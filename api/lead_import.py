@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import sqlalchemy as sa
 from pydantic import ValidationError, ValidationInfo, field_validator
@@ -44,7 +44,7 @@ MAX_CELL = 10_000
 _LEADS = table_of(Lead)
 
 # Fields a column can fill; `metadata` keeps the column under the lead's metadata, `ignore` drops it.
-FIELDS = (
+ImportField = Literal[
     "name",
     "first_name",
     "last_name",
@@ -61,7 +61,8 @@ FIELDS = (
     "consent_email",
     "metadata",
     "ignore",
-)
+]
+FIELDS: tuple[str, ...] = get_args(ImportField)
 
 # Header names as people write them in English, Spanish and Portuguese (lower case, accents,
 # punctuation and underscores folded to single spaces: see `_fold`).

@@ -21,6 +21,7 @@ from api.errors import ERROR_RESPONSES, ApiError, not_found
 from api.json_body import BoundedJsonRoute
 from api.lead_import import (
     MAX_ROWS,
+    ImportField,
     ImportOptions,
     ImportProblem,
     report_csv,
@@ -38,24 +39,6 @@ router = APIRouter(route_class=BoundedJsonRoute, tags=["lead import"], responses
 MAX_DATA = 4_500_000  # characters of file; the app refuses bodies over NUDGE_MAX_BODY_BYTES first
 SHOWN_ERRORS = 100  # in the JSON answer; the report has them all
 
-Field_ = Literal[
-    "name",
-    "first_name",
-    "last_name",
-    "phone",
-    "email",
-    "external_id",
-    "source",
-    "message",
-    "industry",
-    "timezone",
-    "locale",
-    "consent_whatsapp",
-    "consent_sms",
-    "consent_email",
-    "metadata",
-    "ignore",
-]
 
 
 class LeadImportIn(Strict):
@@ -66,7 +49,7 @@ class LeadImportIn(Strict):
     )
     data: Annotated[str, Field(min_length=1, max_length=MAX_DATA, description=f"the file, at most {MAX_ROWS} rows")]
     mapping: Annotated[
-        dict[Annotated[str, Field(max_length=200)], Field_],
+        dict[Annotated[str, Field(max_length=200)], ImportField],
         Field(
             default_factory=dict,
             max_length=200,
